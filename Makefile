@@ -1,0 +1,107 @@
+# chatd - a group-chat daemon: master, one worker per client, a shared ring.
+#
+#   make               build ./chatd
+#   make check         build and run every test (unit, integration, man lint)
+#   make check SANITIZE=1   the same under AddressSanitizer and UBSan
+#   make install       PREFIX=/usr/local DESTDIR= MANDIR=$(PREFIX)/share/man
+#   make clean
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+CSTD = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wformat=2
+CFLAGS ?= -O2 -g
+WERROR ?= 1
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD = build/asan
+else
+BUILD = build/default
+endif
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -pthread -MMD -MP
+LDLIBS += -pthread -lrt
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+COMMON_SRC = common/log.c common/util.c
+SHM_SRC = shm/segment.c shm/lock.c shm/ring.c shm/table.c
+WORKER_SRC = worker/frame.c worker/sanitize.c worker/command.c \
+             worker/session.c worker/outbound.c
+MASTER_SRC = master/listen.c master/spawn.c master/reap.c master/signal.c \
+             master/daemon.c
+LIB_SRC = $(COMMON_SRC) $(SHM_SRC) $(WORKER_SRC) $(MASTER_SRC)
+
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB = $(BUILD)/libchatd.a
+
+UNIT_TESTS = test_ring test_table test_frame test_sanitize test_command
+INTEG_TESTS = test_daemon
+TESTS = $(UNIT_TESTS) $(INTEG_TESTS)
+TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
+
+MANPAGES = man/chatd.8
+
+.PHONY: all check unit integration lint-man clean install uninstall
+
+all: chatd
+
+# ./chatd at the top is always the build of the current flavour
+chatd: $(BUILD)/chatd
+	cp $(BUILD)/chatd $@
+
+$(BUILD)/chatd: $(BUILD)/master/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+check: chatd $(TEST_BINS) lint-man
+	@set -e; for t in $(TEST_BINS); do \
+	  echo "== $$t"; CHATD=./chatd $$t; done
+	@echo "all tests passed"
+
+unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+integration: chatd $(INTEG_TESTS:%=$(BUILD)/tests/%)
+	@set -e; for t in $(INTEG_TESTS:%=$(BUILD)/tests/%); do \
+	  echo "== $$t"; CHATD=./chatd $$t; done
+
+lint-man:
+	mandoc -Tlint -Wwarning $(MANPAGES)
+
+install: chatd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 chatd $(DESTDIR)$(SBINDIR)/chatd
+	install -m 644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(MANDIR)/man8/chatd.8
+
+clean:
+	rm -rf build chatd
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,131 @@
+/*
+ * log.c - syslog(3) with a copy on stderr in the foreground.
+ *
+ * openlog() is called once in the master with LOG_NDELAY, so the socket to
+ * the log daemon is open before the first fork and every worker shares it;
+ * LOG_PID makes each line carry the pid of the process that wrote it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int log_foreground;
+static int log_verbose;
+
+static const struct {
+	const char *name;
+	int facility;
+} facilities[] = {
+	{"daemon", LOG_DAEMON}, {"user", LOG_USER},	{"local0", LOG_LOCAL0},
+	{"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+	{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
+	{"local7", LOG_LOCAL7},
+};
+
+/* Returns the facility named NAME, or -1 if there is none by that name. */
+int
+log_facility_byname(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(facilities[i].name, name) == 0)
+			return facilities[i].facility;
+	return -1;
+}
+
+void
+log_init(int to_stderr, int facility)
+{
+	log_foreground = to_stderr;
+	openlog("chatd", LOG_PID | LOG_NDELAY, facility);
+}
+
+/* Turns the stderr copy on or off (off once a daemon has detached). */
+void
+log_tostderr(int to_stderr)
+{
+	log_foreground = to_stderr;
+}
+
+void
+log_setverbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
+/*
+ * The one place a line is emitted.  The stderr copy is written with a single
+ * write(2) so that lines of concurrent workers do not interleave.
+ */
+static void
+vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
+{
+	char msg[1024], line[1100];
+	int n;
+
+	if (pri == LOG_DEBUG && !log_verbose)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno) {
+		size_t len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s",
+		    strerror(saved_errno));
+	}
+	syslog(pri, "%s", msg);
+	if (log_foreground) {
+		n = snprintf(line, sizeof(line), "chatd[%ld]: %s\n",
+		    (long)getpid(), msg);
+		if (n > (int)sizeof(line) - 1)
+			n = sizeof(line) - 1;
+		if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+			/* nowhere left to report it */
+		}
+	}
+}
+
+#define LOGFN(name, pri, with_errno)                                   \
+	void name(const char *fmt, ...)                                \
+	{                                                              \
+		int saved = errno;                                     \
+		va_list ap;                                            \
+		va_start(ap, fmt);                                     \
+		vlog(pri, fmt, ap, with_errno, saved);                 \
+		va_end(ap);                                            \
+		errno = saved;                                         \
+	}
+
+LOGFN(log_warn, LOG_WARNING, 1)
+LOGFN(log_warnx, LOG_WARNING, 0)
+LOGFN(log_err, LOG_ERR, 0)
+LOGFN(log_notice, LOG_NOTICE, 0)
+LOGFN(log_info, LOG_INFO, 0)
+LOGFN(log_debug, LOG_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, 1, saved);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap, 0, 0);
+	va_end(ap);
+	exit(1);
+}

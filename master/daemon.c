@@ -1,0 +1,148 @@
+/*
+ * daemon.c - detach like a classic daemon, and the pidfile.
+ *
+ * The parent that the administrator started waits on a pipe until the
+ * detached daemon has its pidfile and segment and says "ok", so a daemon
+ * that cannot start fails with a message and a non-zero exit status at the
+ * prompt, not silently in the background.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "master.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+/* In the first parent: wait for the daemon's word and exit with it. */
+static void
+await_ready(int fd)
+{
+	char buf[512];
+	size_t used = 0;
+	ssize_t n;
+
+	while (used < sizeof(buf) - 1) {
+		n = read(fd, buf + used, sizeof(buf) - 1 - used);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		exit(0);
+	if (used == 0)
+		fprintf(stderr, "chatd: the daemon exited during start-up; "
+		    "see the system log\n");
+	else
+		fprintf(stderr, "chatd: %s\n", buf);
+	exit(1);
+}
+
+/*
+ * Detaches: fork, setsid, fork again (so the daemon can never regain a
+ * controlling terminal), chdir /, stdio to /dev/null.  Returns, in the
+ * daemon, the pipe on which to report readiness with daemon_ready().
+ */
+int
+daemon_detach(void)
+{
+	int p[2], fd;
+	pid_t pid;
+
+	if (pipe(p) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		await_ready(p[0]);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	umask(022);
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("open /dev/null");
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	log_tostderr(0);
+	return p[1];
+}
+
+/* Tells the waiting parent that start-up worked (ERR NULL) or why not. */
+void
+daemon_ready(struct master *mp, const char *err)
+{
+	const char *word = err != NULL ? err : "ok";
+
+	if (mp->ready_fd == -1)
+		return;
+	if (write_all(mp->ready_fd, word, strlen(word)) == -1) {
+		/* the parent is gone; nobody to tell */
+	}
+	close(mp->ready_fd);
+	mp->ready_fd = -1;
+}
+
+/*
+ * Creates and locks the pidfile PATH and writes our pid in it.  Returns 0;
+ * -1 with errno set if it cannot be opened or written; -2 if a running
+ * chatd holds its lock (whose pid is logged).
+ */
+int
+pidfile_open(struct master *mp, const char *path)
+{
+	struct flock fl;
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_warnx("pidfile %s is locked by a running chatd (pid %s)",
+		    path, buf[0] ? buf : "?");
+		close(fd);
+		return -2;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write_all(fd, buf, (size_t)n) == -1) {
+		close(fd);
+		return -1;
+	}
+	mp->pidfd = fd;
+	strlcpy_(mp->pidpath, path, sizeof(mp->pidpath));
+	return 0;
+}
+
+void
+pidfile_remove(struct master *mp)
+{
+	if (mp->pidfd == -1)
+		return;
+	unlink(mp->pidpath);
+	close(mp->pidfd);
+	mp->pidfd = -1;
+}

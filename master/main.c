@@ -1,0 +1,341 @@
+/*
+ * main.c - chatd's master: options, start-up, the main loop, shutdown.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "master.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+#define DEFAULT_PORT "6660"
+#define DEFAULT_MAXCLIENTS 1024
+#define DEFAULT_BACKLOG 10
+#define DEFAULT_SLOTS 4096
+#define SHUTDOWN_GRACE_MS 3000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: chatd [-fhV] [-B lines] [-b address] [-F facility] "
+	    "[-m maxclients]\n"
+	    "             [-n name] [-P pidfile] [-p port] [-s slots]\n");
+}
+
+static unsigned long
+number(int opt, const char *arg, unsigned long min, unsigned long max)
+{
+	unsigned long v;
+
+	if (parse_uint(arg, min, max, &v) == -1) {
+		fprintf(stderr, "chatd: -%c %s: not a number from %lu to %lu\n",
+		    opt, arg, min, max);
+		exit(1);
+	}
+	return v;
+}
+
+static int
+name_valid(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+	    "UVWXYZ0123456789_.-");
+
+	return n > 0 && n <= 40 && s[n] == '\0' && s[0] != '.';
+}
+
+static void
+parse_options(struct config *cf, int argc, char **argv)
+{
+	int ch;
+
+	cf->port = DEFAULT_PORT;
+	cf->maxclients = DEFAULT_MAXCLIENTS;
+	cf->backlog = DEFAULT_BACKLOG;
+	cf->nslots = DEFAULT_SLOTS;
+	cf->facility = LOG_DAEMON;
+	while ((ch = getopt(argc, argv, "B:b:fF:hm:n:P:p:s:V")) != -1) {
+		switch (ch) {
+		case 'B':
+			cf->backlog = number(ch, optarg, 0, 100);
+			break;
+		case 'b':
+			cf->bind = optarg;
+			break;
+		case 'f':
+			cf->foreground = 1;
+			break;
+		case 'F':
+			if ((cf->facility = log_facility_byname(optarg)) < 0) {
+				fprintf(stderr, "chatd: -F %s: unknown "
+				    "facility (daemon, user, local0..local7)\n",
+				    optarg);
+				exit(1);
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'm':
+			cf->maxclients = number(ch, optarg, 1, 100000);
+			break;
+		case 'n':
+			if (!name_valid(optarg)) {
+				fprintf(stderr, "chatd: -n %s: a name is 1 to "
+				    "40 letters, digits or _.-\n", optarg);
+				exit(1);
+			}
+			cf->name = optarg;
+			break;
+		case 'P':
+			cf->pidfile = optarg;
+			break;
+		case 'p':
+			number(ch, optarg, 0, 65535);
+			cf->port = optarg;
+			break;
+		case 's':
+			cf->nslots = number(ch, optarg, 64, 1UL << 20);
+			break;
+		case 'V':
+			printf("chatd %s\n", CHATD_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(1);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(1);
+	}
+}
+
+/* A start-up failure: logged, told to a waiting parent, exit 1. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+startup_fail(struct master *mp, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	daemon_ready(mp, msg);
+	pidfile_remove(mp);
+	exit(1);
+}
+
+/*
+ * Publishes a server message of TYPE to row TARGET (generation GEN) or to
+ * TARGET_ALL, and wakes whoever wants it.
+ */
+void
+master_notice(struct master *mp, int type, int target, uint32_t gen,
+    const char *fmt, ...)
+{
+	struct msg m;
+	va_list ap;
+	int n;
+
+	memset(&m, 0, offsetof(struct msg, text));
+	m.type = (uint16_t)type;
+	m.sender = -1;
+	m.target = target;
+	m.target_gen = gen;
+	m.time_ms = wall_ms();
+	strlcpy_(m.nick, "server", sizeof(m.nick));
+	va_start(ap, fmt);
+	n = vsnprintf(m.text, TEXT_MAX + 1, fmt, ap);
+	va_end(ap);
+	m.len = (uint16_t)(n < 0 ? 0 : n > TEXT_MAX ? TEXT_MAX : n);
+	ring_publish(&mp->shm, &m);
+	ring_wake(&mp->shm, &m, -1);
+}
+
+/* Writes the statistics line to syslog (SIGUSR1). */
+void
+master_stats(struct master *mp)
+{
+	struct shm_stats *st = &mp->shm.h->stats;
+
+	log_info("stats clients=%u connections=%llu published=%llu "
+	    "drops=%llu repairs=%llu refused=%llu head=%llu lock_takeovers=%llu",
+	    mp->children,
+	    (unsigned long long)atomic_load(&st->connections),
+	    (unsigned long long)atomic_load(&st->published),
+	    (unsigned long long)atomic_load(&st->drops),
+	    (unsigned long long)atomic_load(&st->repairs),
+	    (unsigned long long)atomic_load(&st->refused),
+	    (unsigned long long)ring_head(&mp->shm),
+	    (unsigned long long)(atomic_load(&mp->shm.h->publock.takeovers) +
+	    atomic_load(&mp->shm.h->tablock.takeovers)));
+}
+
+static void
+start(struct master *mp)
+{
+	struct shm_params sp;
+	char name[48], path[300];
+	pid_t live;
+	int i, r;
+
+	if (listen_open(mp) == 0)
+		startup_fail(mp, "cannot listen on %s port %s; not starting",
+		    mp->cf.bind ? mp->cf.bind : "any address", mp->cf.port);
+	if (mp->cf.name != NULL)
+		snprintf(name, sizeof(name), "%s", mp->cf.name);
+	else
+		snprintf(name, sizeof(name), "%d", listen_port(mp->lst[0].fd));
+	snprintf(mp->segname, sizeof(mp->segname), "/chatd-%s", name);
+	if (!mp->cf.foreground)
+		mp->ready_fd = daemon_detach();
+	if (mp->cf.pidfile != NULL)
+		snprintf(path, sizeof(path), "%s", mp->cf.pidfile);
+	else if (!mp->cf.foreground)
+		snprintf(path, sizeof(path), "/run/chatd%s%s.pid",
+		    mp->cf.name ? "-" : "", mp->cf.name ? mp->cf.name : "");
+	else
+		path[0] = '\0';
+	if (path[0] != '\0' && (r = pidfile_open(mp, path)) != 0) {
+		if (r == -2)
+			startup_fail(mp, "pidfile %s is locked: chatd is "
+			    "running already", path);
+		startup_fail(mp, "cannot write pidfile %s: %s (use -P)", path,
+		    strerror(errno));
+	}
+	sp.nrows = (uint32_t)mp->cf.maxclients;
+	sp.nslots = (uint32_t)mp->cf.nslots;
+	sp.backlog = (uint32_t)mp->cf.backlog;
+	if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {
+		if (errno == EEXIST)
+			startup_fail(mp, "instance %s is running already "
+			    "(master pid %ld)", name, (long)live);
+		startup_fail(mp, "cannot create shared memory %s: %s",
+		    mp->segname, strerror(errno));
+	}
+	for (i = 0; i < mp->nlst; i++)
+		log_notice("listening on %s", mp->lst[i].desc);
+	log_notice("chatd %s started: instance %s, segment %s (%zu KiB), "
+	    "max clients %lu", CHATD_VERSION, name, mp->segname,
+	    mp->shm.size / 1024, mp->cf.maxclients);
+	daemon_ready(mp, NULL);
+}
+
+static const char *
+signame(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
+}
+
+/* Runs until SIGTERM or SIGINT; returns the signal. */
+static int
+serve(struct master *mp)
+{
+	struct pollfd pfd[MAX_LISTENERS + 1];
+	int i, n, sig;
+
+	for (;;) {
+		pfd[0].fd = signal_fd();
+		pfd[0].events = POLLIN;
+		for (i = 0; i < mp->nlst; i++) {
+			pfd[i + 1].fd = mp->lst[i].fd;
+			pfd[i + 1].events = POLLIN;
+		}
+		n = poll(pfd, (nfds_t)mp->nlst + 1, -1);
+		if (n == -1 && errno != EINTR)
+			fatal("poll");
+		while ((sig = signal_next()) != 0) {
+			switch (sig) {
+			case SIGCHLD:
+				reap_children(mp);
+				break;
+			case SIGTERM:
+			case SIGINT:
+				return sig;
+			case SIGHUP:
+				log_notice("SIGHUP: configuration reload is not "
+				    "supported yet; nothing changed");
+				break;
+			case SIGUSR1:
+				master_stats(mp);
+				break;
+			}
+		}
+		for (i = 0; n > 0 && i < mp->nlst; i++)
+			if (pfd[i + 1].revents & (POLLIN | POLLERR))
+				spawn_accept(mp, &mp->lst[i]);
+	}
+}
+
+/*
+ * Tells every client the server goes down, gives the workers a few seconds
+ * to flush and exit, kills the rest, and removes the segment and pidfile.
+ */
+static void
+stop(struct master *mp, int sig)
+{
+	uint64_t deadline;
+	struct pollfd pfd;
+	uint32_t i;
+	pid_t pid;
+	int status;
+
+	log_notice("shutting down on %s: %u clients", signame(sig),
+	    mp->children);
+	listen_close(mp);
+	atomic_store(&mp->shm.h->shutting_down, 1);
+	master_notice(mp, MSG_SHUTDOWN, TARGET_ALL, 0,
+	    "server is shutting down; goodbye");
+	deadline = now_ms() + SHUTDOWN_GRACE_MS;
+	while (mp->children > 0 && now_ms() < deadline) {
+		pfd.fd = signal_fd();
+		pfd.events = POLLIN;
+		poll(&pfd, 1, (int)(deadline - now_ms()));
+		while (signal_next() != 0)
+			;
+		reap_children(mp);
+	}
+	if (mp->children > 0) {
+		log_warnx("%u workers still running after %d ms: killing them",
+		    mp->children, SHUTDOWN_GRACE_MS);
+		for (i = 0; i < mp->shm.h->nrows; i++)
+			if ((pid = atomic_load(&mp->shm.rows[i].pid)) > 0)
+				kill(pid, SIGKILL);
+		while (mp->children > 0 && (pid = waitpid(-1, &status, 0)) != -1)
+			reap_worker(mp, pid, status);
+	}
+	shm_detach(&mp->shm);
+	shm_unlink_name(mp->segname);
+	pidfile_remove(mp);
+	log_notice("chatd stopped");
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct master m;
+	int sig;
+
+	m.pidfd = -1;
+	m.ready_fd = -1;
+	parse_options(&m.cf, argc, argv);
+	log_init(1, m.cf.facility);
+	if (signal_setup() == -1)
+		fatal("signal setup");
+	start(&m);
+	if (m.cf.foreground == 0)
+		log_tostderr(0);
+	sig = serve(&m);
+	stop(&m, sig);
+	return 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * master.h - the master process: accept, spawn, reap, repair, signals.
+ *
+ * The master never reads chat traffic.  It owns the listening sockets and
+ * the segment's life, forks one worker per connection, and after a worker
+ * dies it finishes what the worker left: the goodbye to its rooms, its row,
+ * any lock it held.
+ */
+#ifndef CHATD_MASTER_H
+#define CHATD_MASTER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../shm/shm.h"
+
+#define MAX_LISTENERS 8
+
+struct listener {
+	int fd;
+	char desc[80];		/* "127.0.0.1 port 6660" */
+};
+
+struct config {
+	int foreground;
+	const char *port;
+	const char *bind;	/* NULL: every address */
+	const char *name;	/* instance; NULL: the port number */
+	unsigned long maxclients;
+	unsigned long backlog;
+	unsigned long nslots;
+	const char *pidfile;
+	int facility;
+};
+
+/* All the master's state, in one place. */
+struct master {
+	struct config cf;
+	struct shm shm;
+	struct listener lst[MAX_LISTENERS];
+	int nlst;
+	unsigned children;	/* workers alive (not yet reaped) */
+	int pidfd;		/* locked pidfile, -1 if none */
+	char pidpath[256];
+	char segname[64];
+	int ready_fd;		/* to the parent waiting on daemonize */
+	uint64_t full_logged;	/* when "server full" was last logged */
+	unsigned long full_quiet; /* refusals since then */
+};
+
+/* listen.c */
+int listen_open(struct master *);
+void listen_close(struct master *);
+int listen_port(int fd);
+
+/* spawn.c */
+void spawn_accept(struct master *, struct listener *);
+
+/* reap.c */
+void reap_children(struct master *);
+void reap_worker(struct master *, pid_t, int status);
+
+/* signal.c */
+int signal_setup(void);
+int signal_fd(void);
+int signal_next(void);
+void signal_child_reset(void);
+
+/* daemon.c */
+int daemon_detach(void);
+void daemon_ready(struct master *, const char *err);
+int pidfile_open(struct master *, const char *path);
+void pidfile_remove(struct master *);
+
+/* main.c */
+void master_notice(struct master *, int type, int target, uint32_t gen,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void master_stats(struct master *);
+
+#endif

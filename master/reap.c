@@ -1,0 +1,98 @@
+/*
+ * reap.c - learn of every worker's death and finish what it left.
+ *
+ * A worker that quits normally has told its rooms and released its row.
+ * One that was killed (a bug, the OOM killer, kill -9) may have left all
+ * of that undone and may even hold a lock; the master, which learns of
+ * every death through SIGCHLD and waitpid(), completes it here.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "master.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+/* Takes back the locks PID held, repairing the ring if needed. */
+static void
+repair_locks(struct master *mp, pid_t pid)
+{
+	struct shm_header *h = mp->shm.h;
+
+	if (lock_release_dead(&h->publock, pid)) {
+		int fixed = ring_repair(&mp->shm);
+
+		lock_give(&h->publock);
+		log_err("repair: worker %ld died holding the publish lock; %s",
+		    (long)pid, fixed ? "its half-written slot was skipped" :
+		    "the ring was intact");
+	}
+	if (lock_release_dead(&h->tablock, pid)) {
+		lock_give(&h->tablock);
+		log_err("repair: worker %ld died holding the table lock; "
+		    "released", (long)pid);
+	}
+}
+
+/* Tells the rooms of row ROW that its client is gone. */
+static void
+goodbye_for(struct master *mp, int row)
+{
+	struct row *r = &mp->shm.rows[row];
+	struct msg m;
+	int i;
+
+	memset(&m, 0, offsetof(struct msg, text));
+	m.type = MSG_QUIT;
+	m.sender = row;
+	m.sender_gen = r->gen;
+	m.target = TARGET_ALL;
+	m.time_ms = wall_ms();
+	memcpy(m.nick, r->nick, sizeof(m.nick));
+	m.nick[NICK_MAX] = '\0';
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		m.rooms[i] = atomic_load(&r->rooms[i].hash);
+	m.len = (uint16_t)strlcpy_(m.text, "connection lost", TEXT_MAX + 1);
+	ring_publish(&mp->shm, &m);
+	ring_wake(&mp->shm, &m, row);
+}
+
+void
+reap_worker(struct master *mp, pid_t pid, int status)
+{
+	int row;
+
+	if (mp->children > 0)
+		mp->children--;
+	repair_locks(mp, pid);
+	row = table_find_pid(&mp->shm, pid);
+	if (row >= 0) {
+		struct row *r = &mp->shm.rows[row];
+
+		if (!atomic_load(&mp->shm.h->shutting_down) &&
+		    atomic_load(&r->state) == ROW_ACTIVE &&
+		    !atomic_load(&r->quit_sent))
+			goodbye_for(mp, row);
+		table_release(&mp->shm, row);
+	}
+	if (WIFSIGNALED(status))
+		log_warnx("worker %ld killed by signal %d%s", (long)pid,
+		    WTERMSIG(status), row >= 0 ? "; its row was released" : "");
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("worker %ld exited with status %d", (long)pid,
+		    WEXITSTATUS(status));
+}
+
+/* Reaps every worker that has died; never blocks. */
+void
+reap_children(struct master *mp)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0 ||
+	    (pid == -1 && errno == EINTR))
+		if (pid > 0)
+			reap_worker(mp, pid, status);
+}

@@ -1,0 +1,129 @@
+/*
+ * spawn.c - accept a connection and fork its worker.
+ *
+ * The master claims the worker's table row before fork(), so a client
+ * over the limit is refused before any process exists for it, and it
+ * records the child's pid right after fork(): SIGCHLD is only acted on in
+ * the main loop, so the pid is in the table before the master can reap it.
+ */
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "master.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../worker/worker.h"
+
+#define ACCEPT_BURST 64		/* connections taken per readable event */
+#define FULL_LOG_MS 10000	/* "server full" logged once per this */
+
+static void
+peer_name(struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN], port[8];
+	int n;
+
+	if (getnameinfo((struct sockaddr *)ss, len, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(out, size, "unknown");
+		return;
+	}
+	if (ss->ss_family == AF_INET6)
+		n = snprintf(out, size, "[%s]:%s", host, port);
+	else
+		n = snprintf(out, size, "%s:%s", host, port);
+	if (n < 0 || (size_t)n >= size)
+		snprintf(out, size, "unknown");
+}
+
+/* Tells the newcomer on FD why it cannot stay, and closes it. */
+static void
+refuse(struct master *mp, int fd, const char *addr, const char *line)
+{
+	uint64_t now = now_ms();
+
+	if (send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
+		/* it will not read it either way */
+	}
+	close(fd);
+	atomic_fetch_add(&mp->shm.h->stats.refused, 1);
+	if (mp->full_logged != 0 && now - mp->full_logged < FULL_LOG_MS) {
+		mp->full_quiet++;
+		return;
+	}
+	if (mp->full_quiet > 0)
+		log_warnx("refused %s: server full (%u clients), and %lu more "
+		    "since the last report", addr, mp->children,
+		    mp->full_quiet);
+	else
+		log_warnx("refused %s: server full (%u clients)", addr,
+		    mp->children);
+	mp->full_logged = now;
+	mp->full_quiet = 0;
+}
+
+/* Forks the worker for FD on row ROW; returns its pid, or -1. */
+static pid_t
+spawn_worker(struct master *mp, int fd, int row, const char *addr)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	listen_close(mp);
+	signal_child_reset();
+	if (mp->pidfd != -1)
+		close(mp->pidfd);
+	if (mp->ready_fd != -1)
+		close(mp->ready_fd);
+	worker_main(&mp->shm, row, fd, addr);
+}
+
+/* Accepts what is waiting on listener L, a burst at a time. */
+void
+spawn_accept(struct master *mp, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	char addr[ADDR_MAX];
+	socklen_t len;
+	int i, fd, row;
+	pid_t pid;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		len = sizeof(ss);
+		fd = accept(l->fd, (struct sockaddr *)&ss, &len);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("accept on %s", l->desc);
+			return;
+		}
+		peer_name(&ss, len, addr, sizeof(addr));
+		if (mp->children >= mp->cf.maxclients ||
+		    (row = table_claim(&mp->shm, addr)) < 0) {
+			refuse(mp, fd, addr, "*** server is full; try again "
+			    "later\r\n");
+			continue;
+		}
+		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {
+			log_warn("fork for %s", addr);
+			send(fd, "*** server is busy; try again later\r\n", 37,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			table_release(&mp->shm, row);
+			return;
+		}
+		table_set_pid(&mp->shm, row, pid);
+		mp->children++;
+		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
+		close(fd);
+		log_info("connect %s on %s: worker %ld row %d", addr, l->desc,
+		    (long)pid, row);
+	}
+}

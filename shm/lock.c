@@ -1,0 +1,122 @@
+/*
+ * lock.c - a process-shared lock that knows its owner.
+ *
+ * A POSIX semaphore used as a mutex cannot say who holds it, and recording
+ * the holder after sem_wait() leaves a window in which a killed process
+ * holds the lock with no name on it.  Here the lock word itself is the
+ * owner's pid, set by one compare-and-swap from 0, so there is no such
+ * window.  Contenders that fail to get it a few times sleep on a semaphore
+ * that the holder posts on release.  Sleeps are bounded (a few ms), and
+ * after each one a contender checks whether the owner is still alive: a
+ * lock whose owner died is taken over by one CAS from the dead pid to its
+ * own, and lock_take() returns 1 so that the new owner repairs the data
+ * the dead one may have left half-changed.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm.h"
+#include "../common/util.h"
+
+#define LOCK_SPINS 64
+#define LOCK_SLEEP_NS (2 * 1000 * 1000)
+
+int
+lock_init(struct shm_lock *l)
+{
+	atomic_store(&l->owner, 0);
+	atomic_store(&l->waiters, 0);
+	return sem_init(&l->sem, 1, 0);
+}
+
+static int
+try_take(struct shm_lock *l, int32_t me)
+{
+	int32_t expect = 0;
+
+	return atomic_compare_exchange_strong_explicit(&l->owner, &expect, me,
+	    memory_order_acquire, memory_order_relaxed);
+}
+
+/*
+ * Takes the lock from a dead owner.  Returns 1 if this process now holds
+ * it, 0 if the owner lives or someone else was quicker.
+ */
+static int
+take_over(struct shm_lock *l, int32_t me)
+{
+	int32_t owner = atomic_load(&l->owner);
+
+	if (owner == 0 || owner == me || !proc_is_dead(owner))
+		return 0;
+	if (!atomic_compare_exchange_strong(&l->owner, &owner, me))
+		return 0;
+	atomic_fetch_add(&l->takeovers, 1);
+	return 1;
+}
+
+/*
+ * Takes the lock, waiting as long as it takes.  Returns 0 normally, 1 if
+ * the lock was taken over from a dead owner (the caller must repair what
+ * the lock guards before releasing it).
+ */
+int
+lock_take(struct shm_lock *l)
+{
+	int32_t me = (int32_t)getpid();
+	struct timespec ts;
+	int i;
+
+	for (i = 0; i < LOCK_SPINS; i++) {
+		if (try_take(l, me))
+			return 0;
+		sched_yield();
+	}
+	for (;;) {
+		atomic_fetch_add(&l->waiters, 1);
+		if (try_take(l, me)) {
+			atomic_fetch_sub(&l->waiters, 1);
+			return 0;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += LOCK_SLEEP_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (sem_timedwait(&l->sem, &ts) == -1 && errno == EINTR)
+			;
+		atomic_fetch_sub(&l->waiters, 1);
+		if (try_take(l, me))
+			return 0;
+		if (take_over(l, me))
+			return 1;
+	}
+}
+
+void
+lock_give(struct shm_lock *l)
+{
+	atomic_store_explicit(&l->owner, 0, memory_order_release);
+	if (atomic_load(&l->waiters) > 0)
+		sem_post(&l->sem);
+}
+
+/*
+ * Called by the master after reaping DEAD: if DEAD held the lock, the
+ * master takes it over.  Returns 1 if it did (the caller repairs and then
+ * calls lock_give()), 0 otherwise.
+ */
+int
+lock_release_dead(struct shm_lock *l, pid_t dead)
+{
+	int32_t owner = (int32_t)dead;
+
+	if (!atomic_compare_exchange_strong(&l->owner, &owner,
+	    (int32_t)getpid()))
+		return 0;
+	atomic_fetch_add(&l->takeovers, 1);
+	return 1;
+}

@@ -1,0 +1,269 @@
+/*
+ * ring.c - the message ring: publish, consume, backlog, repair, wake-ups.
+ *
+ * Message number SEQ lives in slot SEQ % nslots.  HEAD is the next number
+ * to publish; every number below HEAD is either committed or skipped.
+ *
+ * Memory ordering, pair by pair:
+ *  - publisher: stamp := WRITING (relaxed), release fence, text, stamp :=
+ *    COMMITTED (release), head := seq + 1 (release);
+ *  - reader: head (acquire) tells which numbers exist; stamp (acquire)
+ *    before the copy pairs with the COMMITTED store, so the copy sees the
+ *    text; the acquire fence after the copy and the second stamp load pair
+ *    with the WRITING store and its fence: if the copy saw any byte of a
+ *    newer message, the second load sees a newer stamp and the copy is
+ *    thrown away.  This is the classic seqlock; readers never write.
+ *  - wake-up (a Dekker pair): the publisher stores HEAD then, after a full
+ *    fence, loads a row's ASLEEP; the consumer stores ASLEEP then, after a
+ *    full fence, loads HEAD.  At least one of them sees the other's store,
+ *    so a consumer never sleeps with a message waiting for it.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "shm.h"
+
+/* FNV-1a over the lower-cased name; 0 is kept for "no room". */
+uint32_t
+room_hash(const char *room)
+{
+	uint32_t h = 2166136261u;
+	unsigned char c;
+
+	while ((c = (unsigned char)*room++) != '\0') {
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		h = (h ^ c) * 16777619u;
+	}
+	return h == 0 ? 1 : h;
+}
+
+uint64_t
+ring_head(struct shm *s)
+{
+	return atomic_load_explicit(&s->h->head, memory_order_acquire);
+}
+
+/*
+ * Completes what a publisher that died holding the lock left: a slot
+ * stamped WRITING for HEAD becomes SKIPPED, and HEAD moves past any slot
+ * the dead publisher stamped.  The caller holds the publish lock.  Returns
+ * 1 if anything was repaired.
+ */
+int
+ring_repair(struct shm *s)
+{
+	struct shm_header *h = s->h;
+	uint64_t seq = atomic_load_explicit(&h->head, memory_order_relaxed);
+	struct slot *sl = &s->slots[seq % h->nslots];
+	uint64_t st = atomic_load_explicit(&sl->stamp, memory_order_relaxed);
+
+	if (STAMP_SEQ(st) != seq || (seq == 0 && st == 0))
+		return 0;	/* the dead publisher had not begun */
+	if (STAMP_STATE(st) == SLOT_WRITING)
+		atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_SKIPPED),
+		    memory_order_release);
+	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
+	atomic_fetch_add(&h->stats.repairs, 1);
+	return 1;
+}
+
+/*
+ * Publishes M (its LEN bytes of text) and returns its sequence number.
+ * The critical section is a bounded copy: no system call, no allocation.
+ * The caller wakes the consumers afterwards with ring_wake().
+ */
+uint64_t
+ring_publish(struct shm *s, struct msg *m)
+{
+	struct shm_header *h = s->h;
+	struct slot *sl;
+	uint64_t seq;
+
+	if (m->len > TEXT_MAX)
+		m->len = TEXT_MAX;
+	m->text[m->len] = '\0';
+	if (lock_take(&h->publock) == 1)
+		ring_repair(s);
+	seq = atomic_load_explicit(&h->head, memory_order_relaxed);
+	sl = &s->slots[seq % h->nslots];
+	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_WRITING),
+	    memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
+	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
+	    memory_order_release);
+	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
+	lock_give(&h->publock);
+	atomic_fetch_add_explicit(&h->stats.published, 1,
+	    memory_order_relaxed);
+	return seq;
+}
+
+static int
+has_room(const struct row *r, uint32_t hash)
+{
+	int i;
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (atomic_load_explicit(&r->rooms[i].hash,
+		    memory_order_relaxed) == hash)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether row IDX may want M.  A false "yes" costs one spurious wake-up
+ * (hashes can collide); a false "no" would lose a message, so when in
+ * doubt this says yes.
+ */
+static int
+interested(const struct row *r, int idx, const struct msg *m)
+{
+	int i;
+
+	switch (m->type) {
+	case MSG_TEXT:
+	case MSG_ACTION:
+	case MSG_JOIN:
+	case MSG_PART:
+		return has_room(r, m->room_hash);
+	case MSG_PRIVATE:
+	case MSG_NOTICE:
+		return m->target == TARGET_ALL || m->target == idx;
+	case MSG_NICK:
+	case MSG_QUIT:
+		for (i = 0; i < ROOMS_PER_CLIENT; i++)
+			if (m->rooms[i] != 0 && has_room(r, m->rooms[i]))
+				return 1;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Wakes every row that sleeps and may want M, except row SKIP.  A busy
+ * consumer costs nothing here but two loads; a sleeping one a sem_post()
+ * (one futex wake).  The CAS makes sure each sleep is posted only once.
+ */
+void
+ring_wake(struct shm *s, const struct msg *m, int skip)
+{
+	uint32_t i, hwm;
+	struct row *r;
+	int32_t one;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	hwm = atomic_load(&s->h->rows_hwm);
+	for (i = 0; i < hwm && i < s->h->nrows; i++) {
+		r = &s->rows[i];
+		if ((int)i == skip ||
+		    atomic_load_explicit(&r->asleep, memory_order_relaxed) == 0)
+			continue;
+		if (atomic_load(&r->state) == ROW_FREE ||
+		    !interested(r, (int)i, m))
+			continue;
+		one = 1;
+		if (atomic_compare_exchange_strong(&r->asleep, &one, 0))
+			sem_post(&r->wake);
+	}
+}
+
+/*
+ * Copies message SEQ from its slot into OUT.  Returns 1 if the copy is
+ * good, 0 if the slot holds another message or is skipped (STATE tells
+ * which).
+ */
+static int
+slot_copy(struct shm *s, uint64_t seq, struct msg *out, unsigned *state)
+{
+	struct slot *sl = &s->slots[seq % s->h->nslots];
+	uint64_t s1, s2;
+	size_t len;
+
+	s1 = atomic_load_explicit(&sl->stamp, memory_order_acquire);
+	*state = STAMP_SEQ(s1) == seq ? STAMP_STATE(s1) : SLOT_EMPTY;
+	if (*state != SLOT_COMMITTED)
+		return 0;
+	memcpy(out, &sl->m, offsetof(struct msg, text));
+	len = out->len <= TEXT_MAX ? out->len : TEXT_MAX;
+	memcpy(out->text, sl->m.text, len);
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&sl->stamp, memory_order_relaxed);
+	if (s2 != s1) {
+		*state = SLOT_EMPTY;
+		return 0;
+	}
+	out->len = (uint16_t)len;
+	out->text[len] = '\0';
+	out->room[ROOM_MAX] = '\0';
+	out->nick[NICK_MAX] = '\0';
+	return 1;
+}
+
+/*
+ * Reads the next message at *CURSOR into OUT and advances the cursor.
+ * Returns 1 with *SEQ set, or 0 when the reader has caught up with HEAD.
+ * *LOST counts messages the writers overwrote before this reader got to
+ * them (the reader was lapped); the cursor jumps over them.
+ */
+int
+ring_read(struct shm *s, uint64_t *cursor, struct msg *out, uint64_t *seq,
+    uint64_t *lost)
+{
+	uint64_t head, n = s->h->nslots;
+	unsigned state;
+
+	for (;;) {
+		head = atomic_load_explicit(&s->h->head, memory_order_acquire);
+		if (*cursor >= head)
+			return 0;
+		if (head - *cursor > n) {
+			*lost += head - n - *cursor;
+			*cursor = head - n;
+		}
+		if (slot_copy(s, *cursor, out, &state)) {
+			*seq = (*cursor)++;
+			return 1;
+		}
+		/* skipped by a repair: nobody got it, nothing to count */
+		if (state != SLOT_SKIPPED)
+			(*lost)++;
+		(*cursor)++;
+	}
+}
+
+/*
+ * Fills OUT with up to MAX of the latest text and action messages of ROOM
+ * (hash HASH) numbered below BEFORE, oldest first, read straight from the
+ * ring.  Stops at the first slot already overwritten.  Returns how many.
+ */
+size_t
+ring_backlog(struct shm *s, uint64_t before, uint32_t hash,
+    const char *room, size_t max, struct msg *out)
+{
+	uint64_t seq = before, floor;
+	size_t n = 0, i;
+	unsigned state;
+	struct msg tmp;
+
+	floor = before > s->h->nslots ? before - s->h->nslots : 0;
+	while (n < max && seq > floor) {
+		seq--;
+		if (!slot_copy(s, seq, &out[n], &state)) {
+			if (state == SLOT_SKIPPED)
+				continue;
+			break;
+		}
+		if ((out[n].type == MSG_TEXT || out[n].type == MSG_ACTION) &&
+		    out[n].room_hash == hash && strcmp(out[n].room, room) == 0)
+			n++;
+	}
+	for (i = 0; i < n / 2; i++) {
+		tmp = out[i];
+		out[i] = out[n - 1 - i];
+		out[n - 1 - i] = tmp;
+	}
+	return n;
+}

@@ -1,0 +1,206 @@
+/*
+ * segment.c - create, attach and remove the shared segment.
+ *
+ * The segment is a POSIX shared-memory object (shm_open), mode 0600, made
+ * with O_EXCL so two instances can never share one by accident.  A segment
+ * left by an instance whose master is gone is stale and replaced; one whose
+ * master still runs makes the start fail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shm.h"
+#include "../common/util.h"
+
+static size_t
+align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+static size_t
+layout(struct shm *s, uint32_t nrows, uint32_t nslots)
+{
+	size_t rows_off = align64(sizeof(struct shm_header));
+	size_t slots_off = align64(rows_off + (size_t)nrows * sizeof(struct row));
+	size_t size = slots_off + (size_t)nslots * sizeof(struct slot);
+	long page = sysconf(_SC_PAGESIZE);
+
+	size = (size + (size_t)page - 1) & ~((size_t)page - 1);
+	if (s->h != NULL) {
+		s->rows = (struct row *)((char *)s->h + rows_off);
+		s->slots = (struct slot *)((char *)s->h + slots_off);
+	}
+	return size;
+}
+
+static int
+map(struct shm *s, int fd, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	s->h = p;
+	s->size = size;
+	return 0;
+}
+
+static int
+init_segment(struct shm *s, const struct shm_params *p, size_t size)
+{
+	struct shm_header *h = s->h;
+	uint32_t i;
+
+	h->nrows = p->nrows;
+	h->nslots = p->nslots;
+	h->size = size;
+	h->backlog = p->backlog;
+	atomic_store(&h->master_pid, (int32_t)getpid());
+	atomic_store(&h->guest_next, 1);
+	if (lock_init(&h->publock) == -1 || lock_init(&h->tablock) == -1)
+		return -1;
+	layout(s, p->nrows, p->nslots);
+	for (i = 0; i < p->nrows; i++)
+		if (sem_init(&s->rows[i].wake, 1, 0) == -1)
+			return -1;
+	/* ftruncate() zero-filled the slots: stamp 0 is "empty, seq 0" */
+	h->version = SHM_VERSION;
+	/* the magic last: attachers trust nothing before they see it */
+	atomic_thread_fence(memory_order_release);
+	h->magic = SHM_MAGIC;
+	return 0;
+}
+
+/*
+ * Returns 1 if the segment NAME exists and its master runs, storing that
+ * pid in *LIVE; 0 if it is stale or unreadable (safe to replace).
+ */
+static int
+segment_is_live(const char *name, pid_t *live)
+{
+	struct shm old;
+	pid_t pid;
+
+	memset(&old, 0, sizeof(old));
+	if (shm_attach(&old, name) == -1)
+		return 0;
+	pid = atomic_load(&old.h->master_pid);
+	shm_detach(&old);
+	if (pid > 0 && !proc_is_dead(pid)) {
+		*live = pid;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Creates the segment NAME (which starts with '/') sized by P and maps it
+ * into S.  Returns 0; or -1 with errno set.  If a live instance owns NAME,
+ * errno is EEXIST and *LIVE_MASTER holds its master's pid.
+ */
+int
+shm_create(struct shm *s, const char *name, const struct shm_params *p,
+    pid_t *live_master)
+{
+	size_t size;
+	int fd, tries, saved;
+
+	memset(s, 0, sizeof(*s));
+	*live_master = 0;
+	if (strlcpy_(s->name, name, sizeof(s->name)) >= sizeof(s->name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	size = layout(s, p->nrows, p->nslots);
+	for (tries = 0;; tries++) {
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1)
+			break;
+		if (errno != EEXIST || tries > 0)
+			return -1;
+		if (segment_is_live(name, live_master)) {
+			errno = EEXIST;
+			return -1;
+		}
+		shm_unlink(name);	/* stale: its master is gone */
+	}
+	if (ftruncate(fd, (off_t)size) == -1 || map(s, fd, size) == -1) {
+		saved = errno;
+		close(fd);
+		shm_unlink(name);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	if (init_segment(s, p, size) == -1) {
+		saved = errno;
+		shm_detach(s);
+		shm_unlink(name);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Maps the existing segment NAME into S after checking that it is one of
+ * ours and of this layout.  Returns 0, or -1 with errno set (EPROTO: not a
+ * chatd segment of this version).
+ */
+int
+shm_attach(struct shm *s, const char *name)
+{
+	struct stat st;
+	struct shm_header *h;
+	int fd, saved;
+
+	memset(s, 0, sizeof(*s));
+	strlcpy_(s->name, name, sizeof(s->name));
+	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 ||
+	    (size_t)st.st_size < sizeof(struct shm_header)) {
+		saved = fstat(fd, &st) == -1 ? errno : EPROTO;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (map(s, fd, (size_t)st.st_size) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	h = s->h;
+	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
+	    h->size != (uint64_t)st.st_size ||
+	    layout(s, h->nrows, h->nslots) != h->size) {
+		shm_detach(s);
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+void
+shm_detach(struct shm *s)
+{
+	if (s->h != NULL)
+		munmap(s->h, s->size);
+	s->h = NULL;
+	s->rows = NULL;
+	s->slots = NULL;
+}
+
+int
+shm_unlink_name(const char *name)
+{
+	return shm_unlink(name);
+}

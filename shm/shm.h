@@ -1,0 +1,227 @@
+/*
+ * shm.h - the shared segment: layout, lock, ring and client table.
+ *
+ * This header is the whole contract between the shm module and its users
+ * (master, workers, tests, the status tool).  Layout in memory:
+ *
+ *	+--------+------------------------+---------------------------+
+ *	| header | rows[nrows] (clients)  | slots[nslots] (the ring)  |
+ *	+--------+------------------------+---------------------------+
+ *
+ * Everything is sized once at creation; nothing in the segment is ever
+ * allocated or freed afterwards.  Pointers are never stored in the segment,
+ * only indices, so every process may map it at its own address.
+ */
+#ifndef CHATD_SHM_H
+#define CHATD_SHM_H
+
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHM_MAGIC 0x63686174u	/* "chat" */
+#define SHM_VERSION 1
+
+#define TEXT_MAX 510		/* bytes of text in a line, as IRC */
+#define NICK_MAX 16		/* bytes in a nickname */
+#define ROOM_MAX 31		/* bytes in a room name, '#' included */
+#define ROOMS_PER_CLIENT 8	/* rooms one client can be in at once */
+#define ADDR_MAX 64		/* "[addr]:port" text of a peer */
+
+/*
+ * A lock whose word holds the owner's pid: taken by one compare-and-swap
+ * from 0, so acquisition and recording the owner are a single atomic step
+ * and there is no window in which the lock is held by nobody known.
+ * Contenders sleep on SEM, which the releaser posts when WAITERS says
+ * someone may sleep there.  A lock whose owner died is taken over (see
+ * lock.c) and its data repaired by the taker.
+ */
+struct shm_lock {
+	_Atomic int32_t owner;		/* pid of the holder, 0 when free */
+	_Atomic int32_t waiters;	/* contenders that may be asleep */
+	_Atomic uint64_t takeovers;	/* locks taken from dead owners */
+	sem_t sem;
+};
+
+/* What a message is; the consumer decides from it who sees what. */
+enum msg_type {
+	MSG_TEXT = 1,	/* <nick> text, to a room */
+	MSG_ACTION,	/* * nick text, to a room */
+	MSG_PRIVATE,	/* *nick* text, to one client */
+	MSG_JOIN,	/* nick joined room */
+	MSG_PART,	/* nick left room (text: reason) */
+	MSG_NICK,	/* nick is now text, to the sender's rooms */
+	MSG_QUIT,	/* nick quit (text: reason), to the sender's rooms */
+	MSG_NOTICE,	/* server notice to one client or to all */
+	MSG_SHUTDOWN,	/* the server is going down, to all */
+};
+
+#define TARGET_ALL (-1)
+
+/*
+ * One message.  A slot of the ring holds one; a reader copies the fixed
+ * part and LEN bytes of text, never the whole TEXT array.
+ */
+struct msg {
+	uint16_t type;			/* enum msg_type */
+	uint16_t len;			/* bytes in text, <= TEXT_MAX */
+	int32_t sender;			/* row of the sender, -1: server */
+	uint32_t sender_gen;		/* generation of that row */
+	int32_t target;			/* row, or TARGET_ALL */
+	uint32_t target_gen;
+	uint32_t room_hash;		/* room_hash(room) for room messages */
+	uint32_t rooms[ROOMS_PER_CLIENT]; /* sender's room hashes (NICK, QUIT) */
+	int64_t time_ms;		/* wall clock at publication */
+	char room[ROOM_MAX + 1];
+	char nick[NICK_MAX + 1];	/* sender's nickname as it was */
+	char text[TEXT_MAX + 2];	/* LEN bytes and a NUL */
+};
+
+/*
+ * A slot's stamp is seq << 2 | state.  A reader trusts a copy only if the
+ * stamp said COMMITTED for the sequence it wanted both before and after
+ * the copy (a seqlock).  WRITING marks a slot a publisher was filling; if
+ * it died there, the repair turns the stamp into SKIPPED and no reader ever
+ * sees the half-written text.
+ */
+enum slot_state {
+	SLOT_EMPTY = 0,
+	SLOT_WRITING = 1,
+	SLOT_COMMITTED = 2,
+	SLOT_SKIPPED = 3,
+};
+#define STAMP(seq, state) (((uint64_t)(seq) << 2) | (uint64_t)(state))
+#define STAMP_SEQ(s) ((s) >> 2)
+#define STAMP_STATE(s) ((unsigned)((s) & 3))
+
+struct slot {
+	_Atomic uint64_t stamp;
+	struct msg m;
+};
+
+enum row_state {
+	ROW_FREE = 0,
+	ROW_CLAIMED,		/* taken by the master, worker starting */
+	ROW_ACTIVE,		/* the worker is serving its client */
+};
+
+struct row_room {
+	_Atomic uint32_t hash;		/* 0: unused entry */
+	char name[ROOM_MAX + 1];
+};
+
+/*
+ * One row per worker.  STATE, PID and GEN change only under the table
+ * lock; NICK and the room names are written by the row's own worker under
+ * the table lock and read by others under it.  The hashes, ASLEEP and the
+ * counters are atomics read without a lock (publishers use them to decide
+ * whom to wake).
+ */
+struct row {
+	_Atomic uint32_t state;
+	_Atomic int32_t pid;
+	uint32_t gen;			/* bumped at every claim */
+	_Atomic int32_t asleep;		/* 1: waiting on WAKE */
+	_Atomic int32_t quit_sent;	/* the worker said goodbye itself */
+	char nick[NICK_MAX + 1];
+	char addr[ADDR_MAX];
+	int64_t since_ms;		/* wall clock at connection */
+	struct row_room rooms[ROOMS_PER_CLIENT];
+	_Atomic uint64_t lines_in;
+	_Atomic uint64_t lines_out;
+	_Atomic uint64_t drops;
+	sem_t wake;
+};
+
+/* Counters for statistics; only ever incremented. */
+struct shm_stats {
+	_Atomic uint64_t connections;
+	_Atomic uint64_t published;
+	_Atomic uint64_t delivered;
+	_Atomic uint64_t drops;
+	_Atomic uint64_t repairs;
+	_Atomic uint64_t refused;
+};
+
+struct shm_header {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nrows;
+	uint32_t nslots;
+	uint64_t size;			/* bytes in the whole segment */
+	uint32_t backlog;		/* lines shown on join */
+	_Atomic int32_t master_pid;
+	_Atomic int32_t shutting_down;
+	_Atomic uint32_t guest_next;	/* N of the next guestN */
+	_Atomic uint32_t rows_hwm;	/* rows at or above are all free */
+	struct shm_lock publock;	/* serialises publishers */
+	struct shm_lock tablock;	/* guards the client table */
+	/* the next sequence number to be published; alone on its line */
+	_Alignas(64) _Atomic uint64_t head;
+	_Alignas(64) struct shm_stats stats;
+};
+
+/* A process's view of a mapped segment. */
+struct shm {
+	struct shm_header *h;
+	struct row *rows;
+	struct slot *slots;
+	size_t size;
+	char name[64];
+};
+
+struct shm_params {
+	uint32_t nrows;
+	uint32_t nslots;
+	uint32_t backlog;
+};
+
+/* segment.c */
+int shm_create(struct shm *, const char *name, const struct shm_params *,
+    pid_t *live_master);
+int shm_attach(struct shm *, const char *name);
+void shm_detach(struct shm *);
+int shm_unlink_name(const char *name);
+
+/* lock.c */
+int lock_init(struct shm_lock *);
+int lock_take(struct shm_lock *);
+void lock_give(struct shm_lock *);
+int lock_release_dead(struct shm_lock *, pid_t dead);
+
+/* ring.c */
+uint64_t ring_publish(struct shm *, struct msg *);
+void ring_wake(struct shm *, const struct msg *, int self);
+uint64_t ring_head(struct shm *);
+int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
+    uint64_t *lost);
+size_t ring_backlog(struct shm *, uint64_t before, uint32_t hash,
+    const char *room, size_t max, struct msg *out);
+int ring_repair(struct shm *);
+uint32_t room_hash(const char *room);
+
+/* One line of /rooms. */
+struct room_count {
+	char name[ROOM_MAX + 1];
+	uint32_t members;
+};
+
+/* table.c */
+int table_claim(struct shm *, const char *addr);
+void table_set_pid(struct shm *, int row, pid_t pid);
+void table_release(struct shm *, int row);
+int table_find_pid(struct shm *, pid_t pid);
+int table_set_nick(struct shm *, int row, const char *nick, char *old);
+int table_guest_nick(struct shm *, int row, char *nick, size_t size);
+int table_find_nick(struct shm *, const char *nick, uint32_t *gen);
+int table_add_room(struct shm *, int row, const char *room);
+int table_del_room(struct shm *, int row, const char *room);
+int table_count(struct shm *);
+size_t table_members(struct shm *, const char *room,
+    char (*nicks)[NICK_MAX + 1], size_t max);
+size_t table_rooms(struct shm *, struct room_count *, size_t max);
+int nick_equal(const char *, const char *);
+
+#endif

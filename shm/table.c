@@ -1,0 +1,329 @@
+/*
+ * table.c - the client table: one row per worker.
+ *
+ * Claims, releases, nicknames and room lists change under the table lock,
+ * so "is this nickname free?" and "take it" are one decision for all
+ * workers.  Nicknames compare case-insensitively (ASCII, as IRC's
+ * "ascii" casemapping); rooms are stored lower-cased by their users.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "shm.h"
+#include "../common/util.h"
+
+int
+nick_equal(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+static void
+table_lock(struct shm *s)
+{
+	/*
+	 * A dead owner may have been changing one row; that row belongs to
+	 * the dead worker and is released by the master, so the table as a
+	 * whole needs no repair.
+	 */
+	lock_take(&s->h->tablock);
+}
+
+static void
+table_unlock(struct shm *s)
+{
+	lock_give(&s->h->tablock);
+}
+
+/* Lowers the high-water mark past trailing free rows; under the lock. */
+static void
+shrink_hwm(struct shm *s)
+{
+	uint32_t hwm = atomic_load(&s->h->rows_hwm);
+
+	while (hwm > 0 && atomic_load(&s->rows[hwm - 1].state) == ROW_FREE)
+		hwm--;
+	atomic_store(&s->h->rows_hwm, hwm);
+}
+
+/*
+ * Claims a free row for a new connection from ADDR.  Returns its index,
+ * or -1 if the table is full.  The row's wake semaphore is made anew: a
+ * worker killed inside sem_wait() leaves the old one's waiter count wrong.
+ */
+int
+table_claim(struct shm *s, const char *addr)
+{
+	struct row *r;
+	uint32_t i;
+	int found = -1;
+
+	table_lock(s);
+	for (i = 0; i < s->h->nrows; i++)
+		if (atomic_load(&s->rows[i].state) == ROW_FREE) {
+			found = (int)i;
+			break;
+		}
+	if (found >= 0) {
+		r = &s->rows[found];
+		r->gen++;
+		atomic_store(&r->pid, 0);
+		atomic_store(&r->asleep, 0);
+		atomic_store(&r->quit_sent, 0);
+		r->nick[0] = '\0';
+		strlcpy_(r->addr, addr, sizeof(r->addr));
+		r->since_ms = wall_ms();
+		for (i = 0; i < ROOMS_PER_CLIENT; i++) {
+			atomic_store(&r->rooms[i].hash, 0);
+			r->rooms[i].name[0] = '\0';
+		}
+		atomic_store(&r->lines_in, 0);
+		atomic_store(&r->lines_out, 0);
+		atomic_store(&r->drops, 0);
+		sem_destroy(&r->wake);
+		sem_init(&r->wake, 1, 0);
+		atomic_store(&r->state, ROW_CLAIMED);
+		if (atomic_load(&s->h->rows_hwm) < (uint32_t)found + 1)
+			atomic_store(&s->h->rows_hwm, (uint32_t)found + 1);
+	}
+	table_unlock(s);
+	return found;
+}
+
+void
+table_set_pid(struct shm *s, int row, pid_t pid)
+{
+	atomic_store(&s->rows[row].pid, (int32_t)pid);
+}
+
+void
+table_release(struct shm *s, int row)
+{
+	struct row *r = &s->rows[row];
+	int i;
+
+	table_lock(s);
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		atomic_store(&r->rooms[i].hash, 0);
+	r->nick[0] = '\0';
+	atomic_store(&r->pid, 0);
+	atomic_store(&r->state, ROW_FREE);
+	shrink_hwm(s);
+	table_unlock(s);
+}
+
+/* Returns the row of worker PID, or -1. */
+int
+table_find_pid(struct shm *s, pid_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->h->nrows; i++)
+		if (atomic_load(&s->rows[i].state) != ROW_FREE &&
+		    atomic_load(&s->rows[i].pid) == (int32_t)pid)
+			return (int)i;
+	return -1;
+}
+
+static int
+nick_taken(struct shm *s, int row, const char *nick)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->h->nrows; i++)
+		if ((int)i != row &&
+		    atomic_load(&s->rows[i].state) != ROW_FREE &&
+		    nick_equal(s->rows[i].nick, nick))
+			return 1;
+	return 0;
+}
+
+/*
+ * Gives row ROW the nickname NICK if no other row has it (in any case).
+ * The previous nickname is copied to OLD (NICK_MAX + 1 bytes) if OLD is
+ * not NULL.  Returns 0, or -1 with errno EEXIST.
+ */
+int
+table_set_nick(struct shm *s, int row, const char *nick, char *old)
+{
+	struct row *r = &s->rows[row];
+
+	table_lock(s);
+	if (nick_taken(s, row, nick)) {
+		table_unlock(s);
+		errno = EEXIST;
+		return -1;
+	}
+	if (old != NULL)
+		memcpy(old, r->nick, NICK_MAX + 1);
+	strlcpy_(r->nick, nick, sizeof(r->nick));
+	table_unlock(s);
+	return 0;
+}
+
+/* Gives ROW the first free "guestN"; returns 0, or -1 if none is free. */
+int
+table_guest_nick(struct shm *s, int row, char *nick, size_t size)
+{
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		snprintf(nick, size, "guest%u",
+		    atomic_fetch_add(&s->h->guest_next, 1));
+		if (table_set_nick(s, row, nick, NULL) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Returns the active row called NICK, storing its generation; or -1. */
+int
+table_find_nick(struct shm *s, const char *nick, uint32_t *gen)
+{
+	uint32_t i;
+	int found = -1;
+
+	table_lock(s);
+	for (i = 0; i < s->h->nrows; i++)
+		if (atomic_load(&s->rows[i].state) == ROW_ACTIVE &&
+		    nick_equal(s->rows[i].nick, nick)) {
+			found = (int)i;
+			*gen = s->rows[i].gen;
+			break;
+		}
+	table_unlock(s);
+	return found;
+}
+
+/*
+ * Adds ROOM to ROW's rooms.  Returns 0, or -1 with errno ENOSPC when the
+ * row is in ROOMS_PER_CLIENT rooms already.
+ */
+int
+table_add_room(struct shm *s, int row, const char *room)
+{
+	struct row *r = &s->rows[row];
+	int i;
+
+	table_lock(s);
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (atomic_load(&r->rooms[i].hash) == 0)
+			break;
+	if (i == ROOMS_PER_CLIENT) {
+		table_unlock(s);
+		errno = ENOSPC;
+		return -1;
+	}
+	strlcpy_(r->rooms[i].name, room, sizeof(r->rooms[i].name));
+	atomic_store(&r->rooms[i].hash, room_hash(room));
+	table_unlock(s);
+	return 0;
+}
+
+/* Removes ROOM from ROW's rooms; returns 0, or -1 if it was not there. */
+int
+table_del_room(struct shm *s, int row, const char *room)
+{
+	struct row *r = &s->rows[row];
+	int i, ret = -1;
+
+	table_lock(s);
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (atomic_load(&r->rooms[i].hash) != 0 &&
+		    strcmp(r->rooms[i].name, room) == 0) {
+			atomic_store(&r->rooms[i].hash, 0);
+			r->rooms[i].name[0] = '\0';
+			ret = 0;
+			break;
+		}
+	table_unlock(s);
+	return ret;
+}
+
+/* Returns the number of rows in use. */
+int
+table_count(struct shm *s)
+{
+	uint32_t i;
+	int n = 0;
+
+	for (i = 0; i < s->h->nrows; i++)
+		if (atomic_load(&s->rows[i].state) != ROW_FREE)
+			n++;
+	return n;
+}
+
+static int
+in_room(const struct row *r, const char *room)
+{
+	int i;
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (atomic_load(&r->rooms[i].hash) != 0 &&
+		    strcmp(r->rooms[i].name, room) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Copies the nicknames of the active members of ROOM into NICKS (up to
+ * MAX).  Returns the number of members, which may exceed MAX.
+ */
+size_t
+table_members(struct shm *s, const char *room, char (*nicks)[NICK_MAX + 1],
+    size_t max)
+{
+	size_t n = 0;
+	uint32_t i;
+
+	table_lock(s);
+	for (i = 0; i < s->h->nrows; i++) {
+		struct row *r = &s->rows[i];
+
+		if (atomic_load(&r->state) != ROW_ACTIVE || !in_room(r, room))
+			continue;
+		if (n < max)
+			memcpy(nicks[n], r->nick, NICK_MAX + 1);
+		n++;
+	}
+	table_unlock(s);
+	return n;
+}
+
+/*
+ * Fills OUT with the distinct rooms in use and their member counts (up to
+ * MAX rooms).  Returns the number of rooms stored.
+ */
+size_t
+table_rooms(struct shm *s, struct room_count *out, size_t max)
+{
+	size_t n = 0, k;
+	uint32_t i;
+	int j;
+
+	table_lock(s);
+	for (i = 0; i < s->h->nrows; i++) {
+		struct row *r = &s->rows[i];
+
+		if (atomic_load(&r->state) != ROW_ACTIVE)
+			continue;
+		for (j = 0; j < ROOMS_PER_CLIENT; j++) {
+			if (atomic_load(&r->rooms[j].hash) == 0)
+				continue;
+			for (k = 0; k < n; k++)
+				if (strcmp(out[k].name, r->rooms[j].name) == 0)
+					break;
+			if (k < n) {
+				out[k].members++;
+			} else if (n < max) {
+				memcpy(out[n].name, r->rooms[j].name,
+				    ROOM_MAX + 1);
+				out[n++].members = 1;
+			}
+		}
+	}
+	table_unlock(s);
+	return n;
+}

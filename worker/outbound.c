@@ -1,0 +1,291 @@
+/*
+ * outbound.c - from the ring to the client's socket.
+ *
+ * The outbound thread drains every message published since it last looked,
+ * keeps those meant for this client, formats them into one buffer and
+ * writes it with as few send() calls as it can: batching is what makes a
+ * busy room cheap.  Then it sleeps on the row's wake semaphore, after
+ * telling publishers so (ASLEEP) and looking at HEAD once more.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "worker.h"
+#include "../common/log.h"
+
+#define OUTBUF (32 * 1024)
+#define LINE_ROOM 1024		/* more than any one formatted line */
+
+/* snprintf that returns what it really wrote. */
+static size_t
+put(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (size == 0)
+		return 0;
+	va_start(ap, fmt);
+	n = vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* Index of the joined room with hash HASH and name NAME, or -1. */
+static int
+joined_room(struct worker *w, uint32_t hash, const char *name,
+    uint64_t seq)
+{
+	int i;
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (w->rooms[i].name[0] != '\0' && w->rooms[i].hash == hash &&
+		    w->rooms[i].joined && seq > w->rooms[i].since &&
+		    (name == NULL || strcmp(w->rooms[i].name, name) == 0))
+			return i;
+	return -1;
+}
+
+/* Whether the sender of NICK/QUIT message M shares a room with us. */
+static int
+shares_room(struct worker *w, const struct msg *m, uint64_t seq)
+{
+	int i;
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (m->rooms[i] != 0 &&
+		    joined_room(w, m->rooms[i], NULL, seq) >= 0)
+			return 1;
+	return 0;
+}
+
+/* "<nick> text" or "* nick text", tagged with the room if not current. */
+static size_t
+format_chat(struct worker *w, const struct msg *m, int room, char *out,
+    size_t size)
+{
+	char tag[ROOM_MAX + 4] = "";
+
+	if (room != w->current)
+		snprintf(tag, sizeof(tag), "[%s] ", w->rooms[room].name);
+	if (m->type == MSG_ACTION)
+		return put(out, size, "%s* %s %s\r\n", tag, m->nick, m->text);
+	return put(out, size, "%s<%s> %s\r\n", tag, m->nick, m->text);
+}
+
+/*
+ * Formats message M (number SEQ) for this client into OUT and returns the
+ * length, 0 if the message is not for us.  For our own JOIN it marks the
+ * room joined and sets *REPLAY to the room's index, -1 otherwise.  The
+ * caller holds W->mu.
+ */
+size_t
+format_msg(struct worker *w, const struct msg *m, uint64_t seq, char *out,
+    size_t size, int *replay)
+{
+	int me = m->sender == w->row && m->sender_gen == w->gen;
+	int i;
+
+	*replay = -1;
+	switch (m->type) {
+	case MSG_TEXT:
+	case MSG_ACTION:
+		if (me || (i = joined_room(w, m->room_hash, m->room, seq)) < 0)
+			return 0;
+		return format_chat(w, m, i, out, size);
+	case MSG_JOIN:
+		if (me) {
+			for (i = 0; i < ROOMS_PER_CLIENT; i++)
+				if (w->rooms[i].name[0] != '\0' &&
+				    w->rooms[i].token == m->target_gen &&
+				    !w->rooms[i].joined)
+					break;
+			if (i == ROOMS_PER_CLIENT)
+				return 0;
+			w->rooms[i].joined = 1;
+			w->rooms[i].since = seq;
+			*replay = i;
+			return put(out, size, "*** you joined %s\r\n", m->room);
+		}
+		if (joined_room(w, m->room_hash, m->room, seq) < 0)
+			return 0;
+		return put(out, size, "*** %s joined %s\r\n", m->nick, m->room);
+	case MSG_PART:
+		if (me || joined_room(w, m->room_hash, m->room, seq) < 0)
+			return 0;
+		return put(out, size, "*** %s left %s%s%s%s\r\n", m->nick,
+		    m->room, m->len ? " (" : "", m->text, m->len ? ")" : "");
+	case MSG_NICK:
+		if (me || !shares_room(w, m, seq))
+			return 0;
+		return put(out, size, "*** %s is now known as %s\r\n", m->nick,
+		    m->text);
+	case MSG_QUIT:
+		if (me || !shares_room(w, m, seq))
+			return 0;
+		return put(out, size, "*** %s has quit (%s)\r\n", m->nick,
+		    m->text);
+	case MSG_PRIVATE:
+		if (m->target != w->row || m->target_gen != w->gen)
+			return 0;
+		return put(out, size, "*%s* %s\r\n", m->nick, m->text);
+	case MSG_NOTICE:
+		if (m->target != TARGET_ALL &&
+		    (m->target != w->row || m->target_gen != w->gen))
+			return 0;
+		return put(out, size, "*** %s\r\n", m->text);
+	case MSG_SHUTDOWN:
+		return put(out, size, "*** %s\r\n", m->text);
+	default:
+		return 0;
+	}
+}
+
+struct outbuf {
+	struct worker *w;
+	size_t used;
+	char buf[OUTBUF];
+};
+
+static int
+flush(struct outbuf *o)
+{
+	int ret = 0;
+
+	if (o->used > 0)
+		ret = worker_send(o->w, o->buf, o->used);
+	o->used = 0;
+	return ret;
+}
+
+/* Makes room for one more line, flushing if needed. */
+static char *
+reserve(struct outbuf *o)
+{
+	if (OUTBUF - o->used < LINE_ROOM)
+		flush(o);
+	return o->buf + o->used;
+}
+
+/*
+ * Shows the last messages of room IDX published before SEQ (our JOIN),
+ * read straight from the ring.  The room is current, so lines carry no tag.
+ */
+static void
+replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
+{
+	struct worker *w = o->w;
+	uint32_t max = w->shm->h->backlog;
+	size_t n, i;
+
+	if (max == 0)
+		return;
+	n = ring_backlog(w->shm, seq, w->rooms[idx].hash, w->rooms[idx].name,
+	    max, bl);
+	if (n == 0)
+		return;
+	o->used += put(reserve(o), LINE_ROOM, "*** last %zu message%s in "
+	    "%s:\r\n", n, n == 1 ? "" : "s", w->rooms[idx].name);
+	for (i = 0; i < n; i++)
+		o->used += format_chat(w, &bl[i], idx, reserve(o), LINE_ROOM);
+	o->used += put(reserve(o), LINE_ROOM, "*** end of backlog\r\n");
+}
+
+/* Sleeps until a publisher posts our row, unless something is waiting. */
+static void
+wait_for_messages(struct worker *w, struct row *r)
+{
+	atomic_store(&r->asleep, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (ring_head(w->shm) == w->cursor && !atomic_load(&w->closing))
+		while (sem_wait(&r->wake) == -1 && errno == EINTR)
+			;
+	atomic_store(&r->asleep, 0);
+}
+
+/* Drains the ring once; returns 1 if the server is going down. */
+static int
+drain(struct outbuf *o, struct msg *m, struct msg *bl, uint64_t *lost)
+{
+	struct worker *w = o->w;
+	struct row *r = &w->shm->rows[w->row];
+	uint64_t seq;
+	size_t len;
+	int idx;
+
+	while (ring_read(w->shm, &w->cursor, m, &seq, lost)) {
+		pthread_mutex_lock(&w->mu);
+		len = format_msg(w, m, seq, reserve(o), LINE_ROOM, &idx);
+		o->used += len;
+		if (idx >= 0)
+			replay(o, idx, seq, bl);
+		pthread_mutex_unlock(&w->mu);
+		if (len > 0)
+			atomic_fetch_add_explicit(&r->lines_out, 1,
+			    memory_order_relaxed);
+		if (m->type == MSG_SHUTDOWN)
+			return 1;
+		if (atomic_load(&w->closing))
+			break;
+	}
+	return 0;
+}
+
+/*
+ * The outbound thread.  Runs until the worker is closing or the server
+ * goes down; then shuts the socket so the inbound read() returns too.
+ */
+void *
+outbound_main(void *arg)
+{
+	struct worker *w = arg;
+	struct row *r = &w->shm->rows[w->row];
+	struct outbuf *o;
+	struct msg *m, *bl;
+	uint64_t lost;
+	int down;
+
+	o = malloc(sizeof(*o));
+	m = malloc(sizeof(*m));
+	bl = calloc(w->shm->h->backlog + 1, sizeof(*bl));
+	if (o == NULL || m == NULL || bl == NULL) {
+		log_warnx("worker for %s: out of memory", w->addr);
+		atomic_store(&w->closing, 1);
+		shutdown(w->fd, SHUT_RDWR);
+		goto out;
+	}
+	o->w = w;
+	o->used = 0;
+	while (!atomic_load(&w->closing)) {
+		lost = 0;
+		down = drain(o, m, bl, &lost);
+		flush(o);
+		if (lost > 0) {
+			atomic_fetch_add(&r->drops, lost);
+			atomic_fetch_add(&w->shm->h->stats.drops, lost);
+			log_warnx("slow client %s nick=%s: %llu messages "
+			    "dropped", w->addr, w->nick,
+			    (unsigned long long)lost);
+			worker_notice(w, "you missed %llu message%s: your "
+			    "connection was too slow", (unsigned long long)lost,
+			    lost == 1 ? "" : "s");
+		}
+		if (down) {
+			atomic_store(&w->closing, 1);
+			shutdown(w->fd, SHUT_RDWR);
+			break;
+		}
+		wait_for_messages(w, r);
+	}
+out:
+	free(o);
+	free(m);
+	free(bl);
+	return NULL;
+}

@@ -1,0 +1,634 @@
+/*
+ * session.c - a worker's life: greet, read, obey, say goodbye.
+ *
+ * A worker runs two threads.  This one (inbound) reads the client's socket,
+ * frames and sanitises lines, runs commands and publishes to the ring; it
+ * answers the client directly for what concerns only the client (errors,
+ * /who, /help).  The outbound thread (outbound.c) sleeps on the row's wake
+ * semaphore and copies from the ring to the socket what is for this client.
+ * A semaphore is not a file descriptor, so one thread cannot wait for both.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "worker.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+#define DEFAULT_ROOM "#lobby"
+#define OUTBOUND_STACK (128 * 1024)
+#define WRAP 400		/* bytes of names on one /who or /rooms line */
+
+/*
+ * Writes BUF to the client; the one path to the socket for both threads.
+ * On a write error the connection is shut down, which ends the inbound
+ * read() and so the worker.  Returns 0 or -1.
+ */
+int
+worker_send(struct worker *w, const char *buf, size_t len)
+{
+	int ret;
+
+	pthread_mutex_lock(&w->out_mu);
+	ret = write_all(w->fd, buf, len);
+	pthread_mutex_unlock(&w->out_mu);
+	if (ret == -1) {
+		atomic_store(&w->closing, 1);
+		shutdown(w->fd, SHUT_RDWR);
+	}
+	return ret;
+}
+
+/* Sends PREFIX and the text built from FMT as one CRLF-ended line. */
+static int
+vline(struct worker *w, const char *prefix, const char *fmt, va_list ap)
+{
+	char line[TEXT_MAX + 64];
+	size_t p = strlen(prefix);
+	int n;
+
+	memcpy(line, prefix, p);
+	n = vsnprintf(line + p, sizeof(line) - p - 2, fmt, ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof(line) - p - 3)
+		n = (int)(sizeof(line) - p - 3);
+	memcpy(line + p + (size_t)n, "\r\n", 2);
+	return worker_send(w, line, p + (size_t)n + 2);
+}
+
+/* Sends one "*** " line built from FMT: the server speaking. */
+int
+worker_notice(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vline(w, "*** ", fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Sends one plain line built from FMT. */
+int
+worker_line(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vline(w, "", fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Returns the index of room NAME in W's rooms, or -1.  Under W->mu. */
+int
+worker_room_find(struct worker *w, const char *name)
+{
+	int i;
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (w->rooms[i].name[0] != '\0' &&
+		    strcmp(w->rooms[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Fills the fields every message from this client carries. */
+static void
+msg_init(struct worker *w, struct msg *m, int type)
+{
+	memset(m, 0, offsetof(struct msg, text) + 1);
+	m->type = (uint16_t)type;
+	m->sender = w->row;
+	m->sender_gen = w->gen;
+	m->target = TARGET_ALL;
+	m->time_ms = wall_ms();
+	memcpy(m->nick, w->nick, sizeof(m->nick));
+}
+
+static void
+msg_text(struct msg *m, const char *text)
+{
+	m->len = (uint16_t)strlcpy_(m->text, text, TEXT_MAX + 1);
+	if (m->len > TEXT_MAX)
+		m->len = TEXT_MAX;
+}
+
+static void
+msg_room(struct msg *m, const char *room)
+{
+	strlcpy_(m->room, room, sizeof(m->room));
+	m->room_hash = room_hash(room);
+}
+
+/* Publishes M and wakes whoever wants it (this worker only if WAKE_SELF). */
+static void
+publish(struct worker *w, struct msg *m, int wake_self)
+{
+	ring_publish(w->shm, m);
+	ring_wake(w->shm, m, wake_self ? -1 : w->row);
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+static void
+join_room(struct worker *w, char *room)
+{
+	struct msg m;
+	int i;
+
+	lower(room);
+	pthread_mutex_lock(&w->mu);
+	if ((i = worker_room_find(w, room)) >= 0) {
+		w->current = i;
+		pthread_mutex_unlock(&w->mu);
+		worker_notice(w, "%s is now your current room", room);
+		return;
+	}
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		if (w->rooms[i].name[0] == '\0')
+			break;
+	if (i == ROOMS_PER_CLIENT || table_add_room(w->shm, w->row, room)) {
+		pthread_mutex_unlock(&w->mu);
+		worker_notice(w, "you are in %d rooms already: /part one first",
+		    ROOMS_PER_CLIENT);
+		return;
+	}
+	strlcpy_(w->rooms[i].name, room, sizeof(w->rooms[i].name));
+	w->rooms[i].hash = room_hash(room);
+	w->rooms[i].token = ++w->next_token;
+	w->rooms[i].joined = 0;
+	w->current = i;
+	msg_init(w, &m, MSG_JOIN);
+	msg_room(&m, room);
+	m.target_gen = w->rooms[i].token;
+	pthread_mutex_unlock(&w->mu);
+	/* our own JOIN comes back to the outbound thread, which replays */
+	publish(w, &m, 1);
+}
+
+static void
+part_room(struct worker *w, char *room, const char *reason)
+{
+	struct msg m;
+	int i, k;
+
+	pthread_mutex_lock(&w->mu);
+	if (room == NULL) {
+		if (w->current < 0) {
+			pthread_mutex_unlock(&w->mu);
+			worker_notice(w, "you are in no room");
+			return;
+		}
+		room = w->rooms[w->current].name;
+	}
+	lower(room);
+	if ((i = worker_room_find(w, room)) < 0) {
+		pthread_mutex_unlock(&w->mu);
+		worker_notice(w, "you are not in %s", room);
+		return;
+	}
+	msg_init(w, &m, MSG_PART);
+	msg_room(&m, w->rooms[i].name);
+	msg_text(&m, reason != NULL ? reason : "");
+	table_del_room(w->shm, w->row, w->rooms[i].name);
+	w->rooms[i].name[0] = '\0';
+	if (w->current == i) {
+		w->current = -1;
+		for (k = ROOMS_PER_CLIENT - 1; k >= 0; k--)
+			if (w->rooms[k].name[0] != '\0') {
+				w->current = k;
+				break;
+			}
+	}
+	k = w->current;
+	pthread_mutex_unlock(&w->mu);
+	publish(w, &m, 0);
+	if (k >= 0)
+		worker_notice(w, "you left %s; you now talk in %s", m.room,
+		    w->rooms[k].name);
+	else
+		worker_notice(w, "you left %s; /join a room to talk", m.room);
+}
+
+static void
+say(struct worker *w, int type, const char *text)
+{
+	struct msg m;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->current < 0) {
+		pthread_mutex_unlock(&w->mu);
+		worker_notice(w, "you are in no room: /join #ROOM first");
+		return;
+	}
+	msg_init(w, &m, type);
+	msg_room(&m, w->rooms[w->current].name);
+	pthread_mutex_unlock(&w->mu);
+	msg_text(&m, text);
+	publish(w, &m, 0);
+}
+
+static void
+private_msg(struct worker *w, const char *nick, const char *text)
+{
+	struct msg m;
+	uint32_t gen;
+	int row;
+
+	if ((row = table_find_nick(w->shm, nick, &gen)) < 0) {
+		worker_notice(w, "no such nickname: %s", nick);
+		return;
+	}
+	if (row == w->row) {
+		worker_notice(w, "that is you: /msg sends to someone else");
+		return;
+	}
+	msg_init(w, &m, MSG_PRIVATE);
+	m.target = row;
+	m.target_gen = gen;
+	msg_text(&m, text);
+	publish(w, &m, 0);
+	worker_line(w, "-> *%s* %s", nick, text);
+}
+
+static void
+change_nick(struct worker *w, const char *nick)
+{
+	char old[NICK_MAX + 1];
+	struct msg m;
+	int i;
+
+	if (!nick_valid(nick)) {
+		worker_notice(w, "invalid nickname: 1 to %d letters, digits "
+		    "or -[]\\`^{}|_, not starting with a digit or -", NICK_MAX);
+		return;
+	}
+	if (strcmp(nick, w->nick) == 0) {
+		worker_notice(w, "you are %s already", nick);
+		return;
+	}
+	if (table_set_nick(w->shm, w->row, nick, old) == -1) {
+		worker_notice(w, "nickname %s is already in use", nick);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	strlcpy_(w->nick, nick, sizeof(w->nick));
+	msg_init(w, &m, MSG_NICK);
+	memcpy(m.nick, old, sizeof(m.nick));
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		m.rooms[i] = w->rooms[i].name[0] != '\0' ? w->rooms[i].hash : 0;
+	pthread_mutex_unlock(&w->mu);
+	msg_text(&m, nick);
+	publish(w, &m, 0);
+	worker_notice(w, "you are now known as %s", nick);
+}
+
+/*
+ * Sends HEAD followed by the words of LIST (N entries of STRIDE bytes),
+ * wrapped into lines of about WRAP bytes.
+ */
+static void
+send_wrapped(struct worker *w, const char *head, const char *list,
+    size_t n, size_t stride)
+{
+	char line[WRAP + 64];
+	size_t i, len;
+
+	len = (size_t)snprintf(line, sizeof(line), "%s", head);
+	for (i = 0; i < n; i++) {
+		const char *word = list + i * stride;
+
+		if (len + strlen(word) + 1 > WRAP) {
+			worker_notice(w, "%s", line);
+			len = (size_t)snprintf(line, sizeof(line), "  ");
+		}
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s",
+		    word);
+	}
+	worker_notice(w, "%s", line);
+}
+
+static void
+who(struct worker *w, char *room)
+{
+	char (*nicks)[NICK_MAX + 1], head[96];
+	size_t n, max = w->shm->h->nrows;
+
+	pthread_mutex_lock(&w->mu);
+	if (room == NULL && w->current >= 0)
+		room = w->rooms[w->current].name;
+	pthread_mutex_unlock(&w->mu);
+	if (room == NULL) {
+		worker_notice(w, "you are in no room: /who #ROOM");
+		return;
+	}
+	lower(room);
+	if (!room_valid(room)) {
+		worker_notice(w, "invalid room name: %s", room);
+		return;
+	}
+	if ((nicks = calloc(max, sizeof(*nicks))) == NULL) {
+		worker_notice(w, "out of memory");
+		return;
+	}
+	n = table_members(w->shm, room, nicks, max);
+	if (n == 0)
+		worker_notice(w, "nobody is in %s", room);
+	else {
+		snprintf(head, sizeof(head), "%zu in %s:", n, room);
+		send_wrapped(w, head, nicks[0], n < max ? n : max,
+		    sizeof(*nicks));
+	}
+	free(nicks);
+}
+
+static void
+list_rooms(struct worker *w)
+{
+	enum { MAXROOMS = 256 };
+	struct room_count *rc;
+	char (*words)[ROOM_MAX + 16], head[64];
+	size_t n, i;
+
+	rc = calloc(MAXROOMS, sizeof(*rc));
+	words = calloc(MAXROOMS, sizeof(*words));
+	if (rc == NULL || words == NULL) {
+		worker_notice(w, "out of memory");
+		goto out;
+	}
+	n = table_rooms(w->shm, rc, MAXROOMS);
+	for (i = 0; i < n; i++)
+		snprintf(words[i], sizeof(words[i]), "%s(%u)", rc[i].name,
+		    rc[i].members);
+	if (n == 0)
+		worker_notice(w, "there are no rooms: /join #ROOM makes one");
+	else {
+		snprintf(head, sizeof(head), "%zu room%s:", n,
+		    n == 1 ? "" : "s");
+		send_wrapped(w, head, words[0], n, sizeof(*words));
+	}
+out:
+	free(rc);
+	free(words);
+}
+
+static void
+help(struct worker *w)
+{
+	const char *line;
+	size_t i;
+
+	worker_notice(w, "commands:");
+	for (i = 0; (line = cmd_help(i)) != NULL; i++)
+		worker_notice(w, "  %s", line);
+	worker_notice(w, "anything else you type goes to your current room");
+}
+
+/* Runs one line; returns 1 if the client asked to quit. */
+static int
+handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
+{
+	static char line[TEXT_MAX + 1];
+	struct cmd c;
+
+	sanitize(raw, rawlen, line, sizeof(line));
+	switch (cmd_parse(line, &c)) {
+	case CMD_NONE:
+		if (rawlen > 0 && raw[strspn(raw, " \t")] != '\0')
+			worker_notice(w, "nothing left to send once control "
+			    "characters were removed");
+		break;
+	case CMD_SAY:
+		say(w, MSG_TEXT, c.text);
+		break;
+	case CMD_ME:
+		say(w, MSG_ACTION, c.text);
+		break;
+	case CMD_NICK:
+		change_nick(w, c.arg);
+		break;
+	case CMD_MSG:
+		private_msg(w, c.arg, c.text);
+		break;
+	case CMD_JOIN:
+		lower(c.arg);
+		if (!room_valid(c.arg))
+			worker_notice(w, "invalid room name: %s (a # and up "
+			    "to %d letters, digits or _-.)", c.arg,
+			    ROOM_MAX - 1);
+		else
+			join_room(w, c.arg);
+		break;
+	case CMD_PART:
+		part_room(w, c.arg, c.text);
+		break;
+	case CMD_WHO:
+		who(w, c.arg);
+		break;
+	case CMD_ROOMS:
+		list_rooms(w);
+		break;
+	case CMD_HELP:
+		help(w);
+		break;
+	case CMD_QUIT:
+		*reason = c.text;
+		return 1;
+	case CMD_UNKNOWN:
+		worker_notice(w, "unknown command /%s: /help lists them",
+		    c.name);
+		break;
+	case CMD_USAGE:
+		worker_notice(w, "usage: %s", c.usage);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Reads and runs the client's lines until it quits or goes.  Returns the
+ * reason to give the others; QUIT is set if the client said /quit.
+ */
+static const char *
+serve(struct worker *w, int *quit, char *reason, size_t size)
+{
+	char buf[4096], *why;
+	size_t off, used;
+	ssize_t n;
+	int ev;
+
+	*quit = 0;
+	for (;;) {
+		n = read(w->fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 && atomic_load(&w->shm->h->shutting_down))
+			return "server shutdown";
+		if (n == 0)
+			return atomic_load(&w->closing) ? "write error" :
+			    "connection closed";
+		if (n == -1)
+			return errno == ECONNRESET ? "connection reset" :
+			    strerror(errno);
+		for (off = 0; off < (size_t)n; off += used) {
+			used = frame_feed(&w->frame, buf + off,
+			    (size_t)n - off, &ev);
+			if (ev == FRAME_MORE)
+				continue;
+			atomic_fetch_add(&w->shm->rows[w->row].lines_in, 1);
+			if (ev == FRAME_LONG)
+				worker_notice(w, "line longer than %d bytes: "
+				    "the rest was cut", TEXT_MAX);
+			why = NULL;
+			if (handle_line(w, w->frame.buf, w->frame.len, &why)) {
+				*quit = 1;
+				strlcpy_(reason, why != NULL ? why : "quit",
+				    size);
+				return reason;
+			}
+		}
+	}
+}
+
+/* Publishes our QUIT, unless the master has told everyone already. */
+static void
+say_goodbye(struct worker *w, const char *reason)
+{
+	struct msg m;
+	int i;
+
+	if (atomic_load(&w->shm->h->shutting_down))
+		return;
+	msg_init(w, &m, MSG_QUIT);
+	for (i = 0; i < ROOMS_PER_CLIENT; i++)
+		m.rooms[i] = w->rooms[i].name[0] != '\0' ? w->rooms[i].hash : 0;
+	msg_text(&m, reason);
+	publish(w, &m, 0);
+	atomic_store(&w->shm->rows[w->row].quit_sent, 1);
+}
+
+/*
+ * Closes the connection without losing what is queued for the client:
+ * half-close, then read and drop what the client still sends (briefly),
+ * because closing with unread input makes the kernel send a reset that
+ * may destroy our last lines at the client.
+ */
+static void
+linger_close(int fd)
+{
+	struct timeval tv = {0, 200 * 1000};
+	char buf[4096];
+	int i;
+
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (i = 0; i < 16 && read(fd, buf, sizeof(buf)) > 0; i++)
+		;
+	close(fd);
+}
+
+static void
+greet(struct worker *w)
+{
+	worker_notice(w, "Welcome to chatd, %s!", w->nick);
+	worker_notice(w, "Your nickname is %s; change it with /nick NAME.",
+	    w->nick);
+	worker_notice(w, "Type /help for the commands. You are in %s; what "
+	    "you type goes to everyone there.", DEFAULT_ROOM);
+}
+
+static pthread_t
+start_outbound(struct worker *w)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, OUTBOUND_STACK);
+	err = pthread_create(&t, &attr, outbound_main, w);
+	pthread_attr_destroy(&attr);
+	if (err != 0) {
+		errno = err;
+		log_warn("worker for %s: pthread_create", w->addr);
+		worker_notice(w, "server error: cannot serve you now");
+		close(w->fd);
+		table_release(w->shm, w->row);
+		exit(1);
+	}
+	return t;
+}
+
+/*
+ * Serves the client on FD from row ROW of the table, which the master
+ * claimed for us, and exits.
+ */
+void
+worker_main(struct shm *shm, int row, int fd, const char *addr)
+{
+	static struct worker w;
+	char room[] = DEFAULT_ROOM, reason[TEXT_MAX + 1];
+	struct row *r = &shm->rows[row];
+	const char *why;
+	pthread_t out;
+	int quit;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&w, 0, sizeof(w));
+	w.shm = shm;
+	w.row = row;
+	w.gen = r->gen;
+	w.fd = fd;
+	w.current = -1;
+	strlcpy_(w.addr, addr, sizeof(w.addr));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_mutex_init(&w.out_mu, NULL);
+	frame_init(&w.frame);
+	if (table_guest_nick(shm, row, w.nick, sizeof(w.nick)) == -1) {
+		worker_notice(&w, "server error: no free nickname");
+		close(fd);
+		table_release(shm, row);
+		exit(1);
+	}
+	atomic_store(&r->state, ROW_ACTIVE);
+	greet(&w);
+	w.cursor = ring_head(shm);
+	out = start_outbound(&w);
+	join_room(&w, room);
+
+	why = serve(&w, &quit, reason, sizeof(reason));
+	say_goodbye(&w, why);
+	if (quit)
+		worker_notice(&w, "bye");
+	log_info("disconnect %s nick=%s reason=\"%s\" lines_in=%llu "
+	    "lines_out=%llu", w.addr, w.nick, quit ? "quit" : why,
+	    (unsigned long long)atomic_load(&r->lines_in),
+	    (unsigned long long)atomic_load(&r->lines_out));
+
+	/* stop the outbound thread: wake it, and unblock a stuck write */
+	atomic_store(&w.closing, 1);
+	sem_post(&r->wake);
+	shutdown(fd, SHUT_WR);
+	pthread_join(out, NULL);
+	linger_close(fd);
+	table_release(shm, row);
+	exit(0);
+}
