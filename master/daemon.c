@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "master.h"
@@ -62,6 +63,9 @@ daemon_detach(void)
 		fatal("fork");
 	if (pid > 0) {
 		close(p[1]);
+		/* the middle process exits at once; leave no zombie */
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
 		await_ready(p[0]);
 	}
 	close(p[0]);

@@ -1,0 +1,933 @@
+/*
+ * test_daemon.c - the real chatd over real sockets.
+ *
+ * Every test starts its own daemon in the foreground on a free loopback
+ * port with a unique instance name (harness.c), talks to it as nc would,
+ * and stops it, checking that nothing is left behind.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "../common/util.h"
+
+#define LINE 8192
+
+static struct daemon d;
+static struct client *a, *b, *c;
+static char na[32], nb[32], nc[32];
+
+static void
+start(const char *const *extra)
+{
+	ck_assert_msg(daemon_start(&d, extra) == 0, "chatd did not start: %s",
+	    d.log ? d.log : "(no output)");
+}
+
+/* Stops the daemon and checks that it exits 0 leaving nothing behind. */
+static void
+stop(void)
+{
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	ck_assert_int_eq(daemon_leftovers(&d), 0);
+	daemon_free(&d);
+}
+
+/* A daemon and three greeted clients, A, B and C, in #lobby. */
+static void
+three(void)
+{
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
+	/* everyone has seen everyone join: the ring is quiet */
+	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
+}
+
+static void
+three_done(void)
+{
+	client_close(a);
+	client_close(b);
+	client_close(c);
+	a = b = c = NULL;
+	stop();
+}
+
+/* Renames client X to NICK and waits for the confirmation. */
+static void
+rename_to(struct client *x, const char *nick)
+{
+	client_send(x, "/nick %s\n", nick);
+	ck_assert_int_eq(client_expect(x, "you are now known as", NULL, 0), 0);
+}
+
+START_TEST(greeting_names_nick_and_help)
+{
+	char line[LINE], nick[32];
+	struct client *x;
+
+	start(NULL);
+	x = client_open(d.port);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(client_expect(x, "Welcome to chatd", line,
+	    sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "guest"));
+	ck_assert(sscanf(strstr(line, "guest"), "%31[a-z0-9]", nick) == 1);
+	ck_assert_int_eq(client_expect(x, "Your nickname is", line,
+	    sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, nick));
+	ck_assert_int_eq(client_expect(x, "/help", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(x, "you joined #lobby", NULL, 0), 0);
+	client_close(x);
+	stop();
+}
+END_TEST
+
+START_TEST(broadcast_reaches_the_others)
+{
+	char line[LINE], want[64];
+
+	three();
+	client_send(a, "hello everyone\r\n");
+	snprintf(want, sizeof(want), "<%s> hello everyone", na);
+	ck_assert_int_eq(client_expect(b, "hello everyone", line,
+	    sizeof(line)), 0);
+	ck_assert_str_eq(line, want);
+	ck_assert_int_eq(client_expect(c, "hello everyone", line,
+	    sizeof(line)), 0);
+	ck_assert_str_eq(line, want);
+	three_done();
+}
+END_TEST
+
+START_TEST(no_echo_to_the_sender)
+{
+	three();
+	client_send(a, "only for others\n");
+	ck_assert_int_eq(client_expect(b, "only for others", NULL, 0), 0);
+	/* B's reply is published after A's line: A sees it, and must not
+	 * have seen its own line before it */
+	client_send(b, "marker-after\n");
+	ck_assert_int_eq(client_expect_before(a, "marker-after",
+	    "only for others"), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(lf_and_crlf_and_partial_lines)
+{
+	char line[LINE];
+
+	three();
+	client_send(a, "par");
+	client_send(a, "tial li");
+	client_send(a, "ne\r");
+	client_send(a, "\nsecond\nthird\r\n");
+	ck_assert_int_eq(client_expect(b, "partial line", line,
+	    sizeof(line)), 0);
+	ck_assert_ptr_null(strchr(line, '\r'));
+	ck_assert_int_eq(client_expect(b, "> second", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, "> third", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(nick_change_is_announced)
+{
+	char line[LINE], want[64];
+
+	three();
+	client_send(a, "/nick alice\n");
+	ck_assert_int_eq(client_expect(a, "you are now known as alice", NULL,
+	    0), 0);
+	snprintf(want, sizeof(want), "*** %s is now known as alice", na);
+	ck_assert_int_eq(client_expect(b, "is now known as", line,
+	    sizeof(line)), 0);
+	ck_assert_str_eq(line, want);
+	client_send(a, "hi\n");
+	ck_assert_int_eq(client_expect(c, "> hi", line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "<alice> hi");
+	three_done();
+}
+END_TEST
+
+START_TEST(nick_unique_case_insensitively)
+{
+	three();
+	rename_to(a, "Alice");
+	client_send(b, "/nick aLICE\n");
+	ck_assert_int_eq(client_expect(b, "already in use", NULL, 0), 0);
+	/* changing only the case of one's own nick is fine */
+	client_send(a, "/nick ALICE\n");
+	ck_assert_int_eq(client_expect(a, "you are now known as ALICE", NULL,
+	    0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(nick_invalid_is_refused)
+{
+	three();
+	client_send(a, "/nick 1abc\n");
+	ck_assert_int_eq(client_expect(a, "*** invalid nickname", NULL, 0), 0);
+	client_send(a, "/nick abcdefghijklmnopq\n");
+	ck_assert_int_eq(client_expect(a, "*** invalid nickname", NULL, 0), 0);
+	client_send(a, "/nick a\x01" "b\n");
+	ck_assert_int_eq(client_expect(a, "you are now known as ab", NULL, 0),
+	    0);
+	client_send(a, "/nick\n");
+	ck_assert_int_eq(client_expect(a, "*** usage: /nick NAME", NULL, 0), 0);
+	client_send(a, "/nick x y\n");
+	ck_assert_int_eq(client_expect(a, "*** usage: /nick NAME", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(who_lists_the_room)
+{
+	char line[LINE];
+
+	three();
+	rename_to(a, "alice");
+	client_send(b, "/who\n");
+	ck_assert_int_eq(client_expect(b, "3 in #lobby:", line, sizeof(line)),
+	    0);
+	ck_assert_ptr_nonnull(strstr(line, "alice"));
+	ck_assert_ptr_nonnull(strstr(line, nb));
+	ck_assert_ptr_nonnull(strstr(line, nc));
+	client_send(b, "/who #empty\n");
+	ck_assert_int_eq(client_expect(b, "nobody is in #empty", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(msg_reaches_only_its_target)
+{
+	char line[LINE];
+
+	three();
+	rename_to(a, "alice");
+	rename_to(b, "bob");
+	client_send(a, "/msg BOB psst secret\n");
+	ck_assert_int_eq(client_expect(a, "-> *BOB* psst secret", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, "psst", line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "*alice* psst secret");
+	client_send(a, "public-after\n");
+	ck_assert_int_eq(client_expect_before(c, "public-after", "psst"), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(msg_errors)
+{
+	three();
+	rename_to(a, "alice");
+	client_send(a, "/msg nobody hello\n");
+	ck_assert_int_eq(client_expect(a, "*** no such nickname: nobody", NULL,
+	    0), 0);
+	client_send(a, "/msg alice hello\n");
+	ck_assert_int_eq(client_expect(a, "*** that is you", NULL, 0), 0);
+	client_send(a, "/msg alice\n");
+	ck_assert_int_eq(client_expect(a, "*** usage: /msg NICK TEXT", NULL,
+	    0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(me_is_an_action)
+{
+	char line[LINE];
+
+	three();
+	rename_to(a, "alice");
+	client_send(a, "/me waves at everyone\n");
+	ck_assert_int_eq(client_expect(b, "waves", line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "* alice waves at everyone");
+	client_send(a, "/me\n");
+	ck_assert_int_eq(client_expect(a, "usage: /me", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(rooms_separate_talk)
+{
+	char line[LINE];
+
+	three();
+	rename_to(a, "alice");
+	rename_to(b, "bob");
+	client_send(a, "/join #ops\n");
+	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	client_send(b, "/join #OPS\n");
+	ck_assert_int_eq(client_expect(b, "you joined #ops", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(a, "*** bob joined #ops", NULL, 0), 0);
+	client_send(a, "ops only\n");
+	ck_assert_int_eq(client_expect(b, "ops only", line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "<alice> ops only");
+	/* C stays in #lobby: it sees the lobby line but never the ops one */
+	client_send(b, "//lobby? no, ops\n");
+	ck_assert_int_eq(client_expect(a, "/lobby? no, ops", NULL, 0), 0);
+	client_send(a, "/join #lobby\n");
+	ck_assert_int_eq(client_expect(a, "#lobby is now your current room",
+	    NULL, 0), 0);
+	client_send(a, "lobby line\n");
+	ck_assert_int_eq(client_expect_before(c, "lobby line", "ops"), 0);
+	/* B is in both; the lobby is not its current room: tagged */
+	ck_assert_int_eq(client_expect(b, "lobby line", line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "[#lobby] <alice> lobby line");
+	three_done();
+}
+END_TEST
+
+START_TEST(join_shows_backlog)
+{
+	char line[LINE];
+
+	three();
+	rename_to(a, "alice");
+	client_send(a, "/join #hist\n");
+	ck_assert_int_eq(client_expect(a, "you joined #hist", NULL, 0), 0);
+	client_send(a, "one\ntwo\n/me three\n");
+	client_send(a, "/msg %s sync\n", nb);
+	ck_assert_int_eq(client_expect(b, "sync", NULL, 0), 0);
+	client_send(b, "/join #hist\n");
+	ck_assert_int_eq(client_expect(b, "you joined #hist", NULL, 0), 0);
+	ck_assert_int_eq(client_line(b, line, sizeof(line), T_TIMEOUT) > 0, 1);
+	ck_assert_str_eq(line, "*** last 3 messages in #hist:");
+	client_line(b, line, sizeof(line), T_TIMEOUT);
+	ck_assert_str_eq(line, "<alice> one");
+	client_line(b, line, sizeof(line), T_TIMEOUT);
+	ck_assert_str_eq(line, "<alice> two");
+	client_line(b, line, sizeof(line), T_TIMEOUT);
+	ck_assert_str_eq(line, "* alice three");
+	client_line(b, line, sizeof(line), T_TIMEOUT);
+	ck_assert_str_eq(line, "*** end of backlog");
+	three_done();
+}
+END_TEST
+
+START_TEST(backlog_length_is_configurable)
+{
+	const char *const args[] = {"-B", "2", NULL};
+	char line[LINE];
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	client_send(a, "m1\nm2\nm3\nm4\n");
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	/* b joined after a's four lines were published... or during; the
+	 * backlog holds at most 2 of them and only lines before b's join */
+	client_send(b, "/join #x\n");
+	client_send(b, "/join #lobby\n");
+	ck_assert_int_eq(client_expect(b, "#lobby is now your current", line,
+	    sizeof(line)), 0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(part_leaves_a_room)
+{
+	char line[LINE];
+
+	three();
+	rename_to(a, "alice");
+	client_send(a, "/join #ops\n");
+	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	client_send(b, "/join #ops\n");
+	ck_assert_int_eq(client_expect(a, "joined #ops", NULL, 0), 0);
+	client_send(a, "/part #ops off to lunch\n");
+	ck_assert_int_eq(client_expect(a, "you left #ops; you now talk in "
+	    "#lobby", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, "alice left", line, sizeof(line)),
+	    0);
+	ck_assert_str_eq(line, "*** alice left #ops (off to lunch)");
+	client_send(a, "/part #ops\n");
+	ck_assert_int_eq(client_expect(a, "*** you are not in #ops", NULL, 0),
+	    0);
+	client_send(a, "/part\n");
+	ck_assert_int_eq(client_expect(a, "/join a room to talk", NULL, 0), 0);
+	client_send(a, "into the void\n");
+	ck_assert_int_eq(client_expect(a, "*** you are in no room", NULL, 0),
+	    0);
+	three_done();
+}
+END_TEST
+
+START_TEST(rooms_lists_rooms_and_counts)
+{
+	char line[LINE];
+
+	three();
+	client_send(a, "/join #ops\n");
+	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	client_send(c, "/rooms\n");
+	ck_assert_int_eq(client_expect(c, "2 rooms:", line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "#lobby(3)"));
+	ck_assert_ptr_nonnull(strstr(line, "#ops(1)"));
+	client_send(c, "/rooms extra\n");
+	ck_assert_int_eq(client_expect(c, "usage: /rooms", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(join_errors)
+{
+	int i;
+
+	three();
+	client_send(a, "/join ops\n");
+	ck_assert_int_eq(client_expect(a, "*** invalid room name", NULL, 0), 0);
+	client_send(a, "/join\n");
+	ck_assert_int_eq(client_expect(a, "*** usage: /join #ROOM", NULL, 0),
+	    0);
+	for (i = 1; i < ROOMS_PER_CLIENT; i++)
+		client_send(a, "/join #r%d\n", i);
+	client_send(a, "/join #toomany\n");
+	ck_assert_int_eq(client_expect(a, "rooms already", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(quit_says_goodbye_and_closes)
+{
+	char line[LINE], want[96];
+
+	three();
+	client_send(c, "/quit gone fishing\n");
+	ck_assert_int_eq(client_expect(c, "*** bye", NULL, 0), 0);
+	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
+	snprintf(want, sizeof(want), "*** %s has quit (gone fishing)", nc);
+	ck_assert_int_eq(client_expect(a, "has quit", line, sizeof(line)), 0);
+	ck_assert_str_eq(line, want);
+	ck_assert_int_eq(daemon_wait_log(&d, "reason=\"quit\"", T_TIMEOUT), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(help_lists_every_command)
+{
+	static const char *cmds[] = {"/nick", "/who", "/msg", "/me", "/join",
+	    "/part", "/rooms", "/quit", "/help", "//"};
+	size_t i;
+
+	three();
+	client_send(a, "/help\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		ck_assert_msg(client_expect(a, cmds[i], NULL, 0) == 0,
+		    "/help lacks %s", cmds[i]);
+	three_done();
+}
+END_TEST
+
+START_TEST(unknown_command_is_an_error)
+{
+	three();
+	client_send(a, "/frobnicate now\n");
+	ck_assert_int_eq(client_expect(a, "*** unknown command /frobnicate",
+	    NULL, 0), 0);
+	client_send(a, "//not a command\n");
+	ck_assert_int_eq(client_expect(b, "> /not a command", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(reset_client_is_announced)
+{
+	char want[96];
+
+	three();
+	client_reset(c);
+	c = NULL;
+	snprintf(want, sizeof(want), "*** %s has quit (connection ", nc);
+	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, want, NULL, 0), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "disconnect", T_TIMEOUT), 0);
+	/* chat goes on */
+	client_send(a, "still here\n");
+	ck_assert_int_eq(client_expect(b, "still here", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+/* The pid of the worker serving the Nth connection, from the log. */
+static pid_t
+worker_pid(int nth)
+{
+	const char *p;
+	int i;
+
+	pthread_mutex_lock(&d.mu);
+	p = d.log;
+	for (i = 0; p != NULL && i < nth; i++)
+		if ((p = strstr(p, ": worker ")) != NULL)
+			p += strlen(": worker ");
+	pthread_mutex_unlock(&d.mu);
+	return p != NULL ? (pid_t)atol(p) : -1;
+}
+
+START_TEST(killed_worker_is_reaped_and_announced)
+{
+	char want[96];
+	pid_t pid;
+
+	three();
+	pid = worker_pid(3);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	snprintf(want, sizeof(want), "*** %s has quit (connection lost)", nc);
+	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "killed by signal 9", T_TIMEOUT),
+	    0);
+	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
+	client_send(a, "/who\n");
+	ck_assert_int_eq(client_expect(a, "2 in #lobby", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(huge_line_is_cut_with_a_notice)
+{
+	char *big, line[LINE];
+	size_t n = 100 * 1024;
+
+	three();
+	big = malloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\n';
+	ck_assert_int_eq(client_send_raw(a, big, n + 1), 0);
+	free(big);
+	ck_assert_int_eq(client_expect(a, "longer than 510 bytes", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, "xxxx", line, sizeof(line)), 0);
+	ck_assert_uint_eq(strlen(line), strlen(na) + 3 + 510);
+	client_send(a, "after the flood\n");
+	ck_assert_int_eq(client_expect(b, "after the flood", line,
+	    sizeof(line)), 0);
+	ck_assert_ptr_null(strstr(line, "xxx"));
+	three_done();
+}
+END_TEST
+
+START_TEST(escapes_never_reach_others)
+{
+	char line[LINE];
+
+	three();
+	client_send(a, "\x1b[2J\x1b]0;pwned\x07red\x1b[31m alert\x01\x7f\n");
+	ck_assert_int_eq(client_expect(b, "alert", line, sizeof(line)), 0);
+	ck_assert_ptr_null(strchr(line, '\x1b'));
+	ck_assert_ptr_null(strchr(line, '\x07'));
+	ck_assert_ptr_null(strstr(line, "pwned"));
+	ck_assert_ptr_nonnull(strstr(line, "> red alert"));
+	/* telnet negotiation vanishes too */
+	client_send_raw(a, "\xff\xfd\x01tel\xff\xfb\x0anet\n", 13);
+	ck_assert_int_eq(client_expect(b, "telnet", line, sizeof(line)), 0);
+	ck_assert_ptr_null(strchr(line, '\xff'));
+	three_done();
+}
+END_TEST
+
+START_TEST(full_server_refuses_newcomers)
+{
+	const char *const args[] = {"-m", "2", NULL};
+	struct client *x;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	x = client_open(d.port);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(client_expect(x, "*** server is full", NULL, 0), 0);
+	ck_assert_int_eq(client_wait_eof(x, T_TIMEOUT), 0);
+	client_close(x);
+	ck_assert_int_eq(daemon_wait_log(&d, "server full", T_TIMEOUT), 0);
+	/* a place freed is a place to take */
+	client_send(b, "/quit\n");
+	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
+	ck_assert_int_eq(client_expect(a, "has quit", NULL, 0), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "nick=", T_TIMEOUT), 0);
+	client_close(b);
+	b = NULL;
+	/* the master may not have reaped B yet: retry a bounded number */
+	{
+		int i, ok = 0;
+		for (i = 0; i < 50 && !ok; i++) {
+			x = client_open(d.port);
+			ck_assert_ptr_nonnull(x);
+			ok = client_expect(x, "Welcome", NULL, 0) == 0;
+			client_close(x);
+		}
+		ck_assert(ok);
+	}
+	client_close(a);
+	a = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(two_instances_side_by_side)
+{
+	struct daemon d2;
+	struct client *y, *z;
+
+	three();
+	ck_assert_int_eq(daemon_start(&d2, NULL), 0);
+	ck_assert_int_ne(d2.port, d.port);
+	ck_assert_ptr_nonnull(y = client_greeted(&d2, NULL, 0));
+	ck_assert_ptr_nonnull(z = client_greeted(&d2, NULL, 0));
+	client_send(y, "in the second\n");
+	ck_assert_int_eq(client_expect(z, "in the second", NULL, 0), 0);
+	client_send(a, "in the first\n");
+	ck_assert_int_eq(client_expect_before(b, "in the first",
+	    "second"), 0);
+	client_close(y);
+	client_close(z);
+	ck_assert_int_eq(daemon_stop(&d2), 0);
+	ck_assert_int_eq(daemon_leftovers(&d2), 0);
+	daemon_free(&d2);
+	three_done();
+}
+END_TEST
+
+START_TEST(same_name_refused)
+{
+	char out[4096];
+	const char *argv[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1",
+	    "-n", NULL, NULL};
+
+	start(NULL);
+	argv[7] = d.name;
+	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, "running already") != NULL, "%s", out);
+	/* the first one is unharmed */
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	client_close(a);
+	a = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(same_port_refused)
+{
+	char out[4096], port[16], name[40];
+	const char *argv[] = {"chatd", "-f", "-p", port, "-b", "127.0.0.1",
+	    "-n", name, NULL};
+
+	start(NULL);
+	snprintf(port, sizeof(port), "%d", d.port);
+	harness_unique(name, sizeof(name), "t");
+	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, "Address already in use") != NULL, "%s",
+	    out);
+	stop();
+}
+END_TEST
+
+START_TEST(stale_segment_is_replaced)
+{
+	char name[40], seg[64];
+	struct shm_header h;
+	int fd;
+
+	harness_unique(name, sizeof(name), "t");
+	snprintf(seg, sizeof(seg), "/chatd-%s", name);
+	/* a segment whose master is long gone: pid 0x7ffffffe never runs */
+	fd = shm_open(seg, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ne(fd, -1);
+	memset(&h, 0, sizeof(h));
+	h.magic = SHM_MAGIC;
+	h.version = SHM_VERSION;
+	h.size = sizeof(h);
+	atomic_store(&h.master_pid, 0x7ffffffe);
+	ck_assert_int_eq(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+	ck_assert_int_eq(daemon_start_named(&d, name, NULL), 0);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	client_close(a);
+	a = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(graceful_shutdown_leaves_nothing)
+{
+	three();
+	ck_assert_int_eq(daemon_signal(&d, SIGTERM), 0);
+	ck_assert_int_eq(client_expect(a, "server is shutting down", NULL, 0),
+	    0);
+	ck_assert_int_eq(client_expect(b, "server is shutting down", NULL, 0),
+	    0);
+	ck_assert_int_eq(client_expect(c, "server is shutting down", NULL, 0),
+	    0);
+	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
+	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
+	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_exit(&d, 2 * T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_leftovers(&d), 0);
+	ck_assert(daemon_log_has(&d, "chatd stopped"));
+	client_close(a);
+	client_close(b);
+	client_close(c);
+	a = b = c = NULL;
+	daemon_free(&d);
+}
+END_TEST
+
+START_TEST(sigint_also_stops)
+{
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_int_eq(daemon_signal(&d, SIGINT), 0);
+	ck_assert_int_eq(client_expect(a, "shutting down", NULL, 0), 0);
+	ck_assert_int_eq(daemon_wait_exit(&d, 2 * T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_leftovers(&d), 0);
+	client_close(a);
+	a = NULL;
+	daemon_free(&d);
+}
+END_TEST
+
+START_TEST(usr1_logs_statistics_hup_is_harmless)
+{
+	three();
+	client_send(a, "count me\n");
+	ck_assert_int_eq(client_expect(b, "count me", NULL, 0), 0);
+	ck_assert_int_eq(daemon_signal(&d, SIGUSR1), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=3 ", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "SIGHUP", T_TIMEOUT), 0);
+	client_send(a, "after hup\n");
+	ck_assert_int_eq(client_expect(b, "after hup", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+START_TEST(chat_text_is_not_logged)
+{
+	three();
+	client_send(a, "supersecret-words\n/msg %s private-words\n", nb);
+	ck_assert_int_eq(client_expect(b, "private-words", NULL, 0), 0);
+	client_send(a, "/quit secret-reason\n");
+	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "disconnect", T_TIMEOUT), 0);
+	ck_assert(!daemon_log_has(&d, "supersecret"));
+	ck_assert(!daemon_log_has(&d, "private-words"));
+	ck_assert(!daemon_log_has(&d, "secret-reason"));
+	three_done();
+}
+END_TEST
+
+START_TEST(ipv6_loopback)
+{
+	const char *const args[] = {NULL};
+	struct daemon d6;
+	struct client *x, *y;
+	char out[4096], name[40];
+	const char *argv[] = {"chatd", "-f", "-p", "0", "-b", "::1", "-n",
+	    name, NULL};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	(void)args;
+	(void)out;
+	(void)argv;
+	if (fd == -1)
+		return;		/* no IPv6 on this machine */
+	close(fd);
+	harness_unique(name, sizeof(name), "t6");
+	memset(&d6, 0, sizeof(d6));
+	/* -b ::1 overrides the harness's -b 127.0.0.1: the last wins */
+	{
+		const char *const extra[] = {"-b", "::1", NULL};
+		if (daemon_start_named(&d6, name, extra) == -1) {
+			/* listening on ::1 failed: the log must say why */
+			ck_assert_msg(d6.log != NULL &&
+			    strstr(d6.log, "::1") != NULL, "%s",
+			    d6.log ? d6.log : "");
+			daemon_free(&d6);
+			return;
+		}
+	}
+	ck_assert(daemon_log_has(&d6, "listening on ::1 port"));
+	ck_assert_int_eq(daemon_wait_log(&d6, "listening on ::1 port ",
+	    T_TIMEOUT), 0);
+	pthread_mutex_lock(&d6.mu);
+	d6.port = atoi(strstr(d6.log, "listening on ::1 port ") +
+	    strlen("listening on ::1 port "));
+	pthread_mutex_unlock(&d6.mu);
+	ck_assert_ptr_nonnull(x = client_open_addr("::1", d6.port));
+	ck_assert_ptr_nonnull(y = client_open_addr("::1", d6.port));
+	ck_assert_int_eq(client_expect(x, "you joined", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(y, "you joined", NULL, 0), 0);
+	client_send(y, "over six\n");
+	ck_assert_int_eq(client_expect(x, "over six", NULL, 0), 0);
+	ck_assert_int_eq(daemon_wait_log(&d6, "connect [::1]:", T_TIMEOUT), 0);
+	client_close(x);
+	client_close(y);
+	ck_assert_int_eq(daemon_stop(&d6), 0);
+	ck_assert_int_eq(daemon_leftovers(&d6), 0);
+	daemon_free(&d6);
+}
+END_TEST
+
+START_TEST(detaches_as_a_daemon_with_pidfile)
+{
+	char out[4096], name[40], pidfile[128], buf[32], seg[64];
+	const char *argv[] = {"chatd", "-p", "0", "-b", "127.0.0.1", "-n",
+	    name, "-P", pidfile, NULL};
+	pid_t pid;
+	int fd, status, slot;
+	ssize_t n;
+
+	/* the detached daemon is reparented to us, so we can reap it */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	harness_unique(name, sizeof(name), "td");
+	snprintf(pidfile, sizeof(pidfile), "/tmp/chatd-test-%s.pid", name);
+	snprintf(seg, sizeof(seg), "/chatd-%s", name);
+	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 0);
+	fd = open(pidfile, O_RDONLY);
+	ck_assert_int_ne(fd, -1);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	pid = (pid_t)atol(buf);
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_eq(kill(pid, 0), 0);
+	slot = harness_track(pid, seg);
+	/* detached: in a session of its own, and not its leader */
+	ck_assert_int_ne(getsid(pid), getsid(0));
+	ck_assert_int_ne(getsid(pid), pid);
+	/* a second start on the same pidfile is refused, with a reason */
+	harness_unique(name, sizeof(name), "td");
+	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, "locked") != NULL, "%s", out);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	/* we are its subreaper: it is our child now, so wait for it */
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ck_assert_int_ne(fd, -1);
+	{
+		struct pollfd pfd = {fd, POLLIN, 0};
+		ck_assert_int_eq(poll(&pfd, 1, 2 * T_TIMEOUT), 1);
+	}
+	close(fd);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;	/* and any other orphan that came to us */
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_ne(access(pidfile, F_OK), 0);
+	fd = shm_open(seg, O_RDONLY, 0);
+	ck_assert_int_eq(fd, -1);
+	harness_untrack(slot);
+}
+END_TEST
+
+START_TEST(bad_options_are_refused)
+{
+	char out[4096];
+	const char *a1[] = {"chatd", "-p", "70000", NULL};
+	const char *a2[] = {"chatd", "-F", "nosuch", NULL};
+	const char *a3[] = {"chatd", "-n", "../etc", NULL};
+	const char *a4[] = {"chatd", "-x", NULL};
+	const char *a5[] = {"chatd", "-V", NULL};
+
+	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "-p 70000"));
+	ck_assert_int_eq(run_chatd(a2, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "unknown facility"));
+	ck_assert_int_eq(run_chatd(a3, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_int_eq(run_chatd(a4, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "usage:"));
+	ck_assert_int_eq(run_chatd(a5, out, sizeof(out), T_TIMEOUT), 0);
+	ck_assert_ptr_nonnull(strstr(out, "chatd " CHATD_VERSION));
+}
+END_TEST
+
+static Suite *
+daemon_suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc;
+
+	tc = tcase_create("chat");
+	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, greeting_names_nick_and_help);
+	tcase_add_test(tc, broadcast_reaches_the_others);
+	tcase_add_test(tc, no_echo_to_the_sender);
+	tcase_add_test(tc, lf_and_crlf_and_partial_lines);
+	tcase_add_test(tc, nick_change_is_announced);
+	tcase_add_test(tc, nick_unique_case_insensitively);
+	tcase_add_test(tc, nick_invalid_is_refused);
+	tcase_add_test(tc, who_lists_the_room);
+	tcase_add_test(tc, msg_reaches_only_its_target);
+	tcase_add_test(tc, msg_errors);
+	tcase_add_test(tc, me_is_an_action);
+	tcase_add_test(tc, rooms_separate_talk);
+	tcase_add_test(tc, join_shows_backlog);
+	tcase_add_test(tc, backlog_length_is_configurable);
+	tcase_add_test(tc, part_leaves_a_room);
+	tcase_add_test(tc, rooms_lists_rooms_and_counts);
+	tcase_add_test(tc, join_errors);
+	tcase_add_test(tc, quit_says_goodbye_and_closes);
+	tcase_add_test(tc, help_lists_every_command);
+	tcase_add_test(tc, unknown_command_is_an_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("robustness");
+	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, reset_client_is_announced);
+	tcase_add_test(tc, killed_worker_is_reaped_and_announced);
+	tcase_add_test(tc, huge_line_is_cut_with_a_notice);
+	tcase_add_test(tc, escapes_never_reach_others);
+	tcase_add_test(tc, full_server_refuses_newcomers);
+	tcase_add_test(tc, chat_text_is_not_logged);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daemon life");
+	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, two_instances_side_by_side);
+	tcase_add_test(tc, same_name_refused);
+	tcase_add_test(tc, same_port_refused);
+	tcase_add_test(tc, stale_segment_is_replaced);
+	tcase_add_test(tc, graceful_shutdown_leaves_nothing);
+	tcase_add_test(tc, sigint_also_stops);
+	tcase_add_test(tc, usr1_logs_statistics_hup_is_harmless);
+	tcase_add_test(tc, ipv6_loopback);
+	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);
+	tcase_add_test(tc, bad_options_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(daemon_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	harness_cleanup();
+	return failed == 0 ? 0 : 1;
+}
