@@ -1,0 +1,520 @@
+/*
+ * test_ring.c - the message ring: publish, read, laps, backlog, repair,
+ * wake-ups, in one process and across several.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "../common/util.h"
+
+static struct shm s;
+
+static void
+setup_small(void)
+{
+	scratch_shm(&s, 8, 64);
+}
+
+static void
+teardown(void)
+{
+	shm_detach(&s);
+}
+
+static void
+text_msg(struct msg *m, int sender, const char *room, const char *text)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = MSG_TEXT;
+	m->sender = sender;
+	m->target = TARGET_ALL;
+	strcpy(m->room, room);
+	m->room_hash = room_hash(room);
+	strcpy(m->nick, "n");
+	m->len = (uint16_t)strlen(text);
+	memcpy(m->text, text, m->len + 1);
+}
+
+static uint64_t
+publish_text(int sender, const char *room, const char *text)
+{
+	struct msg m;
+
+	text_msg(&m, sender, room, text);
+	return ring_publish(&s, &m);
+}
+
+START_TEST(empty_ring_reads_nothing)
+{
+	struct msg m;
+	uint64_t cur = 0, seq, lost = 0;
+
+	ck_assert_uint_eq(ring_head(&s), 0);
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 0);
+	ck_assert_uint_eq(lost, 0);
+	ck_assert_uint_eq(cur, 0);
+}
+END_TEST
+
+START_TEST(publish_then_read_in_order)
+{
+	struct msg m;
+	uint64_t cur = 0, seq, lost = 0;
+	char text[32];
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(text, sizeof(text), "line %d", i);
+		ck_assert_uint_eq(publish_text(1, "#a", text), (uint64_t)i);
+	}
+	ck_assert_uint_eq(ring_head(&s), 10);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+		snprintf(text, sizeof(text), "line %d", i);
+		ck_assert_uint_eq(seq, (uint64_t)i);
+		ck_assert_str_eq(m.text, text);
+		ck_assert_uint_eq(m.len, strlen(text));
+		ck_assert_str_eq(m.room, "#a");
+	}
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 0);
+	ck_assert_uint_eq(lost, 0);
+}
+END_TEST
+
+START_TEST(text_lengths_at_the_limits)
+{
+	struct msg m, out;
+	uint64_t cur = 0, seq, lost = 0;
+
+	text_msg(&m, 1, "#a", "");
+	ring_publish(&s, &m);
+	memset(m.text, 'z', TEXT_MAX);
+	m.len = TEXT_MAX;
+	ring_publish(&s, &m);
+	/* an oversized length is clamped, never overflows a slot */
+	memset(m.text, 'y', TEXT_MAX + 1);
+	m.len = TEXT_MAX + 1;
+	ring_publish(&s, &m);
+	ck_assert_int_eq(ring_read(&s, &cur, &out, &seq, &lost), 1);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_str_eq(out.text, "");
+	ck_assert_int_eq(ring_read(&s, &cur, &out, &seq, &lost), 1);
+	ck_assert_uint_eq(out.len, TEXT_MAX);
+	ck_assert_uint_eq(strlen(out.text), TEXT_MAX);
+	ck_assert_int_eq(ring_read(&s, &cur, &out, &seq, &lost), 1);
+	ck_assert_uint_eq(out.len, TEXT_MAX);
+	ck_assert_uint_eq(strlen(out.text), TEXT_MAX);
+}
+END_TEST
+
+START_TEST(lapped_reader_counts_exactly_what_it_lost)
+{
+	struct msg m;
+	uint64_t cur = 0, seq, lost = 0, n = s.h->nslots;
+	char text[32];
+	uint64_t i;
+
+	for (i = 0; i < n + 100; i++) {
+		snprintf(text, sizeof(text), "%llu", (unsigned long long)i);
+		publish_text(1, "#a", text);
+	}
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_uint_eq(lost, 100);
+	ck_assert_uint_eq(seq, 100);
+	ck_assert_str_eq(m.text, "100");
+	for (i = 101; i < n + 100; i++) {
+		ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+		ck_assert_uint_eq(seq, i);
+	}
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 0);
+	ck_assert_uint_eq(lost, 100);
+}
+END_TEST
+
+START_TEST(lapped_midway_counts_again)
+{
+	struct msg m;
+	uint64_t cur = 0, seq, lost = 0, n = s.h->nslots;
+	uint64_t i;
+
+	for (i = 0; i < 10; i++)
+		publish_text(1, "#a", "x");
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	for (i = 0; i < 3 * n; i++)
+		publish_text(1, "#a", "y");
+	/* head is 10 + 3n; the oldest kept is 10 + 2n; read from 5 */
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_uint_eq(lost, 5 + 2 * n);
+	ck_assert_uint_eq(seq, 10 + 2 * n);
+}
+END_TEST
+
+START_TEST(backlog_returns_the_latest_of_a_room)
+{
+	struct msg out[10];
+	char text[32];
+	size_t n;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(text, sizeof(text), "a%d", i);
+		publish_text(1, "#a", text);
+		snprintf(text, sizeof(text), "b%d", i);
+		publish_text(1, "#b", text);
+	}
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 5, out);
+	ck_assert_uint_eq(n, 5);
+	for (i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "a%d", 15 + i);
+		ck_assert_str_eq(out[i].text, text);
+	}
+	/* only what came before the given number */
+	n = ring_backlog(&s, 2, room_hash("#b"), "#b", 5, out);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(out[0].text, "b0");
+	n = ring_backlog(&s, ring_head(&s), room_hash("#c"), "#c", 5, out);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(backlog_skips_other_kinds_and_stops_at_overwritten)
+{
+	struct msg m, out[100];
+	size_t n;
+	int i;
+
+	text_msg(&m, 1, "#a", "join");
+	m.type = MSG_JOIN;
+	ring_publish(&s, &m);
+	publish_text(1, "#a", "said");
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(out[0].text, "said");
+	/* the ring holds 64: a backlog of 100 finds at most what is left */
+	for (i = 0; i < 200; i++)
+		publish_text(1, "#a", "more");
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 100, out);
+	ck_assert_uint_le(n, s.h->nslots);
+	ck_assert_uint_ge(n, s.h->nslots - 1);
+}
+END_TEST
+
+START_TEST(room_hash_folds_case_and_is_never_zero)
+{
+	ck_assert_uint_eq(room_hash("#Ops"), room_hash("#ops"));
+	ck_assert_uint_ne(room_hash("#ops"), room_hash("#opt"));
+	ck_assert_uint_ne(room_hash(""), 0);
+}
+END_TEST
+
+/*
+ * A publisher killed inside the critical section: the child takes the
+ * lock, marks the slot being written and dies.  The next publisher must
+ * take the lock over, void the half-written slot, and go on; readers never
+ * see the garbage.
+ */
+static pid_t
+die_while_publishing(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		uint64_t seq;
+		struct slot *sl;
+
+		lock_take(&s.h->publock);
+		seq = atomic_load(&s.h->head);
+		sl = &s.slots[seq % s.h->nslots];
+		atomic_store(&sl->stamp, STAMP(seq, SLOT_WRITING));
+		memset(sl->m.text, '#', 100);
+		sl->m.len = 100;
+		_exit(0);
+	}
+	return pid;
+}
+
+START_TEST(next_publisher_repairs_a_dead_one)
+{
+	struct msg m;
+	uint64_t cur = 0, seq, lost = 0;
+	pid_t pid;
+
+	publish_text(1, "#a", "before");
+	pid = die_while_publishing();
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(atomic_load(&s.h->publock.owner), pid);
+	ck_assert_uint_eq(publish_text(1, "#a", "after"), 2);
+	ck_assert_int_eq(atomic_load(&s.h->publock.owner), 0);
+	ck_assert_uint_eq(atomic_load(&s.h->publock.takeovers), 1);
+	ck_assert_uint_eq(atomic_load(&s.h->stats.repairs), 1);
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "before");
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "after");
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 0);
+	ck_assert_uint_eq(lost, 0);
+}
+END_TEST
+
+START_TEST(master_repairs_a_dead_publisher)
+{
+	pid_t pid;
+
+	pid = die_while_publishing();
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(lock_release_dead(&s.h->publock, pid + 1), 0);
+	ck_assert_int_eq(lock_release_dead(&s.h->publock, pid), 1);
+	ck_assert_int_eq(ring_repair(&s), 1);
+	lock_give(&s.h->publock);
+	ck_assert_uint_eq(ring_head(&s), 1);
+	ck_assert_uint_eq(STAMP_STATE(atomic_load(&s.slots[0].stamp)),
+	    SLOT_SKIPPED);
+	ck_assert_uint_eq(publish_text(1, "#a", "fine"), 1);
+}
+END_TEST
+
+START_TEST(dead_owner_who_had_not_begun_needs_no_repair)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		lock_take(&s.h->publock);
+		_exit(0);
+	}
+	publish_text(1, "#a", "x");	/* may run before or after the child */
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_uint_eq(publish_text(1, "#a", "y"), 1);
+	ck_assert_uint_eq(ring_head(&s), 2);
+}
+END_TEST
+
+START_TEST(proc_is_dead_tells_zombies_and_the_living)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(proc_is_dead(getpid()), 0);
+	/* a zombie until reaped: dead, though kill(pid, 0) succeeds */
+	while (!proc_is_dead(pid))
+		sched_yield();
+	ck_assert_int_eq(kill(pid, 0), 0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(proc_is_dead(pid), 1);
+	ck_assert_int_eq(proc_is_dead(0), 1);
+}
+END_TEST
+
+START_TEST(wake_posts_only_sleepers_that_care)
+{
+	struct msg m;
+	struct row *r0 = &s.rows[0], *r1 = &s.rows[1];
+	int v;
+
+	ck_assert_int_eq(table_claim(&s, "x"), 0);
+	ck_assert_int_eq(table_claim(&s, "y"), 1);
+	atomic_store(&r0->state, ROW_ACTIVE);
+	atomic_store(&r1->state, ROW_ACTIVE);
+	table_add_room(&s, 0, "#a");
+	table_add_room(&s, 1, "#b");
+	atomic_store(&r0->asleep, 1);
+	atomic_store(&r1->asleep, 1);
+	text_msg(&m, 5, "#a", "hi");
+	ring_publish(&s, &m);
+	ring_wake(&s, &m, -1);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(atomic_load(&r0->asleep), 0);
+	sem_getvalue(&r1->wake, &v);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(atomic_load(&r1->asleep), 1);
+	/* awake rows are not posted, however interested */
+	ring_wake(&s, &m, -1);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 1);
+	/* a private message wakes only its target */
+	m.type = MSG_PRIVATE;
+	m.target = 1;
+	ring_wake(&s, &m, -1);
+	sem_getvalue(&r1->wake, &v);
+	ck_assert_int_eq(v, 1);
+	/* the skipped row is never posted */
+	atomic_store(&r0->asleep, 1);
+	m.type = MSG_SHUTDOWN;
+	ring_wake(&s, &m, 0);
+	ck_assert_int_eq(atomic_load(&r0->asleep), 1);
+}
+END_TEST
+
+/*
+ * Several processes publish at once while this one reads: every message
+ * is seen exactly once, in each sender's order, intact.
+ */
+#define WRITERS 4
+#define PER_WRITER 5000
+
+static uint32_t
+checksum(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+static void
+writer(int id, int count)
+{
+	struct msg m;
+	char body[200];
+	int i, n;
+
+	for (i = 0; i < count; i++) {
+		n = snprintf(body, sizeof(body), "%d %d ", id, i);
+		/* a payload whose length varies with i */
+		memset(body + n, 'a' + id, (size_t)(i % 100));
+		body[n + i % 100] = '\0';
+		text_msg(&m, id, "#a", body);
+		snprintf(m.nick, sizeof(m.nick), "%08x",
+		    checksum(body, strlen(body)));
+		ring_publish(&s, &m);
+	}
+	_exit(0);
+}
+
+static void
+check_concurrent(int count, int slow)
+{
+	pid_t pids[WRITERS];
+	int next[WRITERS] = {0}, i, id, k, done = 0;
+	uint64_t cur = 0, seq, lost = 0, seen = 0, total;
+	struct msg m;
+	char sum[16];
+
+	total = (uint64_t)WRITERS * (uint64_t)count;
+	for (i = 0; i < WRITERS; i++) {
+		pids[i] = fork();
+		ck_assert_int_ne(pids[i], -1);
+		if (pids[i] == 0)
+			writer(i, count);
+	}
+	while (seen + lost < total) {
+		if (!ring_read(&s, &cur, &m, &seq, &lost)) {
+			if (done == WRITERS && ring_head(&s) == cur)
+				break;
+			for (i = 0; i < WRITERS; i++)
+				if (pids[i] > 0 &&
+				    waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
+					pids[i] = 0;
+					done++;
+				}
+			continue;
+		}
+		seen++;
+		ck_assert_int_eq(sscanf(m.text, "%d %d", &id, &k), 2);
+		ck_assert(id >= 0 && id < WRITERS);
+		snprintf(sum, sizeof(sum), "%08x", checksum(m.text, m.len));
+		ck_assert_str_eq(m.nick, sum);
+		/* per-sender order; a lapped reader may skip, never go back */
+		if (slow)
+			ck_assert_int_ge(k, next[id]);
+		else
+			ck_assert_int_eq(k, next[id]);
+		next[id] = k + 1;
+		if (slow && seen % 64 == 0) {
+			struct timespec ts = {0, 200 * 1000};
+			nanosleep(&ts, NULL);	/* a reader slower than them */
+		}
+	}
+	for (i = 0; i < WRITERS; i++)
+		if (pids[i] > 0)
+			waitpid(pids[i], NULL, 0);
+	ck_assert_uint_eq(seen + lost, total);
+	if (!slow) {
+		ck_assert_uint_eq(lost, 0);
+		for (i = 0; i < WRITERS; i++)
+			ck_assert_int_eq(next[i], count);
+	}
+}
+
+START_TEST(concurrent_publishers_big_ring)
+{
+	struct shm big;
+
+	shm_detach(&s);
+	scratch_shm(&big, 8, WRITERS * PER_WRITER);
+	s = big;
+	check_concurrent(PER_WRITER, 0);
+}
+END_TEST
+
+START_TEST(concurrent_publishers_lapping_reader)
+{
+	struct shm small;
+
+	shm_detach(&s);
+	scratch_shm(&small, 8, 256);
+	s = small;
+	check_concurrent(PER_WRITER, 1);
+}
+END_TEST
+
+static Suite *
+ring_suite(void)
+{
+	Suite *su = suite_create("ring");
+	TCase *tc;
+
+	tc = tcase_create("one process");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_add_test(tc, empty_ring_reads_nothing);
+	tcase_add_test(tc, publish_then_read_in_order);
+	tcase_add_test(tc, text_lengths_at_the_limits);
+	tcase_add_test(tc, lapped_reader_counts_exactly_what_it_lost);
+	tcase_add_test(tc, lapped_midway_counts_again);
+	tcase_add_test(tc, backlog_returns_the_latest_of_a_room);
+	tcase_add_test(tc, backlog_skips_other_kinds_and_stops_at_overwritten);
+	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
+	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("crash repair");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_add_test(tc, next_publisher_repairs_a_dead_one);
+	tcase_add_test(tc, master_repairs_a_dead_publisher);
+	tcase_add_test(tc, dead_owner_who_had_not_begun_needs_no_repair);
+	tcase_add_test(tc, proc_is_dead_tells_zombies_and_the_living);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("processes");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, concurrent_publishers_big_ring);
+	tcase_add_test(tc, concurrent_publishers_lapping_reader);
+	suite_add_tcase(su, tc);
+	return su;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(ring_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,298 @@
+/*
+ * test_table.c - the client table: rows, nicknames, rooms.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ROWS 8
+
+static struct shm s;
+
+static void
+setup(void)
+{
+	scratch_shm(&s, ROWS, 64);
+}
+
+static void
+teardown(void)
+{
+	shm_detach(&s);
+}
+
+/* Claims a row and makes it active, as master and worker do together. */
+static int
+active_row(const char *nick)
+{
+	int row = table_claim(&s, "127.0.0.1:1");
+
+	ck_assert_int_ge(row, 0);
+	atomic_store(&s.rows[row].state, ROW_ACTIVE);
+	if (nick != NULL)
+		ck_assert_int_eq(table_set_nick(&s, row, nick, NULL), 0);
+	return row;
+}
+
+START_TEST(claim_until_full_then_release)
+{
+	int rows[ROWS], i;
+
+	for (i = 0; i < ROWS; i++) {
+		rows[i] = table_claim(&s, "a");
+		ck_assert_int_eq(rows[i], i);
+		ck_assert_uint_eq(atomic_load(&s.rows[i].state), ROW_CLAIMED);
+	}
+	ck_assert_int_eq(table_claim(&s, "b"), -1);
+	ck_assert_int_eq(table_count(&s), ROWS);
+	table_release(&s, 3);
+	ck_assert_int_eq(table_count(&s), ROWS - 1);
+	ck_assert_int_eq(table_claim(&s, "c"), 3);
+	ck_assert_str_eq(s.rows[3].addr, "c");
+}
+END_TEST
+
+START_TEST(generation_grows_with_each_claim)
+{
+	uint32_t g;
+	int row;
+
+	row = table_claim(&s, "a");
+	g = s.rows[row].gen;
+	table_release(&s, row);
+	ck_assert_int_eq(table_claim(&s, "a"), row);
+	ck_assert_uint_eq(s.rows[row].gen, g + 1);
+}
+END_TEST
+
+START_TEST(claim_resets_the_row)
+{
+	int row = active_row("old"), v;
+
+	table_add_room(&s, row, "#x");
+	atomic_store(&s.rows[row].lines_in, 7);
+	sem_post(&s.rows[row].wake);
+	table_release(&s, row);
+	ck_assert_int_eq(table_claim(&s, "new"), row);
+	ck_assert_str_eq(s.rows[row].nick, "");
+	ck_assert_uint_eq(atomic_load(&s.rows[row].rooms[0].hash), 0);
+	ck_assert_uint_eq(atomic_load(&s.rows[row].lines_in), 0);
+	sem_getvalue(&s.rows[row].wake, &v);
+	ck_assert_int_eq(v, 0);
+}
+END_TEST
+
+START_TEST(high_water_mark_follows_rows)
+{
+	int a = table_claim(&s, "a"), b = table_claim(&s, "b");
+
+	ck_assert_uint_eq(atomic_load(&s.h->rows_hwm), 2);
+	table_release(&s, a);
+	ck_assert_uint_eq(atomic_load(&s.h->rows_hwm), 2);
+	table_release(&s, b);
+	ck_assert_uint_eq(atomic_load(&s.h->rows_hwm), 0);
+}
+END_TEST
+
+START_TEST(find_by_pid)
+{
+	int row = table_claim(&s, "a");
+
+	table_set_pid(&s, row, 4242);
+	ck_assert_int_eq(table_find_pid(&s, 4242), row);
+	ck_assert_int_eq(table_find_pid(&s, 4243), -1);
+	table_release(&s, row);
+	ck_assert_int_eq(table_find_pid(&s, 4242), -1);
+}
+END_TEST
+
+START_TEST(nicknames_are_unique_ignoring_case)
+{
+	int a = active_row("Alice"), b = active_row(NULL);
+	char old[NICK_MAX + 1];
+
+	ck_assert_int_eq(table_set_nick(&s, b, "alice", NULL), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(table_set_nick(&s, b, "ALICE", NULL), -1);
+	ck_assert_int_eq(table_set_nick(&s, b, "bob", old), 0);
+	ck_assert_str_eq(old, "");
+	/* one's own nick in another case is not a clash */
+	ck_assert_int_eq(table_set_nick(&s, a, "ALICE", old), 0);
+	ck_assert_str_eq(old, "Alice");
+	ck_assert_str_eq(s.rows[a].nick, "ALICE");
+}
+END_TEST
+
+START_TEST(released_nick_is_free_again)
+{
+	int a = active_row("carol"), b = active_row(NULL);
+
+	table_release(&s, a);
+	ck_assert_int_eq(table_set_nick(&s, b, "carol", NULL), 0);
+}
+END_TEST
+
+START_TEST(find_nick_ignores_case_and_starting_rows)
+{
+	int a = active_row("dave"), b;
+	uint32_t gen = 0;
+
+	ck_assert_int_eq(table_find_nick(&s, "DAVE", &gen), a);
+	ck_assert_uint_eq(gen, s.rows[a].gen);
+	ck_assert_int_eq(table_find_nick(&s, "nobody", &gen), -1);
+	/* a row still starting up is not someone to talk to */
+	b = table_claim(&s, "x");
+	ck_assert_int_eq(table_set_nick(&s, b, "eve", NULL), 0);
+	ck_assert_int_eq(table_find_nick(&s, "eve", &gen), -1);
+}
+END_TEST
+
+START_TEST(guest_nicks_skip_taken_ones)
+{
+	int a = active_row(NULL), b = active_row(NULL);
+	char n1[NICK_MAX + 1], n2[NICK_MAX + 1];
+
+	atomic_store(&s.h->guest_next, 5);
+	ck_assert_int_eq(table_set_nick(&s, a, "GUEST5", NULL), 0);
+	ck_assert_int_eq(table_guest_nick(&s, b, n1, sizeof(n1)), 0);
+	ck_assert_str_eq(n1, "guest6");
+	ck_assert_int_eq(table_guest_nick(&s, b, n2, sizeof(n2)), 0);
+	ck_assert_str_eq(n2, "guest7");
+}
+END_TEST
+
+START_TEST(rooms_add_remove_and_limit)
+{
+	int a = active_row("a"), i;
+	char room[16];
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++) {
+		snprintf(room, sizeof(room), "#r%d", i);
+		ck_assert_int_eq(table_add_room(&s, a, room), 0);
+	}
+	ck_assert_int_eq(table_add_room(&s, a, "#one-more"), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_int_eq(table_del_room(&s, a, "#r3"), 0);
+	ck_assert_int_eq(table_del_room(&s, a, "#r3"), -1);
+	ck_assert_int_eq(table_add_room(&s, a, "#one-more"), 0);
+}
+END_TEST
+
+START_TEST(members_and_room_counts)
+{
+	int a = active_row("a"), b = active_row("b"), c = active_row("c");
+	char nicks[ROWS][NICK_MAX + 1];
+	struct room_count rc[8];
+	size_t n, i;
+	int lobby = 0, ops = 0;
+
+	table_add_room(&s, a, "#lobby");
+	table_add_room(&s, b, "#lobby");
+	table_add_room(&s, c, "#lobby");
+	table_add_room(&s, b, "#ops");
+	n = table_members(&s, "#lobby", nicks, ROWS);
+	ck_assert_uint_eq(n, 3);
+	n = table_members(&s, "#ops", nicks, ROWS);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(nicks[0], "b");
+	/* more members than room to copy: the count is still right */
+	ck_assert_uint_eq(table_members(&s, "#lobby", nicks, 1), 3);
+	n = table_rooms(&s, rc, 8);
+	ck_assert_uint_eq(n, 2);
+	for (i = 0; i < n; i++) {
+		if (strcmp(rc[i].name, "#lobby") == 0)
+			lobby = (int)rc[i].members;
+		if (strcmp(rc[i].name, "#ops") == 0)
+			ops = (int)rc[i].members;
+	}
+	ck_assert_int_eq(lobby, 3);
+	ck_assert_int_eq(ops, 1);
+}
+END_TEST
+
+/*
+ * Processes race for one nickname: the table lock makes exactly one of
+ * them win, however they interleave.
+ */
+START_TEST(nick_race_has_one_winner)
+{
+	int rows[ROWS], i, won = 0, status;
+	pid_t pids[ROWS];
+
+	for (i = 0; i < ROWS; i++)
+		rows[i] = active_row(NULL);
+	for (i = 0; i < ROWS; i++) {
+		pids[i] = fork();
+		ck_assert_int_ne(pids[i], -1);
+		if (pids[i] == 0)
+			_exit(table_set_nick(&s, rows[i], "highlander", NULL)
+			    == 0 ? 0 : 1);
+	}
+	for (i = 0; i < ROWS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 0)
+			won++;
+	}
+	ck_assert_int_eq(won, 1);
+}
+END_TEST
+
+START_TEST(table_lock_of_a_dead_worker_is_taken_over)
+{
+	pid_t pid = fork();
+	int row;
+
+	if (pid == 0) {
+		lock_take(&s.h->tablock);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(atomic_load(&s.h->tablock.owner), pid);
+	row = table_claim(&s, "after");
+	ck_assert_int_ge(row, 0);
+	ck_assert_int_eq(atomic_load(&s.h->tablock.owner), 0);
+}
+END_TEST
+
+static Suite *
+table_suite(void)
+{
+	Suite *su = suite_create("table");
+	TCase *tc = tcase_create("table");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, claim_until_full_then_release);
+	tcase_add_test(tc, generation_grows_with_each_claim);
+	tcase_add_test(tc, claim_resets_the_row);
+	tcase_add_test(tc, high_water_mark_follows_rows);
+	tcase_add_test(tc, find_by_pid);
+	tcase_add_test(tc, nicknames_are_unique_ignoring_case);
+	tcase_add_test(tc, released_nick_is_free_again);
+	tcase_add_test(tc, find_nick_ignores_case_and_starting_rows);
+	tcase_add_test(tc, guest_nicks_skip_taken_ones);
+	tcase_add_test(tc, rooms_add_remove_and_limit);
+	tcase_add_test(tc, members_and_room_counts);
+	tcase_add_test(tc, nick_race_has_one_winner);
+	tcase_add_test(tc, table_lock_of_a_dead_worker_is_taken_over);
+	suite_add_tcase(su, tc);
+	return su;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(table_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
