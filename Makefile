@@ -52,13 +52,13 @@ TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 MANPAGES = man/chatd.8
 
-.PHONY: all check unit integration lint-man clean install uninstall
+.PHONY: all chatd check unit integration lint-man clean install uninstall
 
 all: chatd
 
-# ./chatd at the top is always the build of the current flavour
+# ./chatd at the top is always the build of the flavour last asked for
 chatd: $(BUILD)/chatd
-	cp $(BUILD)/chatd $@
+	@cmp -s $(BUILD)/chatd $@ || cp $(BUILD)/chatd $@
 
 $(BUILD)/chatd: $(BUILD)/master/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -80,7 +80,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(LIB)
 
 check: chatd $(TEST_BINS) lint-man
 	@set -e; for t in $(TEST_BINS); do \
-	  echo "== $$t"; CHATD=./chatd $$t; done
+	  echo "== $$t"; CHATD=$(BUILD)/chatd $$t; done
 	@echo "all tests passed"
 
 unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
@@ -88,7 +88,7 @@ unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 integration: chatd $(INTEG_TESTS:%=$(BUILD)/tests/%)
 	@set -e; for t in $(INTEG_TESTS:%=$(BUILD)/tests/%); do \
-	  echo "== $$t"; CHATD=./chatd $$t; done
+	  echo "== $$t"; CHATD=$(BUILD)/chatd $$t; done
 
 lint-man:
 	mandoc -Tlint -Wwarning $(MANPAGES)

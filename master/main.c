@@ -25,7 +25,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: chatd [-fhV] [-B lines] [-b address] [-F facility] "
+	    "usage: chatd [-fhVv] [-B lines] [-b address] [-F facility] "
 	    "[-m maxclients]\n"
 	    "             [-n name] [-P pidfile] [-p port] [-s slots]\n");
 }
@@ -62,7 +62,7 @@ parse_options(struct config *cf, int argc, char **argv)
 	cf->backlog = DEFAULT_BACKLOG;
 	cf->nslots = DEFAULT_SLOTS;
 	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "B:b:fF:hm:n:P:p:s:V")) != -1) {
+	while ((ch = getopt(argc, argv, "B:b:fF:hm:n:P:p:s:Vv")) != -1) {
 		switch (ch) {
 		case 'B':
 			cf->backlog = number(ch, optarg, 0, 100);
@@ -108,6 +108,9 @@ parse_options(struct config *cf, int argc, char **argv)
 		case 'V':
 			printf("chatd %s\n", CHATD_VERSION);
 			exit(0);
+		case 'v':
+			cf->verbose = 1;
+			break;
 		default:
 			usage(stderr);
 			exit(1);
@@ -330,6 +333,7 @@ main(int argc, char **argv)
 	m.ready_fd = -1;
 	parse_options(&m.cf, argc, argv);
 	log_init(1, m.cf.facility);
+	log_setverbose(m.cf.verbose);
 	if (signal_setup() == -1)
 		fatal("signal setup");
 	start(&m);

@@ -24,6 +24,7 @@ struct listener {
 
 struct config {
 	int foreground;
+	int verbose;		/* log LOG_DEBUG messages too */
 	const char *port;
 	const char *bind;	/* NULL: every address */
 	const char *name;	/* instance; NULL: the port number */

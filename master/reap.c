@@ -82,6 +82,8 @@ reap_worker(struct master *mp, pid_t pid, int status)
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		log_warnx("worker %ld exited with status %d", (long)pid,
 		    WEXITSTATUS(status));
+	else
+		log_debug("reaped worker %ld", (long)pid);
 }
 
 /* Reaps every worker that has died; never blocks. */
