@@ -4,6 +4,7 @@
 #   make check         build and run every test (unit, integration, man lint)
 #   make check SANITIZE=1   the same under AddressSanitizer and UBSan
 #   make install       PREFIX=/usr/local DESTDIR= MANDIR=$(PREFIX)/share/man
+#   make bench         throughput and latency on loopback (bench/)
 #   make clean
 
 PREFIX ?= /usr/local
@@ -52,7 +53,8 @@ TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 MANPAGES = man/chatd.8
 
-.PHONY: all chatd check unit integration lint-man clean install uninstall
+.PHONY: all chatd check unit integration lint-man bench clean install \
+	uninstall
 
 all: chatd
 
@@ -89,6 +91,14 @@ unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
 integration: chatd $(INTEG_TESTS:%=$(BUILD)/tests/%)
 	@set -e; for t in $(INTEG_TESTS:%=$(BUILD)/tests/%); do \
 	  echo "== $$t"; CHATD=$(BUILD)/chatd $$t; done
+
+# throughput and latency of three clients on loopback (not part of check)
+bench: chatd $(BUILD)/bench/chatload
+	CHATD=./chatd LOAD=$(BUILD)/bench/chatload bench/run.sh
+
+$(BUILD)/bench/chatload: bench/chatload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -o $@ $< $(LDFLAGS)
 
 lint-man:
 	mandoc -Tlint -Wwarning $(MANPAGES)
