@@ -4,6 +4,7 @@
 #   make check         build and run every test (unit, integration, man lint)
 #   make check SANITIZE=1   the same under AddressSanitizer and UBSan
 #   make install       PREFIX=/usr/local DESTDIR= MANDIR=$(PREFIX)/share/man
+#   make valgrind      the tests with every process under valgrind
 #   make bench         throughput and latency on loopback (bench/)
 #   make clean
 
@@ -53,7 +54,7 @@ TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 MANPAGES = man/chatd.8
 
-.PHONY: all chatd check unit integration lint-man bench clean install \
+.PHONY: all chatd check unit integration lint-man bench valgrind clean install \
 	uninstall
 
 all: chatd
@@ -91,6 +92,23 @@ unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
 integration: chatd $(INTEG_TESTS:%=$(BUILD)/tests/%)
 	@set -e; for t in $(INTEG_TESTS:%=$(BUILD)/tests/%); do \
 	  echo "== $$t"; CHATD=$(BUILD)/chatd $$t; done
+
+# the integration tests with every chatd process under valgrind memcheck;
+# each process writes its own report, and any error fails the target
+VALGRIND = valgrind -q --trace-children=yes --leak-check=full \
+	--errors-for-leak-kinds=definite --error-exitcode=99 \
+	--log-file=$(CURDIR)/build/valgrind/%p.log
+valgrind: chatd $(TEST_BINS)
+	@rm -rf build/valgrind && mkdir -p build/valgrind
+	(echo '#!/bin/sh'; echo 'exec $(VALGRIND) $(CURDIR)/$(BUILD)/chatd "$$@"') \
+	  > build/valgrind/chatd && chmod +x build/valgrind/chatd
+	@set -e; for t in $(UNIT_TESTS:%=$(BUILD)/tests/%); do \
+	  echo "== valgrind $$t"; $(VALGRIND) $$t; done
+	CHATD=build/valgrind/chatd CHATD_TIMEOUT_MS=20000 \
+	  $(BUILD)/tests/test_daemon
+	@if grep -l 'ERROR SUMMARY: [1-9]' build/valgrind/*.log; then \
+	  echo "valgrind found errors (see the files above)"; exit 1; fi
+	@echo "valgrind: no errors"
 
 # throughput and latency of three clients on loopback (not part of check)
 bench: chatd $(BUILD)/bench/chatload

@@ -35,6 +35,15 @@ struct registry {
 static struct registry *reg;
 static unsigned uniq;
 
+int
+harness_timeout(void)
+{
+	const char *e = getenv("CHATD_TIMEOUT_MS");
+	int ms = e != NULL ? atoi(e) : 0;
+
+	return ms > 0 ? ms : 5000;
+}
+
 void
 harness_init(void)
 {

@@ -617,8 +617,19 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 		exit(1);
 	}
 	atomic_store(&r->state, ROW_ACTIVE);
+	/*
+	 * The cursor is read before the shutdown flag: if the flag is still
+	 * clear, the master's SHUTDOWN message comes later and the outbound
+	 * thread will see it; if it is set, that message may be behind us.
+	 */
+	w.cursor = atomic_load(&shm->h->head);
+	if (atomic_load(&shm->h->shutting_down)) {
+		worker_notice(&w, "server is shutting down; goodbye");
+		close(fd);
+		table_release(shm, row);
+		exit(0);
+	}
 	greet(&w);
-	w.cursor = ring_head(shm);
 	out = start_outbound(&w);
 	join_room(&w, room);
 
