@@ -245,16 +245,21 @@ static int
 serve(struct master *mp)
 {
 	struct pollfd pfd[MAX_LISTENERS + 1];
-	int i, n, sig;
+	int i, n, sig, nfds, timeout;
+	uint64_t now;
 
 	for (;;) {
 		pfd[0].fd = signal_fd();
 		pfd[0].events = POLLIN;
-		for (i = 0; i < mp->nlst; i++) {
+		/* while accepting is paused, only signals are waited for */
+		now = now_ms();
+		nfds = now < mp->pause_until ? 0 : mp->nlst;
+		timeout = nfds == 0 ? (int)(mp->pause_until - now) : -1;
+		for (i = 0; i < nfds; i++) {
 			pfd[i + 1].fd = mp->lst[i].fd;
 			pfd[i + 1].events = POLLIN;
 		}
-		n = poll(pfd, (nfds_t)mp->nlst + 1, -1);
+		n = poll(pfd, (nfds_t)nfds + 1, timeout);
 		if (n == -1 && errno != EINTR)
 			fatal("poll");
 		while ((sig = signal_next()) != 0) {
@@ -274,7 +279,7 @@ serve(struct master *mp)
 				break;
 			}
 		}
-		for (i = 0; n > 0 && i < mp->nlst; i++)
+		for (i = 0; n > 0 && i < nfds; i++)
 			if (pfd[i + 1].revents & (POLLIN | POLLERR))
 				spawn_accept(mp, &mp->lst[i]);
 	}

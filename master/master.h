@@ -48,6 +48,8 @@ struct master {
 	int ready_fd;		/* to the parent waiting on daemonize */
 	uint64_t full_logged;	/* when "server full" was last logged */
 	unsigned long full_quiet; /* refusals since then */
+	uint64_t pause_until;	/* accept nothing before this (ms) */
+	unsigned long pause_quiet; /* resource errors since last logged */
 };
 
 /* listen.c */

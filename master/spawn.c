@@ -21,6 +21,7 @@
 
 #define ACCEPT_BURST 64		/* connections taken per readable event */
 #define FULL_LOG_MS 10000	/* "server full" logged once per this */
+#define PAUSE_MS 250		/* no accept() for this after EMFILE, EAGAIN */
 
 static void
 peer_name(struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
@@ -67,6 +68,23 @@ refuse(struct master *mp, int fd, const char *addr, const char *line)
 	mp->full_quiet = 0;
 }
 
+/*
+ * Out of descriptors or processes: stop accepting for a while instead of
+ * spinning on a listener that stays readable, and log once per burst.
+ */
+static void
+pause_accepting(struct master *mp, const char *what, const char *addr)
+{
+	int saved = errno;
+
+	if (mp->pause_quiet == 0)
+		log_warnx("%s%s%s: %s; not accepting for %d ms", what,
+		    addr ? " for " : "", addr ? addr : "", strerror(saved),
+		    PAUSE_MS);
+	mp->pause_quiet++;
+	mp->pause_until = now_ms() + PAUSE_MS;
+}
+
 /* Forks the worker for FD on row ROW; returns its pid, or -1. */
 static pid_t
 spawn_worker(struct master *mp, int fd, int row, const char *addr)
@@ -100,7 +118,10 @@ spawn_accept(struct master *mp, struct listener *l)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				pause_accepting(mp, "accept on", l->desc);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("accept on %s", l->desc);
 			return;
 		}
@@ -112,7 +133,7 @@ spawn_accept(struct master *mp, struct listener *l)
 			continue;
 		}
 		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {
-			log_warn("fork for %s", addr);
+			pause_accepting(mp, "fork", addr);
 			send(fd, "*** server is busy; try again later\r\n", 37,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);
@@ -120,6 +141,7 @@ spawn_accept(struct master *mp, struct listener *l)
 			return;
 		}
 		table_set_pid(&mp->shm, row, pid);
+		mp->pause_quiet = 0;
 		mp->children++;
 		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
 		close(fd);
