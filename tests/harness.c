@@ -35,6 +35,24 @@ struct registry {
 static struct registry *reg;
 static unsigned uniq;
 
+/*
+ * Runs suite S (each test in a child of its own, check's default) and
+ * cleans up whatever a failed test left; returns main()'s exit status.
+ */
+int
+harness_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	harness_init();
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	harness_cleanup();
+	return failed == 0 ? 0 : 1;
+}
+
 int
 harness_timeout(void)
 {

@@ -13,6 +13,7 @@
 #ifndef CHATD_HARNESS_H
 #define CHATD_HARNESS_H
 
+#include <check.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -43,6 +44,9 @@ struct client {
 	size_t len;
 	char buf[256 * 1024];
 };
+
+/* harness.c: every test program's main() */
+int harness_run(Suite *);
 
 /* harness.c: the registry */
 int harness_timeout(void);
