@@ -526,6 +526,71 @@ START_TEST(huge_line_is_cut_with_a_notice)
 }
 END_TEST
 
+#define FLOOD 60000
+
+START_TEST(stalled_reader_is_told_what_it_missed)
+{
+	char line[LINE], *flood;
+	struct client *slow;
+	int rcv = 16384, i, missed = 0, status;
+	size_t used = 0;
+	pid_t pid;
+
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_ptr_nonnull(slow = client_greeted(&d, NULL, 0));
+	/* a tiny receive window: the worker's writes to SLOW block soon */
+	setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* A floods from a child while B reads: more lines than the ring
+	 * and all the kernel buffers between SLOW and its worker hold */
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		flood = malloc(FLOOD * 110);
+		for (i = 0; i < FLOOD; i++)
+			used += (size_t)sprintf(flood + used, "%05d %0100d\n",
+			    i, 0);
+		_exit(client_send_raw(a, flood, used) == 0 ? 0 : 1);
+	}
+	/* B gets every line in order, or is told what it missed */
+	for (i = 0; i < FLOOD;) {
+		int k, lost;
+
+		ck_assert_int_ge(client_line(b, line, sizeof(line), T_TIMEOUT),
+		    0);
+		if (sscanf(line, "*** you missed %d message", &lost) == 1)
+			i += lost;
+		else if (sscanf(line, "<%*[^>]> %d ", &k) == 1) {
+			ck_assert_int_eq(k, i);
+			i++;
+		}
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+	/* SLOW reads now: it was lapped, and is told by how much */
+	client_send(a, "the end\n");
+	for (;;) {
+		int r = client_line(slow, line, sizeof(line), T_TIMEOUT);
+
+		ck_assert_msg(r >= 0, "slow client: %s after %d missed",
+		    r == -1 ? "timeout" : "eof", missed);
+		if (strstr(line, "the end") != NULL)
+			break;
+
+		if (sscanf(line, "*** you missed %d message", &i) == 1)
+			missed += i;
+	}
+	ck_assert_int_gt(missed, 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "slow client", T_TIMEOUT), 0);
+	client_close(slow);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
 START_TEST(escapes_never_reach_others)
 {
 	char line[LINE];
@@ -892,6 +957,7 @@ daemon_suite(void)
 	tcase_add_test(tc, killed_worker_is_reaped_and_announced);
 	tcase_add_test(tc, huge_line_is_cut_with_a_notice);
 	tcase_add_test(tc, escapes_never_reach_others);
+	tcase_add_test(tc, stalled_reader_is_told_what_it_missed);
 	tcase_add_test(tc, full_server_refuses_newcomers);
 	tcase_add_test(tc, chat_text_is_not_logged);
 	suite_add_tcase(s, tc);

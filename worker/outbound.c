@@ -209,17 +209,39 @@ wait_for_messages(struct worker *w, struct row *r)
 	atomic_store(&r->asleep, 0);
 }
 
+/*
+ * Tells the client, at the very place of the gap, that it lost N messages
+ * because it read too slowly; counts and logs it.
+ */
+static void
+report_lost(struct outbuf *o, uint64_t n)
+{
+	struct worker *w = o->w;
+
+	atomic_fetch_add(&w->shm->rows[w->row].drops, n);
+	atomic_fetch_add(&w->shm->h->stats.drops, n);
+	log_warnx("slow client %s nick=%s: %llu messages dropped", w->addr,
+	    w->nick, (unsigned long long)n);
+	o->used += put(reserve(o), LINE_ROOM, "*** you missed %llu message%s: "
+	    "your connection was too slow\r\n", (unsigned long long)n,
+	    n == 1 ? "" : "s");
+}
+
 /* Drains the ring once; returns 1 if the server is going down. */
 static int
-drain(struct outbuf *o, struct msg *m, struct msg *bl, uint64_t *lost)
+drain(struct outbuf *o, struct msg *m, struct msg *bl)
 {
 	struct worker *w = o->w;
 	struct row *r = &w->shm->rows[w->row];
-	uint64_t seq;
+	uint64_t seq, lost = 0;
 	size_t len;
 	int idx;
 
-	while (ring_read(w->shm, &w->cursor, m, &seq, lost)) {
+	while (ring_read(w->shm, &w->cursor, m, &seq, &lost)) {
+		if (lost > 0) {
+			report_lost(o, lost);
+			lost = 0;
+		}
 		pthread_mutex_lock(&w->mu);
 		len = format_msg(w, m, seq, reserve(o), LINE_ROOM, &idx);
 		o->used += len;
@@ -234,6 +256,8 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl, uint64_t *lost)
 		if (atomic_load(&w->closing))
 			break;
 	}
+	if (lost > 0)
+		report_lost(o, lost);
 	return 0;
 }
 
@@ -248,7 +272,6 @@ outbound_main(void *arg)
 	struct row *r = &w->shm->rows[w->row];
 	struct outbuf *o;
 	struct msg *m, *bl;
-	uint64_t lost;
 	int down;
 
 	o = malloc(sizeof(*o));
@@ -263,19 +286,8 @@ outbound_main(void *arg)
 	o->w = w;
 	o->used = 0;
 	while (!atomic_load(&w->closing)) {
-		lost = 0;
-		down = drain(o, m, bl, &lost);
+		down = drain(o, m, bl);
 		flush(o);
-		if (lost > 0) {
-			atomic_fetch_add(&r->drops, lost);
-			atomic_fetch_add(&w->shm->h->stats.drops, lost);
-			log_warnx("slow client %s nick=%s: %llu messages "
-			    "dropped", w->addr, w->nick,
-			    (unsigned long long)lost);
-			worker_notice(w, "you missed %llu message%s: your "
-			    "connection was too slow", (unsigned long long)lost,
-			    lost == 1 ? "" : "s");
-		}
 		if (down) {
 			atomic_store(&w->closing, 1);
 			shutdown(w->fd, SHUT_RDWR);
