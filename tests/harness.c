@@ -436,6 +436,17 @@ run_chatd(const char *const *argv, char *out, size_t size, int timeout_ms)
 struct client *
 client_open_addr(const char *addr, int port)
 {
+	return client_open_rcvbuf(addr, port, 0);
+}
+
+/*
+ * Connects to ADDR port PORT; with RCVBUF > 0 the receive buffer is set
+ * before connecting, so the window is small from the first segment on
+ * (shrinking it later can stall the sender on its persist timer).
+ */
+struct client *
+client_open_rcvbuf(const char *addr, int port, int rcvbuf)
+{
 	struct sockaddr_storage ss;
 	struct client *c;
 	socklen_t len;
@@ -457,6 +468,8 @@ client_open_addr(const char *addr, int port)
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
 		return NULL;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
 		close(fd);
 		return NULL;

@@ -77,6 +77,7 @@ int run_chatd(const char *const *argv, char *out, size_t size,
 /* harness.c: clients */
 struct client *client_open(int port);
 struct client *client_open_addr(const char *addr, int port);
+struct client *client_open_rcvbuf(const char *addr, int port, int rcvbuf);
 void client_close(struct client *);
 void client_reset(struct client *);
 int client_send(struct client *, const char *fmt, ...)

@@ -532,16 +532,17 @@ START_TEST(stalled_reader_is_told_what_it_missed)
 {
 	char line[LINE], *flood;
 	struct client *slow;
-	int rcv = 16384, i, missed = 0, status;
+	int i, missed = 0, status;
 	size_t used = 0;
 	pid_t pid;
 
 	start(NULL);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	ck_assert_ptr_nonnull(slow = client_greeted(&d, NULL, 0));
-	/* a tiny receive window: the worker's writes to SLOW block soon */
-	setsockopt(slow->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* a small receive window: the worker's writes to SLOW block soon */
+	slow = client_open_rcvbuf("127.0.0.1", d.port, 16384);
+	ck_assert_ptr_nonnull(slow);
+	ck_assert_int_eq(client_expect(slow, "you joined #lobby", NULL, 0), 0);
 	/* A floods from a child while B reads: more lines than the ring
 	 * and all the kernel buffers between SLOW and its worker hold */
 	pid = fork();
