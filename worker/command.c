@@ -64,7 +64,7 @@ cmd_help(size_t i)
 	if (i >= NCMDS + 1)
 		return NULL;
 	if (i == NCMDS)
-		return "//TEXT             send TEXT that starts with /";
+		return "//TEXT                 send TEXT that starts with /";
 	if (line[i][0] == '\0')
 		for (k = 0; k < NCMDS; k++) {
 			size_t n = strlen(cmds[k].usage);
