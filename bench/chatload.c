@@ -12,8 +12,9 @@
  *	bench/chatload [-c clients] [-m lines] [-w window] [-p port] [host]
  *
  * Each client first joins a room named after this run, so what others say
- * elsewhere does not count.  Only ever talks to the loopback addresses; every loop is bounded by the
- * line count and an overall time limit (-t seconds, default 60).
+ * elsewhere does not count.  Only ever talks to the loopback addresses; every
+ *loop is bounded by the line count and an overall time limit (-t seconds,
+ *default 60).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,10 +32,10 @@
 
 struct conn {
 	int fd;
-	long sent;			/* lines sent */
-	long got[MAXC];			/* lines received from each sender */
-	long next[MAXC];		/* next number expected from each */
-	int ready;			/* saw its own /nick confirmed */
+	long sent;	 /* lines sent */
+	long got[MAXC];	 /* lines received from each sender */
+	long next[MAXC]; /* next number expected from each */
+	int ready;	 /* saw its own /nick confirmed */
 	size_t len;
 	char buf[65536];
 };
@@ -117,15 +118,15 @@ on_line(struct conn *c, char *line, double t)
 	if (strstr(line, "*** you joined #load-") != NULL)
 		c->ready = 1;
 	if (!c->ready)
-		return;		/* nothing before our own room counts */
+		return; /* nothing before our own room counts */
 	if (strncmp(line, "*** you missed ", 15) == 0) {
 		missed += atol(line + 15);
 		return;
 	}
 	if ((p = strstr(line, "> L ")) == NULL)
 		return;
-	if (sscanf(p + 4, "%d %ld %lf", &from, &seq, &sent) != 3 ||
-	    from < 0 || from >= nclients) {
+	if (sscanf(p + 4, "%d %ld %lf", &from, &seq, &sent) != 3 || from < 0 ||
+	    from >= nclients) {
 		bad++;
 		return;
 	}
@@ -172,13 +173,24 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "c:m:w:p:t:")) != -1) {
 		switch (ch) {
-		case 'c': nclients = atoi(optarg); break;
-		case 'm': lines = atol(optarg); break;
-		case 'w': window = atoi(optarg); break;
-		case 'p': port = atoi(optarg); break;
-		case 't': limit = atof(optarg); break;
+		case 'c':
+			nclients = atoi(optarg);
+			break;
+		case 'm':
+			lines = atol(optarg);
+			break;
+		case 'w':
+			window = atoi(optarg);
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			limit = atof(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: chatload [-c clients] [-m lines]"
+			fprintf(stderr,
+			    "usage: chatload [-c clients] [-m lines]"
 			    " [-w window] [-p port] [-t seconds] [host]\n");
 			return 1;
 		}
@@ -192,8 +204,10 @@ main(int argc, char **argv)
 	lat = calloc((size_t)(lines * nclients * nclients), sizeof(double));
 	for (i = 0; i < nclients; i++) {
 		if ((cl[i].fd = dial(host, port)) == -1) {
-			fprintf(stderr, "chatload: cannot connect to %s port %d "
-			    "(loopback only)\n", host, port);
+			fprintf(stderr,
+			    "chatload: cannot connect to %s port %d "
+			    "(loopback only)\n",
+			    host, port);
 			return 1;
 		}
 	}
@@ -228,16 +242,17 @@ main(int argc, char **argv)
 			char batch[8192];
 			size_t used = 0;
 
-			while (cl[i].sent < lines && used < sizeof(batch) - 100 &&
+			while (cl[i].sent < lines &&
+			    used < sizeof(batch) - 100 &&
 			    (cl[i].sent < window ||
-			    seen_by_all(i, cl[i].sent - window))) {
+				seen_by_all(i, cl[i].sent - window))) {
 				used += (size_t)snprintf(batch + used,
 				    sizeof(batch) - used, "L %d %ld %.9f\n", i,
 				    cl[i].sent, now());
 				cl[i].sent++;
 			}
-			if (used > 0 && write(cl[i].fd, batch, used) !=
-			    (ssize_t)used) {
+			if (used > 0 &&
+			    write(cl[i].fd, batch, used) != (ssize_t)used) {
 				perror("chatload: write");
 				return 1;
 			}

@@ -21,10 +21,16 @@ static const struct {
 	const char *name;
 	int facility;
 } facilities[] = {
-	{"daemon", LOG_DAEMON}, {"user", LOG_USER},	{"local0", LOG_LOCAL0},
-	{"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-	{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
-	{"local7", LOG_LOCAL7},
+    {"daemon", LOG_DAEMON},
+    {"user", LOG_USER},
+    {"local0", LOG_LOCAL0},
+    {"local1", LOG_LOCAL1},
+    {"local2", LOG_LOCAL2},
+    {"local3", LOG_LOCAL3},
+    {"local4", LOG_LOCAL4},
+    {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6},
+    {"local7", LOG_LOCAL7},
 };
 
 /* Returns the facility named NAME, or -1 if there is none by that name. */
@@ -89,15 +95,15 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 	}
 }
 
-#define LOGFN(name, pri, with_errno)                                   \
-	void name(const char *fmt, ...)                                \
-	{                                                              \
-		int saved = errno;                                     \
-		va_list ap;                                            \
-		va_start(ap, fmt);                                     \
-		vlog(pri, fmt, ap, with_errno, saved);                 \
-		va_end(ap);                                            \
-		errno = saved;                                         \
+#define LOGFN(name, pri, with_errno)                                           \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		int saved = errno;                                             \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		vlog(pri, fmt, ap, with_errno, saved);                         \
+		va_end(ap);                                                    \
+		errno = saved;                                                 \
 	}
 
 LOGFN(log_warn, LOG_WARNING, 1)

@@ -11,8 +11,8 @@
 #define CHATD_VERSION "0.1.0"
 
 /* util.c */
-uint64_t now_ms(void);		/* CLOCK_MONOTONIC in milliseconds */
-int64_t wall_ms(void);		/* CLOCK_REALTIME in milliseconds */
+uint64_t now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
+int64_t wall_ms(void); /* CLOCK_REALTIME in milliseconds */
 size_t strlcpy_(char *dst, const char *src, size_t size);
 int proc_is_dead(pid_t pid);
 int write_all(int fd, const void *buf, size_t len);

@@ -39,7 +39,8 @@ await_ready(int fd)
 	if (strcmp(buf, "ok") == 0)
 		exit(0);
 	if (used == 0)
-		fprintf(stderr, "chatd: the daemon exited during start-up; "
+		fprintf(stderr,
+		    "chatd: the daemon exited during start-up; "
 		    "see the system log\n");
 	else
 		fprintf(stderr, "chatd: %s\n", buf);

@@ -40,10 +40,10 @@ open_one(struct addrinfo *ai, char *desc, size_t size)
 	int fd, on = 1;
 
 	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL,
-	    0, NI_NUMERICHOST) != 0)
+		0, NI_NUMERICHOST) != 0)
 		strcpy(host, "?");
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+	    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd == -1) {
 		log_warn("socket for %s", host);
 		return -1;
@@ -56,9 +56,9 @@ open_one(struct addrinfo *ai, char *desc, size_t size)
 		int saved = errno;
 
 		log_warn("cannot listen on %s port %d", host,
-		    ai->ai_family == AF_INET6 ?
-		    ntohs(((struct sockaddr_in6 *)ai->ai_addr)->sin6_port) :
-		    ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port));
+		    ai->ai_family == AF_INET6
+			? ntohs(((struct sockaddr_in6 *)ai->ai_addr)->sin6_port)
+			: ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port));
 		close(fd);
 		errno = saved;
 		return -1;
@@ -95,7 +95,7 @@ listen_open(struct master *mp)
 	/* IPv6 first, so "[::]" and "0.0.0.0" come in a stable order */
 	for (int pass = 0; pass < 2; pass++)
 		for (ai = res; ai != NULL && mp->nlst < MAX_LISTENERS;
-		    ai = ai->ai_next) {
+		     ai = ai->ai_next) {
 			if ((ai->ai_family == AF_INET6) != (pass == 0))
 				continue;
 			if (mp->nlst > 0 && strcmp(mp->cf.port, "0") == 0) {

@@ -46,7 +46,8 @@ number(int opt, const char *arg, unsigned long min, unsigned long max)
 static int
 name_valid(const char *s)
 {
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+	size_t n = strspn(s,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
 	    "UVWXYZ0123456789_.-");
 
 	return n > 0 && n <= 40 && s[n] == '\0' && s[0] != '.';
@@ -75,7 +76,8 @@ parse_options(struct config *cf, int argc, char **argv)
 			break;
 		case 'F':
 			if ((cf->facility = log_facility_byname(optarg)) < 0) {
-				fprintf(stderr, "chatd: -F %s: unknown "
+				fprintf(stderr,
+				    "chatd: -F %s: unknown "
 				    "facility (daemon, user, local0..local7)\n",
 				    optarg);
 				exit(1);
@@ -89,8 +91,10 @@ parse_options(struct config *cf, int argc, char **argv)
 			break;
 		case 'n':
 			if (!name_valid(optarg)) {
-				fprintf(stderr, "chatd: -n %s: a name is 1 to "
-				    "40 letters, digits or _.-\n", optarg);
+				fprintf(stderr,
+				    "chatd: -n %s: a name is 1 to "
+				    "40 letters, digits or _.-\n",
+				    optarg);
 				exit(1);
 			}
 			cf->name = optarg;
@@ -172,16 +176,16 @@ master_stats(struct master *mp)
 	struct shm_stats *st = &mp->shm.h->stats;
 
 	log_info("stats clients=%u connections=%llu published=%llu "
-	    "drops=%llu repairs=%llu refused=%llu head=%llu lock_takeovers=%llu",
-	    mp->children,
-	    (unsigned long long)atomic_load(&st->connections),
+		 "drops=%llu repairs=%llu refused=%llu head=%llu "
+		 "lock_takeovers=%llu",
+	    mp->children, (unsigned long long)atomic_load(&st->connections),
 	    (unsigned long long)atomic_load(&st->published),
 	    (unsigned long long)atomic_load(&st->drops),
 	    (unsigned long long)atomic_load(&st->repairs),
 	    (unsigned long long)atomic_load(&st->refused),
 	    (unsigned long long)ring_head(&mp->shm),
 	    (unsigned long long)(atomic_load(&mp->shm.h->publock.takeovers) +
-	    atomic_load(&mp->shm.h->tablock.takeovers)));
+		atomic_load(&mp->shm.h->tablock.takeovers)));
 }
 
 static void
@@ -211,8 +215,10 @@ start(struct master *mp)
 		path[0] = '\0';
 	if (path[0] != '\0' && (r = pidfile_open(mp, path)) != 0) {
 		if (r == -2)
-			startup_fail(mp, "pidfile %s is locked: chatd is "
-			    "running already", path);
+			startup_fail(mp,
+			    "pidfile %s is locked: chatd is "
+			    "running already",
+			    path);
 		startup_fail(mp, "cannot write pidfile %s: %s (use -P)", path,
 		    strerror(errno));
 	}
@@ -221,16 +227,19 @@ start(struct master *mp)
 	sp.backlog = (uint32_t)mp->cf.backlog;
 	if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {
 		if (errno == EEXIST)
-			startup_fail(mp, "instance %s is running already "
-			    "(master pid %ld)", name, (long)live);
+			startup_fail(mp,
+			    "instance %s is running already "
+			    "(master pid %ld)",
+			    name, (long)live);
 		startup_fail(mp, "cannot create shared memory %s: %s",
 		    mp->segname, strerror(errno));
 	}
 	for (i = 0; i < mp->nlst; i++)
 		log_notice("listening on %s", mp->lst[i].desc);
 	log_notice("chatd %s started: instance %s, segment %s (%zu KiB), "
-	    "max clients %lu", CHATD_VERSION, name, mp->segname,
-	    mp->shm.size / 1024, mp->cf.maxclients);
+		   "max clients %lu",
+	    CHATD_VERSION, name, mp->segname, mp->shm.size / 1024,
+	    mp->cf.maxclients);
 	daemon_ready(mp, NULL);
 }
 
@@ -271,7 +280,8 @@ serve(struct master *mp)
 			case SIGINT:
 				return sig;
 			case SIGHUP:
-				log_notice("SIGHUP: configuration reload is not "
+				log_notice(
+				    "SIGHUP: configuration reload is not "
 				    "supported yet; nothing changed");
 				break;
 			case SIGUSR1:
@@ -319,7 +329,8 @@ stop(struct master *mp, int sig)
 		for (i = 0; i < mp->shm.h->nrows; i++)
 			if ((pid = atomic_load(&mp->shm.rows[i].pid)) > 0)
 				kill(pid, SIGKILL);
-		while (mp->children > 0 && (pid = waitpid(-1, &status, 0)) != -1)
+		while (
+		    mp->children > 0 && (pid = waitpid(-1, &status, 0)) != -1)
 			reap_worker(mp, pid, status);
 	}
 	shm_detach(&mp->shm);

@@ -19,15 +19,15 @@
 
 struct listener {
 	int fd;
-	char desc[80];		/* "127.0.0.1 port 6660" */
+	char desc[80]; /* "127.0.0.1 port 6660" */
 };
 
 struct config {
 	int foreground;
-	int verbose;		/* log LOG_DEBUG messages too */
+	int verbose; /* log LOG_DEBUG messages too */
 	const char *port;
-	const char *bind;	/* NULL: every address */
-	const char *name;	/* instance; NULL: the port number */
+	const char *bind; /* NULL: every address */
+	const char *name; /* instance; NULL: the port number */
 	unsigned long maxclients;
 	unsigned long backlog;
 	unsigned long nslots;
@@ -41,14 +41,14 @@ struct master {
 	struct shm shm;
 	struct listener lst[MAX_LISTENERS];
 	int nlst;
-	unsigned children;	/* workers alive (not yet reaped) */
-	int pidfd;		/* locked pidfile, -1 if none */
+	unsigned children; /* workers alive (not yet reaped) */
+	int pidfd;	   /* locked pidfile, -1 if none */
 	char pidpath[256];
 	char segname[64];
-	int ready_fd;		/* to the parent waiting on daemonize */
-	uint64_t full_logged;	/* when "server full" was last logged */
-	unsigned long full_quiet; /* refusals since then */
-	uint64_t pause_until;	/* accept nothing before this (ms) */
+	int ready_fd;		   /* to the parent waiting on daemonize */
+	uint64_t full_logged;	   /* when "server full" was last logged */
+	unsigned long full_quiet;  /* refusals since then */
+	uint64_t pause_until;	   /* accept nothing before this (ms) */
 	unsigned long pause_quiet; /* resource errors since last logged */
 };
 

@@ -25,13 +25,15 @@ repair_locks(struct master *mp, pid_t pid)
 
 		lock_give(&h->publock);
 		log_err("repair: worker %ld died holding the publish lock; %s",
-		    (long)pid, fixed ? "its half-written slot was skipped" :
-		    "the ring was intact");
+		    (long)pid,
+		    fixed ? "its half-written slot was skipped"
+			  : "the ring was intact");
 	}
 	if (lock_release_dead(&h->tablock, pid)) {
 		lock_give(&h->tablock);
 		log_err("repair: worker %ld died holding the table lock; "
-		    "released", (long)pid);
+			"released",
+		    (long)pid);
 	}
 }
 

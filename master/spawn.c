@@ -19,9 +19,9 @@
 #include "../common/util.h"
 #include "../worker/worker.h"
 
-#define ACCEPT_BURST 64		/* connections taken per readable event */
-#define FULL_LOG_MS 10000	/* "server full" logged once per this */
-#define PAUSE_MS 250		/* no accept() for this after EMFILE, EAGAIN */
+#define ACCEPT_BURST 64	  /* connections taken per readable event */
+#define FULL_LOG_MS 10000 /* "server full" logged once per this */
+#define PAUSE_MS 250	  /* no accept() for this after EMFILE, EAGAIN */
 
 static void
 peer_name(struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
@@ -30,7 +30,7 @@ peer_name(struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
 	int n;
 
 	if (getnameinfo((struct sockaddr *)ss, len, host, sizeof(host), port,
-	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		snprintf(out, size, "unknown");
 		return;
 	}
@@ -59,8 +59,8 @@ refuse(struct master *mp, int fd, const char *addr, const char *line)
 	}
 	if (mp->full_quiet > 0)
 		log_warnx("refused %s: server full (%u clients), and %lu more "
-		    "since the last report", addr, mp->children,
-		    mp->full_quiet);
+			  "since the last report",
+		    addr, mp->children, mp->full_quiet);
 	else
 		log_warnx("refused %s: server full (%u clients)", addr,
 		    mp->children);
@@ -128,7 +128,8 @@ spawn_accept(struct master *mp, struct listener *l)
 		peer_name(&ss, len, addr, sizeof(addr));
 		if (mp->children >= mp->cf.maxclients ||
 		    (row = table_claim(&mp->shm, addr)) < 0) {
-			refuse(mp, fd, addr, "*** server is full; try again "
+			refuse(mp, fd, addr,
+			    "*** server is full; try again "
 			    "later\r\n");
 			continue;
 		}

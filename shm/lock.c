@@ -115,7 +115,7 @@ lock_release_dead(struct shm_lock *l, pid_t dead)
 	int32_t owner = (int32_t)dead;
 
 	if (!atomic_compare_exchange_strong(&l->owner, &owner,
-	    (int32_t)getpid()))
+		(int32_t)getpid()))
 		return 0;
 	atomic_fetch_add(&l->takeovers, 1);
 	return 1;

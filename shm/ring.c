@@ -59,7 +59,7 @@ ring_repair(struct shm *s)
 	uint64_t st = atomic_load_explicit(&sl->stamp, memory_order_relaxed);
 
 	if (STAMP_SEQ(st) != seq || (seq == 0 && st == 0))
-		return 0;	/* the dead publisher had not begun */
+		return 0; /* the dead publisher had not begun */
 	if (STAMP_STATE(st) == SLOT_WRITING)
 		atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_SKIPPED),
 		    memory_order_release);
@@ -95,8 +95,7 @@ ring_publish(struct shm *s, struct msg *m)
 	    memory_order_release);
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	lock_give(&h->publock);
-	atomic_fetch_add_explicit(&h->stats.published, 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->stats.published, 1, memory_order_relaxed);
 	return seq;
 }
 
@@ -107,7 +106,7 @@ has_room(const struct row *r, uint32_t hash)
 
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		if (atomic_load_explicit(&r->rooms[i].hash,
-		    memory_order_relaxed) == hash)
+			memory_order_relaxed) == hash)
 			return 1;
 	return 0;
 }
@@ -240,8 +239,8 @@ ring_read(struct shm *s, uint64_t *cursor, struct msg *out, uint64_t *seq,
  * ring.  Stops at the first slot already overwritten.  Returns how many.
  */
 size_t
-ring_backlog(struct shm *s, uint64_t before, uint32_t hash,
-    const char *room, size_t max, struct msg *out)
+ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
+    size_t max, struct msg *out)
 {
 	uint64_t seq = before, floor;
 	size_t n = 0, i;

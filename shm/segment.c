@@ -27,7 +27,8 @@ static size_t
 layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 {
 	size_t rows_off = align64(sizeof(struct shm_header));
-	size_t slots_off = align64(rows_off + (size_t)nrows * sizeof(struct row));
+	size_t slots_off =
+	    align64(rows_off + (size_t)nrows * sizeof(struct row));
 	size_t size = slots_off + (size_t)nslots * sizeof(struct slot);
 	long page = sysconf(_SC_PAGESIZE);
 
@@ -119,7 +120,8 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 	}
 	size = layout(s, p->nrows, p->nslots);
 	for (tries = 0;; tries++) {
-		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd =
+		    shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd != -1)
 			break;
 		if (errno != EEXIST || tries > 0)
@@ -128,7 +130,7 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 			errno = EEXIST;
 			return -1;
 		}
-		shm_unlink(name);	/* stale: its master is gone */
+		shm_unlink(name); /* stale: its master is gone */
 	}
 	if (ftruncate(fd, (off_t)size) == -1 || map(s, fd, size) == -1) {
 		saved = errno;

@@ -21,14 +21,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SHM_MAGIC 0x63686174u	/* "chat" */
+#define SHM_MAGIC 0x63686174u /* "chat" */
 #define SHM_VERSION 1
 
-#define TEXT_MAX 510		/* bytes of text in a line, as IRC */
-#define NICK_MAX 16		/* bytes in a nickname */
-#define ROOM_MAX 31		/* bytes in a room name, '#' included */
-#define ROOMS_PER_CLIENT 8	/* rooms one client can be in at once */
-#define ADDR_MAX 64		/* "[addr]:port" text of a peer */
+#define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
+#define NICK_MAX 16	   /* bytes in a nickname */
+#define ROOM_MAX 31	   /* bytes in a room name, '#' included */
+#define ROOMS_PER_CLIENT 8 /* rooms one client can be in at once */
+#define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
 
 /*
  * A lock whose word holds the owner's pid: taken by one compare-and-swap
@@ -39,23 +39,23 @@
  * lock.c) and its data repaired by the taker.
  */
 struct shm_lock {
-	_Atomic int32_t owner;		/* pid of the holder, 0 when free */
-	_Atomic int32_t waiters;	/* contenders that may be asleep */
-	_Atomic uint64_t takeovers;	/* locks taken from dead owners */
+	_Atomic int32_t owner;	    /* pid of the holder, 0 when free */
+	_Atomic int32_t waiters;    /* contenders that may be asleep */
+	_Atomic uint64_t takeovers; /* locks taken from dead owners */
 	sem_t sem;
 };
 
 /* What a message is; the consumer decides from it who sees what. */
 enum msg_type {
-	MSG_TEXT = 1,	/* <nick> text, to a room */
-	MSG_ACTION,	/* * nick text, to a room */
-	MSG_PRIVATE,	/* *nick* text, to one client */
-	MSG_JOIN,	/* nick joined room */
-	MSG_PART,	/* nick left room (text: reason) */
-	MSG_NICK,	/* nick is now text, to the sender's rooms */
-	MSG_QUIT,	/* nick quit (text: reason), to the sender's rooms */
-	MSG_NOTICE,	/* server notice to one client or to all */
-	MSG_SHUTDOWN,	/* the server is going down, to all */
+	MSG_TEXT = 1, /* <nick> text, to a room */
+	MSG_ACTION,   /* * nick text, to a room */
+	MSG_PRIVATE,  /* *nick* text, to one client */
+	MSG_JOIN,     /* nick joined room */
+	MSG_PART,     /* nick left room (text: reason) */
+	MSG_NICK,     /* nick is now text, to the sender's rooms */
+	MSG_QUIT,     /* nick quit (text: reason), to the sender's rooms */
+	MSG_NOTICE,   /* server notice to one client or to all */
+	MSG_SHUTDOWN, /* the server is going down, to all */
 };
 
 #define TARGET_ALL (-1)
@@ -65,18 +65,19 @@ enum msg_type {
  * part and LEN bytes of text, never the whole TEXT array.
  */
 struct msg {
-	uint16_t type;			/* enum msg_type */
-	uint16_t len;			/* bytes in text, <= TEXT_MAX */
-	int32_t sender;			/* row of the sender, -1: server */
-	uint32_t sender_gen;		/* generation of that row */
-	int32_t target;			/* row, or TARGET_ALL */
+	uint16_t type;	     /* enum msg_type */
+	uint16_t len;	     /* bytes in text, <= TEXT_MAX */
+	int32_t sender;	     /* row of the sender, -1: server */
+	uint32_t sender_gen; /* generation of that row */
+	int32_t target;	     /* row, or TARGET_ALL */
 	uint32_t target_gen;
-	uint32_t room_hash;		/* room_hash(room) for room messages */
-	uint32_t rooms[ROOMS_PER_CLIENT]; /* sender's room hashes (NICK, QUIT) */
-	int64_t time_ms;		/* wall clock at publication */
+	uint32_t room_hash; /* room_hash(room) for room messages */
+	uint32_t
+	    rooms[ROOMS_PER_CLIENT]; /* sender's room hashes (NICK, QUIT) */
+	int64_t time_ms;	     /* wall clock at publication */
 	char room[ROOM_MAX + 1];
-	char nick[NICK_MAX + 1];	/* sender's nickname as it was */
-	char text[TEXT_MAX + 2];	/* LEN bytes and a NUL */
+	char nick[NICK_MAX + 1]; /* sender's nickname as it was */
+	char text[TEXT_MAX + 2]; /* LEN bytes and a NUL */
 };
 
 /*
@@ -94,7 +95,7 @@ enum slot_state {
 };
 #define STAMP(seq, state) (((uint64_t)(seq) << 2) | (uint64_t)(state))
 #define STAMP_SEQ(s) ((s) >> 2)
-#define STAMP_STATE(s) ((unsigned)((s) & 3))
+#define STAMP_STATE(s) ((unsigned)((s)&3))
 
 struct slot {
 	_Atomic uint64_t stamp;
@@ -103,12 +104,12 @@ struct slot {
 
 enum row_state {
 	ROW_FREE = 0,
-	ROW_CLAIMED,		/* taken by the master, worker starting */
-	ROW_ACTIVE,		/* the worker is serving its client */
+	ROW_CLAIMED, /* taken by the master, worker starting */
+	ROW_ACTIVE,  /* the worker is serving its client */
 };
 
 struct row_room {
-	_Atomic uint32_t hash;		/* 0: unused entry */
+	_Atomic uint32_t hash; /* 0: unused entry */
 	char name[ROOM_MAX + 1];
 };
 
@@ -122,12 +123,12 @@ struct row_room {
 struct row {
 	_Atomic uint32_t state;
 	_Atomic int32_t pid;
-	uint32_t gen;			/* bumped at every claim */
-	_Atomic int32_t asleep;		/* 1: waiting on WAKE */
-	_Atomic int32_t quit_sent;	/* the worker said goodbye itself */
+	uint32_t gen;		   /* bumped at every claim */
+	_Atomic int32_t asleep;	   /* 1: waiting on WAKE */
+	_Atomic int32_t quit_sent; /* the worker said goodbye itself */
 	char nick[NICK_MAX + 1];
 	char addr[ADDR_MAX];
-	int64_t since_ms;		/* wall clock at connection */
+	int64_t since_ms; /* wall clock at connection */
 	struct row_room rooms[ROOMS_PER_CLIENT];
 	_Atomic uint64_t lines_in;
 	_Atomic uint64_t lines_out;
@@ -150,14 +151,14 @@ struct shm_header {
 	uint32_t version;
 	uint32_t nrows;
 	uint32_t nslots;
-	uint64_t size;			/* bytes in the whole segment */
-	uint32_t backlog;		/* lines shown on join */
+	uint64_t size;	  /* bytes in the whole segment */
+	uint32_t backlog; /* lines shown on join */
 	_Atomic int32_t master_pid;
 	_Atomic int32_t shutting_down;
-	_Atomic uint32_t guest_next;	/* N of the next guestN */
-	_Atomic uint32_t rows_hwm;	/* rows at or above are all free */
-	struct shm_lock publock;	/* serialises publishers */
-	struct shm_lock tablock;	/* guards the client table */
+	_Atomic uint32_t guest_next; /* N of the next guestN */
+	_Atomic uint32_t rows_hwm;   /* rows at or above are all free */
+	struct shm_lock publock;     /* serialises publishers */
+	struct shm_lock tablock;     /* guards the client table */
 	/* the next sequence number to be published; alone on its line */
 	_Alignas(64) _Atomic uint64_t head;
 	_Alignas(64) struct shm_stats stats;
@@ -202,6 +203,11 @@ size_t ring_backlog(struct shm *, uint64_t before, uint32_t hash,
 int ring_repair(struct shm *);
 uint32_t room_hash(const char *room);
 
+/* A nickname, as /who lists them. */
+struct nick {
+	char name[NICK_MAX + 1];
+};
+
 /* One line of /rooms. */
 struct room_count {
 	char name[ROOM_MAX + 1];
@@ -219,8 +225,7 @@ int table_find_nick(struct shm *, const char *nick, uint32_t *gen);
 int table_add_room(struct shm *, int row, const char *room);
 int table_del_room(struct shm *, int row, const char *room);
 int table_count(struct shm *);
-size_t table_members(struct shm *, const char *room,
-    char (*nicks)[NICK_MAX + 1], size_t max);
+size_t table_members(struct shm *, const char *room, struct nick *, size_t max);
 size_t table_rooms(struct shm *, struct room_count *, size_t max);
 int nick_equal(const char *, const char *);
 

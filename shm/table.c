@@ -272,8 +272,7 @@ in_room(const struct row *r, const char *room)
  * MAX).  Returns the number of members, which may exceed MAX.
  */
 size_t
-table_members(struct shm *s, const char *room, char (*nicks)[NICK_MAX + 1],
-    size_t max)
+table_members(struct shm *s, const char *room, struct nick *nicks, size_t max)
 {
 	size_t n = 0;
 	uint32_t i;
@@ -285,7 +284,7 @@ table_members(struct shm *s, const char *room, char (*nicks)[NICK_MAX + 1],
 		if (atomic_load(&r->state) != ROW_ACTIVE || !in_room(r, room))
 			continue;
 		if (n < max)
-			memcpy(nicks[n], r->nick, NICK_MAX + 1);
+			memcpy(nicks[n].name, r->nick, NICK_MAX + 1);
 		n++;
 	}
 	table_unlock(s);

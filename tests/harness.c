@@ -27,7 +27,7 @@
 /* What the runner must clean up if a test dies: shared across fork(). */
 struct registry {
 	struct {
-		pid_t pgid;	/* process group to kill, 0: slot free */
+		pid_t pgid; /* process group to kill, 0: slot free */
 		char segname[64];
 	} d[REG_MAX];
 };
@@ -239,8 +239,7 @@ daemon_log_has(struct daemon *d, const char *needle)
  * start (its stderr is then in d->log).
  */
 int
-daemon_start_named(struct daemon *d, const char *name,
-    const char *const *extra)
+daemon_start_named(struct daemon *d, const char *name, const char *const *extra)
 {
 	const char *argv[32];
 	int p[2], n = 0, i;
@@ -279,7 +278,7 @@ daemon_start_named(struct daemon *d, const char *name,
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	setpgid(d->pid, d->pid);	/* either side may run first */
+	setpgid(d->pid, d->pid); /* either side may run first */
 	d->slot = harness_track(d->pid, d->segname);
 	close(p[1]);
 	d->errfd = p[0];
@@ -384,7 +383,8 @@ daemon_free(struct daemon *d)
 
 /*
  * Runs chatd with ARGV (argv[0] is replaced by the binary) to completion,
- * collecting its stdout and stderr into OUT.  Returns the exit status, -1 on timeout.
+ * collecting its stdout and stderr into OUT.  Returns the exit status, -1 on
+ * timeout.
  */
 int
 run_chatd(const char *const *argv, char *out, size_t size, int timeout_ms)
@@ -555,7 +555,7 @@ client_line(struct client *c, char *line, size_t size, int timeout_ms)
 			return (int)n;
 		}
 		if (c->len == sizeof(c->buf))
-			c->len = 0;	/* a line longer than we hold: drop */
+			c->len = 0; /* a line longer than we hold: drop */
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)deadline_left(deadline)) <= 0)
@@ -617,7 +617,7 @@ client_wait_eof(struct client *c, int timeout_ms)
 	int r;
 
 	while ((r = client_line(c, line, sizeof(line),
-	    (int)deadline_left(deadline))) >= 0)
+		    (int)deadline_left(deadline))) >= 0)
 		;
 	return r == -2 ? 0 : -1;
 }

@@ -25,16 +25,16 @@
 #define T_TIMEOUT harness_timeout()
 
 struct daemon {
-	pid_t pid;		/* the master; also its process group */
+	pid_t pid; /* the master; also its process group */
 	int port;
-	int slot;		/* in the registry */
-	char name[48];		/* instance name, "-n" */
-	char segname[64];	/* "/chatd-NAME" */
-	int errfd;		/* read end of the daemon's stderr */
+	int slot;	  /* in the registry */
+	char name[48];	  /* instance name, "-n" */
+	char segname[64]; /* "/chatd-NAME" */
+	int errfd;	  /* read end of the daemon's stderr */
 	pthread_t reader;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	char *log;		/* all the daemon wrote on stderr */
+	char *log; /* all the daemon wrote on stderr */
 	size_t loglen;
 	int eof;
 };
@@ -71,8 +71,7 @@ int daemon_wait_exit(struct daemon *, int timeout_ms);
 int daemon_stop(struct daemon *);
 int daemon_leftovers(struct daemon *);
 void daemon_free(struct daemon *);
-int run_chatd(const char *const *argv, char *out, size_t size,
-    int timeout_ms);
+int run_chatd(const char *const *argv, char *out, size_t size, int timeout_ms);
 
 /* harness.c: clients */
 struct client *client_open(int port);
@@ -84,8 +83,7 @@ int client_send(struct client *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int client_send_raw(struct client *, const void *, size_t);
 int client_line(struct client *, char *line, size_t size, int timeout_ms);
-int client_expect(struct client *, const char *needle, char *line,
-    size_t size);
+int client_expect(struct client *, const char *needle, char *line, size_t size);
 int client_expect_before(struct client *, const char *needle,
     const char *forbidden);
 int client_wait_eof(struct client *, int timeout_ms);

@@ -400,8 +400,16 @@ END_TEST
 START_TEST(usage_set_for_every_usage)
 {
 	static const char *const bad[] = {
-		"/nick", "/nick a b", "/who a b", "/msg", "/msg a", "/me",
-		"/join", "/join a b", "/rooms x", "/help x",
+	    "/nick",
+	    "/nick a b",
+	    "/who a b",
+	    "/msg",
+	    "/msg a",
+	    "/me",
+	    "/join",
+	    "/join a b",
+	    "/rooms x",
+	    "/help x",
 	};
 	size_t i;
 
@@ -410,8 +418,9 @@ START_TEST(usage_set_for_every_usage)
 		ck_assert_ptr_nonnull(c.usage);
 		ck_assert_msg(c.usage[0] == '/', "%s: %s", bad[i], c.usage);
 		/* the usage names the command that was typed */
-		ck_assert_msg(strncmp(c.usage + 1, line + 1, strlen(c.name))
-		    == 0, "%s: %s", bad[i], c.usage);
+		ck_assert_msg(strncmp(c.usage + 1, line + 1, strlen(c.name)) ==
+			0,
+		    "%s: %s", bad[i], c.usage);
 	}
 }
 END_TEST
@@ -445,8 +454,16 @@ END_TEST
 START_TEST(help_lines_name_commands)
 {
 	static const char *const names[] = {
-		"/nick", "/who", "/msg", "/me", "/join", "/part", "/rooms",
-		"/quit", "/help", "//",
+	    "/nick",
+	    "/who",
+	    "/msg",
+	    "/me",
+	    "/join",
+	    "/part",
+	    "/rooms",
+	    "/quit",
+	    "/help",
+	    "//",
 	};
 	const char *h;
 	size_t i, j;
@@ -471,8 +488,16 @@ END_TEST
 START_TEST(help_covers_every_command)
 {
 	static const char *const names[] = {
-		"/nick ", "/who ", "/msg ", "/me ", "/join ", "/part ",
-		"/rooms ", "/quit ", "/help ", "//",
+	    "/nick ",
+	    "/who ",
+	    "/msg ",
+	    "/me ",
+	    "/join ",
+	    "/part ",
+	    "/rooms ",
+	    "/quit ",
+	    "/help ",
+	    "//",
 	};
 	size_t i, j;
 	int found;
@@ -480,8 +505,8 @@ START_TEST(help_covers_every_command)
 	for (j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
 		found = 0;
 		for (i = 0; cmd_help(i) != NULL; i++)
-			if (strncmp(cmd_help(i), names[j],
-			    strlen(names[j])) == 0)
+			if (strncmp(cmd_help(i), names[j], strlen(names[j])) ==
+			    0)
 				found = 1;
 		ck_assert_msg(found, "no help line for %s", names[j]);
 	}
@@ -496,8 +521,8 @@ START_TEST(help_lines_are_aligned)
 	/* the descriptions start in one column */
 	for (i = 0; (h = cmd_help(i)) != NULL; i++) {
 		ck_assert_uint_gt(strlen(h), 23);
-		ck_assert_msg(h[22] == ' ' && h[23] != ' ',
-		    "line %zu: \"%s\"", i, h);
+		ck_assert_msg(h[22] == ' ' && h[23] != ' ', "line %zu: \"%s\"",
+		    i, h);
 	}
 }
 END_TEST

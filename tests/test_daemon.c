@@ -86,11 +86,13 @@ START_TEST(greeting_names_nick_and_help)
 	x = client_open(d.port);
 	ck_assert_ptr_nonnull(x);
 	ck_assert_int_eq(client_expect(x, "Welcome to chatd", line,
-	    sizeof(line)), 0);
+			     sizeof(line)),
+	    0);
 	ck_assert_ptr_nonnull(strstr(line, "guest"));
 	ck_assert(sscanf(strstr(line, "guest"), "%31[a-z0-9]", nick) == 1);
 	ck_assert_int_eq(client_expect(x, "Your nickname is", line,
-	    sizeof(line)), 0);
+			     sizeof(line)),
+	    0);
 	ck_assert_ptr_nonnull(strstr(line, nick));
 	ck_assert_int_eq(client_expect(x, "/help", NULL, 0), 0);
 	ck_assert_int_eq(client_expect(x, "you joined #lobby", NULL, 0), 0);
@@ -106,11 +108,11 @@ START_TEST(broadcast_reaches_the_others)
 	three();
 	client_send(a, "hello everyone\r\n");
 	snprintf(want, sizeof(want), "<%s> hello everyone", na);
-	ck_assert_int_eq(client_expect(b, "hello everyone", line,
-	    sizeof(line)), 0);
+	ck_assert_int_eq(client_expect(b, "hello everyone", line, sizeof(line)),
+	    0);
 	ck_assert_str_eq(line, want);
-	ck_assert_int_eq(client_expect(c, "hello everyone", line,
-	    sizeof(line)), 0);
+	ck_assert_int_eq(client_expect(c, "hello everyone", line, sizeof(line)),
+	    0);
 	ck_assert_str_eq(line, want);
 	three_done();
 }
@@ -125,7 +127,8 @@ START_TEST(no_echo_to_the_sender)
 	 * have seen its own line before it */
 	client_send(b, "marker-after\n");
 	ck_assert_int_eq(client_expect_before(a, "marker-after",
-	    "only for others"), 0);
+			     "only for others"),
+	    0);
 	three_done();
 }
 END_TEST
@@ -139,8 +142,8 @@ START_TEST(lf_and_crlf_and_partial_lines)
 	client_send(a, "tial li");
 	client_send(a, "ne\r");
 	client_send(a, "\nsecond\nthird\r\n");
-	ck_assert_int_eq(client_expect(b, "partial line", line,
-	    sizeof(line)), 0);
+	ck_assert_int_eq(client_expect(b, "partial line", line, sizeof(line)),
+	    0);
 	ck_assert_ptr_null(strchr(line, '\r'));
 	ck_assert_int_eq(client_expect(b, "> second", NULL, 0), 0);
 	ck_assert_int_eq(client_expect(b, "> third", NULL, 0), 0);
@@ -155,10 +158,12 @@ START_TEST(nick_change_is_announced)
 	three();
 	client_send(a, "/nick alice\n");
 	ck_assert_int_eq(client_expect(a, "you are now known as alice", NULL,
-	    0), 0);
+			     0),
+	    0);
 	snprintf(want, sizeof(want), "*** %s is now known as alice", na);
 	ck_assert_int_eq(client_expect(b, "is now known as", line,
-	    sizeof(line)), 0);
+			     sizeof(line)),
+	    0);
 	ck_assert_str_eq(line, want);
 	client_send(a, "hi\n");
 	ck_assert_int_eq(client_expect(c, "> hi", line, sizeof(line)), 0);
@@ -176,7 +181,8 @@ START_TEST(nick_unique_case_insensitively)
 	/* changing only the case of one's own nick is fine */
 	client_send(a, "/nick ALICE\n");
 	ck_assert_int_eq(client_expect(a, "you are now known as ALICE", NULL,
-	    0), 0);
+			     0),
+	    0);
 	three_done();
 }
 END_TEST
@@ -188,7 +194,9 @@ START_TEST(nick_invalid_is_refused)
 	ck_assert_int_eq(client_expect(a, "*** invalid nickname", NULL, 0), 0);
 	client_send(a, "/nick abcdefghijklmnopq\n");
 	ck_assert_int_eq(client_expect(a, "*** invalid nickname", NULL, 0), 0);
-	client_send(a, "/nick a\x01" "b\n");
+	client_send(a,
+	    "/nick a\x01"
+	    "b\n");
 	ck_assert_int_eq(client_expect(a, "you are now known as ab", NULL, 0),
 	    0);
 	client_send(a, "/nick\n");
@@ -240,12 +248,13 @@ START_TEST(msg_errors)
 	rename_to(a, "alice");
 	client_send(a, "/msg nobody hello\n");
 	ck_assert_int_eq(client_expect(a, "*** no such nickname: nobody", NULL,
-	    0), 0);
+			     0),
+	    0);
 	client_send(a, "/msg alice hello\n");
 	ck_assert_int_eq(client_expect(a, "*** that is you", NULL, 0), 0);
 	client_send(a, "/msg alice\n");
-	ck_assert_int_eq(client_expect(a, "*** usage: /msg NICK TEXT", NULL,
-	    0), 0);
+	ck_assert_int_eq(client_expect(a, "*** usage: /msg NICK TEXT", NULL, 0),
+	    0);
 	three_done();
 }
 END_TEST
@@ -285,7 +294,8 @@ START_TEST(rooms_separate_talk)
 	ck_assert_int_eq(client_expect(a, "/lobby? no, ops", NULL, 0), 0);
 	client_send(a, "/join #lobby\n");
 	ck_assert_int_eq(client_expect(a, "#lobby is now your current room",
-	    NULL, 0), 0);
+			     NULL, 0),
+	    0);
 	client_send(a, "lobby line\n");
 	ck_assert_int_eq(client_expect_before(c, "lobby line", "ops"), 0);
 	/* B is in both; the lobby is not its current room: tagged */
@@ -336,7 +346,8 @@ START_TEST(backlog_length_is_configurable)
 	client_send(b, "/join #x\n");
 	client_send(b, "/join #lobby\n");
 	ck_assert_int_eq(client_expect(b, "#lobby is now your current", line,
-	    sizeof(line)), 0);
+			     sizeof(line)),
+	    0);
 	client_close(a);
 	client_close(b);
 	a = b = NULL;
@@ -355,10 +366,12 @@ START_TEST(part_leaves_a_room)
 	client_send(b, "/join #ops\n");
 	ck_assert_int_eq(client_expect(a, "joined #ops", NULL, 0), 0);
 	client_send(a, "/part #ops off to lunch\n");
-	ck_assert_int_eq(client_expect(a, "you left #ops; you now talk in "
-	    "#lobby", NULL, 0), 0);
-	ck_assert_int_eq(client_expect(b, "alice left", line, sizeof(line)),
+	ck_assert_int_eq(client_expect(a,
+			     "you left #ops; you now talk in "
+			     "#lobby",
+			     NULL, 0),
 	    0);
+	ck_assert_int_eq(client_expect(b, "alice left", line, sizeof(line)), 0);
 	ck_assert_str_eq(line, "*** alice left #ops (off to lunch)");
 	client_send(a, "/part #ops\n");
 	ck_assert_int_eq(client_expect(a, "*** you are not in #ops", NULL, 0),
@@ -443,7 +456,8 @@ START_TEST(unknown_command_is_an_error)
 	three();
 	client_send(a, "/frobnicate now\n");
 	ck_assert_int_eq(client_expect(a, "*** unknown command /frobnicate",
-	    NULL, 0), 0);
+			     NULL, 0),
+	    0);
 	client_send(a, "//not a command\n");
 	ck_assert_int_eq(client_expect(b, "> /not a command", NULL, 0), 0);
 	three_done();
@@ -520,7 +534,8 @@ START_TEST(huge_line_is_cut_with_a_notice)
 	ck_assert_uint_eq(strlen(line), strlen(na) + 3 + 510);
 	client_send(a, "after the flood\n");
 	ck_assert_int_eq(client_expect(b, "after the flood", line,
-	    sizeof(line)), 0);
+			     sizeof(line)),
+	    0);
 	ck_assert_ptr_null(strstr(line, "xxx"));
 	three_done();
 }
@@ -656,8 +671,7 @@ START_TEST(two_instances_side_by_side)
 	client_send(y, "in the second\n");
 	ck_assert_int_eq(client_expect(z, "in the second", NULL, 0), 0);
 	client_send(a, "in the first\n");
-	ck_assert_int_eq(client_expect_before(b, "in the first",
-	    "second"), 0);
+	ck_assert_int_eq(client_expect_before(b, "in the first", "second"), 0);
 	client_close(y);
 	client_close(z);
 	ck_assert_int_eq(daemon_stop(&d2), 0);
@@ -670,8 +684,8 @@ END_TEST
 START_TEST(same_name_refused)
 {
 	char out[4096];
-	const char *argv[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1",
-	    "-n", NULL, NULL};
+	const char *argv[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-n",
+	    NULL, NULL};
 
 	start(NULL);
 	argv[7] = d.name;
@@ -695,8 +709,7 @@ START_TEST(same_port_refused)
 	snprintf(port, sizeof(port), "%d", d.port);
 	harness_unique(name, sizeof(name), "t");
 	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 1);
-	ck_assert_msg(strstr(out, "Address already in use") != NULL, "%s",
-	    out);
+	ck_assert_msg(strstr(out, "Address already in use") != NULL, "%s", out);
 	stop();
 }
 END_TEST
@@ -801,15 +814,15 @@ START_TEST(ipv6_loopback)
 	struct daemon d6;
 	struct client *x, *y;
 	char out[4096], name[40];
-	const char *argv[] = {"chatd", "-f", "-p", "0", "-b", "::1", "-n",
-	    name, NULL};
+	const char *argv[] = {"chatd", "-f", "-p", "0", "-b", "::1", "-n", name,
+	    NULL};
 	int fd = socket(AF_INET6, SOCK_STREAM, 0);
 
 	(void)args;
 	(void)out;
 	(void)argv;
 	if (fd == -1)
-		return;		/* no IPv6 on this machine */
+		return; /* no IPv6 on this machine */
 	close(fd);
 	harness_unique(name, sizeof(name), "t6");
 	memset(&d6, 0, sizeof(d6));
@@ -819,15 +832,16 @@ START_TEST(ipv6_loopback)
 		if (daemon_start_named(&d6, name, extra) == -1) {
 			/* listening on ::1 failed: the log must say why */
 			ck_assert_msg(d6.log != NULL &&
-			    strstr(d6.log, "::1") != NULL, "%s",
-			    d6.log ? d6.log : "");
+				strstr(d6.log, "::1") != NULL,
+			    "%s", d6.log ? d6.log : "");
 			daemon_free(&d6);
 			return;
 		}
 	}
 	ck_assert(daemon_log_has(&d6, "listening on ::1 port"));
 	ck_assert_int_eq(daemon_wait_log(&d6, "listening on ::1 port ",
-	    T_TIMEOUT), 0);
+			     T_TIMEOUT),
+	    0);
 	pthread_mutex_lock(&d6.mu);
 	d6.port = atoi(strstr(d6.log, "listening on ::1 port ") +
 	    strlen("listening on ::1 port "));
@@ -850,8 +864,8 @@ END_TEST
 START_TEST(detaches_as_a_daemon_with_pidfile)
 {
 	char out[4096], name[40], pidfile[128], buf[32], seg[64];
-	const char *argv[] = {"chatd", "-p", "0", "-b", "127.0.0.1", "-n",
-	    name, "-P", pidfile, NULL};
+	const char *argv[] = {"chatd", "-p", "0", "-b", "127.0.0.1", "-n", name,
+	    "-P", pidfile, NULL};
 	pid_t pid;
 	int fd, status, slot;
 	ssize_t n;
@@ -890,7 +904,7 @@ START_TEST(detaches_as_a_daemon_with_pidfile)
 	close(fd);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;	/* and any other orphan that came to us */
+		; /* and any other orphan that came to us */
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ck_assert_int_ne(access(pidfile, F_OK), 0);
 	fd = shm_open(seg, O_RDONLY, 0);

@@ -44,8 +44,7 @@ record(const struct frame *f, int event, struct ev *evs, size_t *nev)
  * does; records every event other than FRAME_MORE.  Returns their number.
  */
 static size_t
-feed(struct frame *f, const char *in, size_t n, size_t chunk,
-    struct ev *evs)
+feed(struct frame *f, const char *in, size_t n, size_t chunk, struct ev *evs)
 {
 	size_t off = 0, end, used, nev = 0;
 	int event;
@@ -553,7 +552,10 @@ START_TEST(iac_will_wont_do_dont_removed)
 
 	for (i = 0; i < sizeof(verbs); i++) {
 		frame_init(&fr);
-		memcpy(in, "ab\xff\x00\x01" "cd\n", 8);
+		memcpy(in,
+		    "ab\xff\x00\x01"
+		    "cd\n",
+		    8);
 		in[3] = (char)verbs[i];
 		n = feed(&fr, in, 8, 4096, evs);
 		ck_assert_uint_eq(n, 1);
@@ -570,7 +572,10 @@ START_TEST(iac_option_lf_is_not_a_line_end)
 
 	for (i = 0; i < sizeof(verbs); i++) {
 		frame_init(&fr);
-		memcpy(in, "ab\xff\x00\n" "cd\n", 8);
+		memcpy(in,
+		    "ab\xff\x00\n"
+		    "cd\n",
+		    8);
 		in[3] = (char)verbs[i];
 		n = feed(&fr, in, 8, 4096, evs);
 		ck_assert_uint_eq(n, 1);
@@ -581,7 +586,9 @@ END_TEST
 
 START_TEST(iac_option_cr_is_not_data)
 {
-	size_t n = FEED("ab\xff\xfb\r" "cd\xff\xfd\r\n", 4096);
+	size_t n = FEED("ab\xff\xfb\r"
+			"cd\xff\xfd\r\n",
+	    4096);
 
 	ck_assert_uint_eq(n, 1);
 	EXPECT_LINE(&evs[0], "abcd");
@@ -591,7 +598,9 @@ END_TEST
 START_TEST(iac_option_ff_is_the_option)
 {
 	/* IAC DO 255: the option byte is not a new IAC */
-	size_t n = FEED("a\xff\xfd\xff" "b\n", 4096);
+	size_t n = FEED("a\xff\xfd\xff"
+			"b\n",
+	    4096);
 
 	ck_assert_uint_eq(n, 1);
 	EXPECT_LINE(&evs[0], "ab");
@@ -600,7 +609,9 @@ END_TEST
 
 START_TEST(iac_sb_removed_with_lf_inside)
 {
-	size_t n = FEED("a\xff\xfa\x18\x00xterm\n\r\xff\xf0" "b\n", 4096);
+	size_t n = FEED("a\xff\xfa\x18\x00xterm\n\r\xff\xf0"
+			"b\n",
+	    4096);
 
 	ck_assert_uint_eq(n, 1);
 	EXPECT_LINE(&evs[0], "ab");
@@ -629,7 +640,9 @@ END_TEST
 
 START_TEST(iac_iac_dropped)
 {
-	size_t n = FEED("a\xff\xff" "b\n", 4096);
+	size_t n = FEED("a\xff\xff"
+			"b\n",
+	    4096);
 
 	ck_assert_uint_eq(n, 1);
 	EXPECT_LINE(&evs[0], "ab");
@@ -640,14 +653,26 @@ START_TEST(iac_other_command_two_bytes)
 {
 	/* NOP, DM, BRK, IP, AO, AYT, EC, EL, GA, and SE outside SB */
 	static const unsigned char cmds[] = {
-		241, 242, 243, 244, 245, 246, 247, 248, 249, 240,
+	    241,
+	    242,
+	    243,
+	    244,
+	    245,
+	    246,
+	    247,
+	    248,
+	    249,
+	    240,
 	};
 	char in[8];
 	size_t i, n;
 
 	for (i = 0; i < sizeof(cmds); i++) {
 		frame_init(&fr);
-		memcpy(in, "a\xff\x00" "b\n", 5);
+		memcpy(in,
+		    "a\xff\x00"
+		    "b\n",
+		    5);
 		in[2] = (char)cmds[i];
 		n = feed(&fr, in, 5, 4096, evs);
 		ck_assert_uint_eq(n, 1);
@@ -678,7 +703,9 @@ END_TEST
 START_TEST(iac_split_across_calls)
 {
 	static const char in[] = "x\xff\xfd\ny\xff\xfa\x1f\n\xff\xff\xff\xf0"
-	    "z\xff\xff" "w\xff\xf1" "v\r\n";
+				 "z\xff\xff"
+				 "w\xff\xf1"
+				 "v\r\n";
 	size_t chunk, n;
 
 	for (chunk = 1; chunk < sizeof(in); chunk++) {
@@ -746,7 +773,10 @@ START_TEST(iac_sb_spanning_lines_of_input)
 {
 	/* an unterminated SB swallows everything, LFs too */
 	ck_assert_uint_eq(FEED("\xff\xfaline one\nline two\n", 4096), 0);
-	ck_assert_uint_eq(FEED("\xff\xf0" "back\n", 4096), 1);
+	ck_assert_uint_eq(FEED("\xff\xf0"
+			       "back\n",
+			      4096),
+	    1);
 	EXPECT_LINE(&evs[0], "back");
 }
 END_TEST

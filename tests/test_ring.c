@@ -292,7 +292,7 @@ START_TEST(dead_owner_who_had_not_begun_needs_no_repair)
 		lock_take(&s.h->publock);
 		_exit(0);
 	}
-	publish_text(1, "#a", "x");	/* may run before or after the child */
+	publish_text(1, "#a", "x"); /* may run before or after the child */
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 	ck_assert_uint_eq(publish_text(1, "#a", "y"), 1);
 	ck_assert_uint_eq(ring_head(&s), 2);
@@ -416,7 +416,8 @@ check_concurrent(int count, int slow)
 				break;
 			for (i = 0; i < WRITERS; i++)
 				if (pids[i] > 0 &&
-				    waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
+				    waitpid(pids[i], NULL, WNOHANG) ==
+					pids[i]) {
 					pids[i] = 0;
 					done++;
 				}
@@ -435,7 +436,7 @@ check_concurrent(int count, int slow)
 		next[id] = k + 1;
 		if (slow && seen % 64 == 0) {
 			struct timespec ts = {0, 200 * 1000};
-			nanosleep(&ts, NULL);	/* a reader slower than them */
+			nanosleep(&ts, NULL); /* a reader slower than them */
 		}
 	}
 	for (i = 0; i < WRITERS; i++)

@@ -142,13 +142,13 @@ expect(const char *in, size_t n, const char *want, size_t wn, int line)
 		hex(in, n, a, sizeof(a));
 		hex(out, len < OUTMAX ? len : 0, b, sizeof(b));
 		hex(want, wn, c, sizeof(c));
-		ck_abort_msg("line %d: in [%s] gave [%s], want [%s]", line,
-		    a, b, c);
+		ck_abort_msg("line %d: in [%s] gave [%s], want [%s]", line, a,
+		    b, c);
 	}
 	ck_assert_int_eq(out[len], '\0');
 }
 
-#define EXPECT(in, want) \
+#define EXPECT(in, want)                                                       \
 	expect((in), sizeof(in) - 1, (want), sizeof(want) - 1, __LINE__)
 #define SAME(in) EXPECT(in, in)
 
@@ -204,20 +204,20 @@ START_TEST(zwj_emoji_sequence_kept)
 {
 	/* man ZWJ woman ZWJ girl: the joiner is part of the emoji */
 	SAME("\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d"
-	    "\xf0\x9f\x91\xa7");
+	     "\xf0\x9f\x91\xa7");
 }
 END_TEST
 
 START_TEST(boundary_code_points_kept)
 {
-	SAME("\xc2\xa0");		/* U+00A0, just past C1 */
-	SAME("\xed\x9f\xbf");		/* U+D7FF, before surrogates */
-	SAME("\xee\x80\x80");		/* U+E000, after them */
-	SAME("\xef\xbf\xbd");		/* U+FFFD itself */
-	SAME("\xf4\x8f\xbf\xbf");	/* U+10FFFF, the last */
-	SAME("\xe2\x80\x90");		/* U+2010, after the ZW marks */
-	SAME("\xe2\x80\xaf");		/* U+202F, after the overrides */
-	SAME("\xe2\x81\xb0");		/* U+2070, after the isolates */
+	SAME("\xc2\xa0");	  /* U+00A0, just past C1 */
+	SAME("\xed\x9f\xbf");	  /* U+D7FF, before surrogates */
+	SAME("\xee\x80\x80");	  /* U+E000, after them */
+	SAME("\xef\xbf\xbd");	  /* U+FFFD itself */
+	SAME("\xf4\x8f\xbf\xbf"); /* U+10FFFF, the last */
+	SAME("\xe2\x80\x90");	  /* U+2010, after the ZW marks */
+	SAME("\xe2\x80\xaf");	  /* U+202F, after the overrides */
+	SAME("\xe2\x81\xb0");	  /* U+2070, after the isolates */
 }
 END_TEST
 
@@ -257,7 +257,9 @@ END_TEST
 
 START_TEST(del_removed)
 {
-	EXPECT("a\x7f" "b\x7f", "ab");
+	EXPECT("a\x7f"
+	       "b\x7f",
+	    "ab");
 }
 END_TEST
 
@@ -276,7 +278,9 @@ END_TEST
 
 START_TEST(raw_csi_byte_is_replaced)
 {
-	EXPECT("a\x9b" "31mb", "a" FFFD "31mb");
+	EXPECT("a\x9b"
+	       "31mb",
+	    "a" FFFD "31mb");
 	EXPECT("\x9b", FFFD);
 }
 END_TEST
@@ -292,11 +296,11 @@ END_TEST
 
 START_TEST(csi_private_and_intermediates_removed)
 {
-	EXPECT("a\x1b[?25lb", "ab");		/* hide the cursor */
-	EXPECT("a\x1b[2 qb", "ab");		/* cursor style, SP q */
-	EXPECT("a\x1b[1;2!pb", "ab");		/* intermediate '!' */
+	EXPECT("a\x1b[?25lb", "ab");  /* hide the cursor */
+	EXPECT("a\x1b[2 qb", "ab");   /* cursor style, SP q */
+	EXPECT("a\x1b[1;2!pb", "ab"); /* intermediate '!' */
 	EXPECT("a\x1b[>0;1\"pb", "ab");
-	EXPECT("a\x1b[2J\x1b[Hb", "ab");	/* clear, home */
+	EXPECT("a\x1b[2J\x1b[Hb", "ab"); /* clear, home */
 }
 END_TEST
 
@@ -316,7 +320,9 @@ END_TEST
 
 START_TEST(osc_title_bel_removed)
 {
-	EXPECT("a\x1b]0;evil title\x07" "b", "ab");
+	EXPECT("a\x1b]0;evil title\x07"
+	       "b",
+	    "ab");
 	EXPECT("\x1b]2;x\x07", "");
 }
 END_TEST
@@ -348,7 +354,9 @@ END_TEST
 
 START_TEST(osc_with_utf8_inside_removed)
 {
-	EXPECT("a\x1b]0;t\xc3\xa9tle\x07" "b", "ab");
+	EXPECT("a\x1b]0;t\xc3\xa9tle\x07"
+	       "b",
+	    "ab");
 }
 END_TEST
 
@@ -362,17 +370,24 @@ END_TEST
 START_TEST(sos_pm_apc_removed)
 {
 	EXPECT("a\x1bXsos\x1b\\b", "ab");
-	EXPECT("a\x1b^pm\x07" "b", "ab");
+	EXPECT("a\x1b^pm\x07"
+	       "b",
+	    "ab");
 	EXPECT("a\x1b_apc\x1b\\b", "ab");
 }
 END_TEST
 
 START_TEST(two_byte_escapes_removed)
 {
-	EXPECT("a\x1b" "cb", "ab");		/* full reset */
-	EXPECT("a\x1b" "7\x1b" "8b", "ab");	/* save, restore cursor */
-	EXPECT("a\x1bMb", "ab");		/* reverse index */
-	EXPECT("a\x1b=\x1b>b", "ab");		/* keypad modes */
+	EXPECT("a\x1b"
+	       "cb",
+	    "ab"); /* full reset */
+	EXPECT("a\x1b"
+	       "7\x1b"
+	       "8b",
+	    "ab");		      /* save, restore cursor */
+	EXPECT("a\x1bMb", "ab");      /* reverse index */
+	EXPECT("a\x1b=\x1b>b", "ab"); /* keypad modes */
 }
 END_TEST
 
@@ -405,8 +420,8 @@ END_TEST
 
 START_TEST(overlong_two_bytes)
 {
-	EXPECT("\xc0\xaf", FFFD FFFD);		/* '/' */
-	EXPECT("\xc0\x80", FFFD FFFD);		/* NUL */
+	EXPECT("\xc0\xaf", FFFD FFFD); /* '/' */
+	EXPECT("\xc0\x80", FFFD FFFD); /* NUL */
 	EXPECT("\xc1\xbf", FFFD FFFD);
 }
 END_TEST
@@ -414,7 +429,7 @@ END_TEST
 START_TEST(overlong_three_bytes)
 {
 	EXPECT("\xe0\x80\xaf", FFFD FFFD FFFD);
-	EXPECT("\xe0\x9f\xbf", FFFD FFFD FFFD);	/* U+07FF, overlong */
+	EXPECT("\xe0\x9f\xbf", FFFD FFFD FFFD); /* U+07FF, overlong */
 }
 END_TEST
 
@@ -428,15 +443,17 @@ END_TEST
 START_TEST(overlong_c1_is_not_smuggled)
 {
 	/* U+009B as an overlong three-byte form */
-	EXPECT("a\xe0\x82\x9b" "b", "a" FFFD FFFD FFFD "b");
+	EXPECT("a\xe0\x82\x9b"
+	       "b",
+	    "a" FFFD FFFD FFFD "b");
 }
 END_TEST
 
 START_TEST(surrogates_invalid)
 {
-	EXPECT("\xed\xa0\x80", FFFD FFFD FFFD);		/* U+D800 */
-	EXPECT("\xed\xbf\xbf", FFFD FFFD FFFD);		/* U+DFFF */
-	EXPECT("\xed\xa0\xbd\xed\xb8\x80",		/* CESU pair */
+	EXPECT("\xed\xa0\x80", FFFD FFFD FFFD); /* U+D800 */
+	EXPECT("\xed\xbf\xbf", FFFD FFFD FFFD); /* U+DFFF */
+	EXPECT("\xed\xa0\xbd\xed\xb8\x80",	/* CESU pair */
 	    FFFD FFFD FFFD FFFD FFFD FFFD);
 }
 END_TEST
@@ -471,7 +488,9 @@ END_TEST
 START_TEST(truncated_before_ascii)
 {
 	EXPECT("\xe4\xb8x", FFFD FFFD "x");
-	EXPECT("\xf0\x9f" "a\xc3\xa9", FFFD FFFD "a\xc3\xa9");
+	EXPECT("\xf0\x9f"
+	       "a\xc3\xa9",
+	    FFFD FFFD "a\xc3\xa9");
 }
 END_TEST
 
@@ -485,7 +504,9 @@ START_TEST(lone_continuation_bytes)
 {
 	EXPECT("\x80", FFFD);
 	EXPECT("\xbf", FFFD);
-	EXPECT("a\x80\x80" "b", "a" FFFD FFFD "b");
+	EXPECT("a\x80\x80"
+	       "b",
+	    "a" FFFD FFFD "b");
 	EXPECT("\xc3\xa9\xa9", "\xc3\xa9" FFFD);
 }
 END_TEST
@@ -495,8 +516,12 @@ START_TEST(length_is_respected)
 	/* bytes past N are not part of the input, even if they fit */
 	expect("\xe4\xb8\xad", 2, FFFD FFFD, 6, __LINE__);
 	expect("\xc3\xa9", 1, FFFD, 3, __LINE__);
-	expect("ab\x1b" "c", 3, "ab", 2, __LINE__);
-	expect("a\x1b]0;x\x07" "b", 6, "a", 1, __LINE__);
+	expect("ab\x1b"
+	       "c",
+	    3, "ab", 2, __LINE__);
+	expect("a\x1b]0;x\x07"
+	       "b",
+	    6, "a", 1, __LINE__);
 	expect("a\0b", 1, "a", 1, __LINE__);
 }
 END_TEST
@@ -517,9 +542,12 @@ END_TEST
 
 START_TEST(bidi_override_removed)
 {
-	EXPECT("a\xe2\x80\xae" "txt.exe", "atxt.exe");	/* U+202E */
-	EXPECT("a\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad" "b",
-	    "ab");					/* U+202A..D */
+	EXPECT("a\xe2\x80\xae"
+	       "txt.exe",
+	    "atxt.exe"); /* U+202E */
+	EXPECT("a\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad"
+	       "b",
+	    "ab"); /* U+202A..D */
 }
 END_TEST
 
@@ -539,10 +567,18 @@ END_TEST
 
 START_TEST(zero_width_removed)
 {
-	EXPECT("a\xe2\x80\x8b" "b", "ab");		/* U+200B */
-	EXPECT("a\xe2\x80\x8c" "b", "ab");		/* U+200C */
-	EXPECT("a\xe2\x80\x8e\xe2\x80\x8f" "b", "ab");	/* LRM, RLM */
-	EXPECT("a\xe2\x81\xa0" "b", "ab");		/* word joiner */
+	EXPECT("a\xe2\x80\x8b"
+	       "b",
+	    "ab"); /* U+200B */
+	EXPECT("a\xe2\x80\x8c"
+	       "b",
+	    "ab"); /* U+200C */
+	EXPECT("a\xe2\x80\x8e\xe2\x80\x8f"
+	       "b",
+	    "ab"); /* LRM, RLM */
+	EXPECT("a\xe2\x81\xa0"
+	       "b",
+	    "ab"); /* word joiner */
 }
 END_TEST
 
@@ -555,7 +591,10 @@ END_TEST
 
 START_TEST(line_separators_removed)
 {
-	EXPECT("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", "abc");
+	EXPECT("a\xe2\x80\xa8"
+	       "b\xe2\x80\xa9"
+	       "c",
+	    "abc");
 }
 END_TEST
 
@@ -603,7 +642,8 @@ END_TEST
 
 START_TEST(size_never_cuts_a_character)
 {
-	static const char in[] = "ab\xe4\xb8\xad\xf0\x9f\x98\x80" "cd";
+	static const char in[] = "ab\xe4\xb8\xad\xf0\x9f\x98\x80"
+				 "cd";
 	static const size_t want[] = {0, 0, 1, 2, 2, 2, 5, 5, 5, 5, 9, 10, 11};
 	char out[16];
 	size_t size;
@@ -650,7 +690,10 @@ START_TEST(dropped_bytes_do_not_count)
 	char out[8];
 
 	/* only what is written counts against SIZE */
-	ck_assert_uint_eq(bounded("\x1b[31m\x01\x02" "abc", 10, out, 4), 3);
+	ck_assert_uint_eq(bounded("\x1b[31m\x01\x02"
+				  "abc",
+			      10, out, 4),
+	    3);
 	ck_assert_str_eq(out, "abc");
 }
 END_TEST
@@ -672,9 +715,32 @@ static void
 random_bytes(char *p, size_t n)
 {
 	static const unsigned char pick[] = {
-		0x1b, '[', ']', 'P', '\\', 0x07, 0x00, '\t', '\n', 0x7f,
-		0x80, 0x9b, 0xbf, 0xc0, 0xc2, 0xe0, 0xe2, 0xed, 0xef, 0xf0,
-		0xf4, 0xf5, 0xff, 'm', ';', '0',
+	    0x1b,
+	    '[',
+	    ']',
+	    'P',
+	    '\\',
+	    0x07,
+	    0x00,
+	    '\t',
+	    '\n',
+	    0x7f,
+	    0x80,
+	    0x9b,
+	    0xbf,
+	    0xc0,
+	    0xc2,
+	    0xe0,
+	    0xe2,
+	    0xed,
+	    0xef,
+	    0xf0,
+	    0xf4,
+	    0xf5,
+	    0xff,
+	    'm',
+	    ';',
+	    '0',
 	};
 	size_t i;
 	uint32_t r;
@@ -732,8 +798,8 @@ meant_invisible(unsigned long cp)
 {
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
 	    (cp >= 0x200b && cp <= 0x200f && cp != 0x200d) ||
-	    (cp >= 0x2028 && cp <= 0x202e) ||
-	    (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
+	    cp == 0xfeff;
 }
 
 START_TEST(random_valid_text_unchanged)
@@ -775,8 +841,8 @@ END_TEST
 START_TEST(validator_self_check)
 {
 	/* the test's own validator must reject what it is meant to */
-	ck_assert(utf8_ok((const unsigned char *)"a\xc3\xa9\xf4\x8f\xbf\xbf",
-	    7));
+	ck_assert(
+	    utf8_ok((const unsigned char *)"a\xc3\xa9\xf4\x8f\xbf\xbf", 7));
 	ck_assert(!utf8_ok((const unsigned char *)"\xc0\xaf", 2));
 	ck_assert(!utf8_ok((const unsigned char *)"\xe0\x80\xaf", 3));
 	ck_assert(!utf8_ok((const unsigned char *)"\xed\xa0\x80", 3));
@@ -855,7 +921,9 @@ START_TEST(nick_rejects_non_ascii)
 {
 	ck_assert_int_eq(nick_valid("\xc3\xa9"), 0);
 	ck_assert_int_eq(nick_valid("a\xc3\xa9"), 0);
-	ck_assert_int_eq(nick_valid("a\xe2\x80\x8b" "b"), 0);
+	ck_assert_int_eq(nick_valid("a\xe2\x80\x8b"
+				    "b"),
+	    0);
 }
 END_TEST
 

@@ -187,7 +187,7 @@ END_TEST
 START_TEST(members_and_room_counts)
 {
 	int a = active_row("a"), b = active_row("b"), c = active_row("c");
-	char nicks[ROWS][NICK_MAX + 1];
+	struct nick nicks[ROWS];
 	struct room_count rc[8];
 	size_t n, i;
 	int lobby = 0, ops = 0;
@@ -200,7 +200,7 @@ START_TEST(members_and_room_counts)
 	ck_assert_uint_eq(n, 3);
 	n = table_members(&s, "#ops", nicks, ROWS);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(nicks[0], "b");
+	ck_assert_str_eq(nicks[0].name, "b");
 	/* more members than room to copy: the count is still right */
 	ck_assert_uint_eq(table_members(&s, "#lobby", nicks, 1), 3);
 	n = table_rooms(&s, rc, 8);
@@ -231,8 +231,10 @@ START_TEST(nick_race_has_one_winner)
 		pids[i] = fork();
 		ck_assert_int_ne(pids[i], -1);
 		if (pids[i] == 0)
-			_exit(table_set_nick(&s, rows[i], "highlander", NULL)
-			    == 0 ? 0 : 1);
+			_exit(
+			    table_set_nick(&s, rows[i], "highlander", NULL) == 0
+				? 0
+				: 1);
 	}
 	for (i = 0; i < ROWS; i++) {
 		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);

@@ -15,17 +15,17 @@ static const struct {
 	const char *usage;
 	const char *help;
 } cmds[] = {
-	{"nick", CMD_NICK, "/nick NAME", "change your nickname"},
-	{"who", CMD_WHO, "/who [#ROOM]", "list who is in a room"},
-	{"msg", CMD_MSG, "/msg NICK TEXT", "send TEXT to NICK only"},
-	{"me", CMD_ME, "/me ACTION", "say you do something"},
-	{"join", CMD_JOIN, "/join #ROOM",
-	    "enter a room (made if new) and talk there"},
-	{"part", CMD_PART, "/part [#ROOM] [REASON]",
-	    "leave a room (the current one by default)"},
-	{"rooms", CMD_ROOMS, "/rooms", "list the rooms"},
-	{"quit", CMD_QUIT, "/quit [REASON]", "leave the chat"},
-	{"help", CMD_HELP, "/help", "show this help"},
+    {"nick", CMD_NICK, "/nick NAME", "change your nickname"},
+    {"who", CMD_WHO, "/who [#ROOM]", "list who is in a room"},
+    {"msg", CMD_MSG, "/msg NICK TEXT", "send TEXT to NICK only"},
+    {"me", CMD_ME, "/me ACTION", "say you do something"},
+    {"join", CMD_JOIN, "/join #ROOM",
+	"enter a room (made if new) and talk there"},
+    {"part", CMD_PART, "/part [#ROOM] [REASON]",
+	"leave a room (the current one by default)"},
+    {"rooms", CMD_ROOMS, "/rooms", "list the rooms"},
+    {"quit", CMD_QUIT, "/quit [REASON]", "leave the chat"},
+    {"help", CMD_HELP, "/help", "show this help"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -112,32 +112,32 @@ cmd_parse(char *line, struct cmd *c)
 	c->usage = cmds[i].usage;
 	switch (cmds[i].kind) {
 	case CMD_NICK:
-	case CMD_JOIN:		/* exactly one word */
+	case CMD_JOIN: /* exactly one word */
 		c->arg = next_word(&p);
 		ok = c->arg != NULL && next_word(&p) == NULL;
 		break;
-	case CMD_WHO:		/* at most one word */
+	case CMD_WHO: /* at most one word */
 		c->arg = next_word(&p);
 		ok = next_word(&p) == NULL;
 		break;
 	case CMD_ROOMS:
-	case CMD_HELP:		/* no words */
+	case CMD_HELP: /* no words */
 		ok = next_word(&p) == NULL;
 		break;
-	case CMD_MSG:		/* a word and text */
+	case CMD_MSG: /* a word and text */
 		c->arg = next_word(&p);
 		c->text = rest(p);
 		ok = c->arg != NULL && c->text != NULL;
 		break;
-	case CMD_ME:		/* text */
+	case CMD_ME: /* text */
 		ok = (c->text = rest(p)) != NULL;
 		break;
-	case CMD_PART:		/* an optional room, optional text */
+	case CMD_PART: /* an optional room, optional text */
 		if (*skip_blanks(p) == '#')
 			c->arg = next_word(&p);
 		c->text = rest(p);
 		break;
-	default:		/* CMD_QUIT: optional text */
+	default: /* CMD_QUIT: optional text */
 		c->text = rest(p);
 		break;
 	}

@@ -15,7 +15,7 @@
 #define IAC 255
 #define SB 250
 #define SE 240
-#define WILL 251	/* WILL, WONT, DO, DONT: 251..254, one option byte */
+#define WILL 251 /* WILL, WONT, DO, DONT: 251..254, one option byte */
 
 enum { T_DATA, T_IAC, T_OPT, T_SB, T_SB_IAC };
 
@@ -95,7 +95,8 @@ frame_feed(struct frame *f, const char *in, size_t n, int *event)
 			continue;
 		/* room is kept for a CR after a full line, LF may follow */
 		if (f->len > TEXT_MAX || (f->len == TEXT_MAX && c != '\r')) {
-			/* the cut part goes now; the rest up to LF is dropped */
+			/* the cut part goes now; the rest up to LF is dropped
+			 */
 			f->len = TEXT_MAX;
 			f->buf[f->len] = '\0';
 			f->discard = 1;

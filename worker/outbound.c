@@ -18,7 +18,7 @@
 #include "../common/log.h"
 
 #define OUTBUF (32 * 1024)
-#define LINE_ROOM 1024		/* more than any one formatted line */
+#define LINE_ROOM 1024 /* more than any one formatted line */
 
 /* snprintf that returns what it really wrote. */
 static size_t
@@ -39,8 +39,7 @@ put(char *out, size_t size, const char *fmt, ...)
 
 /* Index of the joined room with hash HASH and name NAME, or -1. */
 static int
-joined_room(struct worker *w, uint32_t hash, const char *name,
-    uint64_t seq)
+joined_room(struct worker *w, uint32_t hash, const char *name, uint64_t seq)
 {
 	int i;
 
@@ -190,8 +189,10 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
 	    max, bl);
 	if (n == 0)
 		return;
-	o->used += put(reserve(o), LINE_ROOM, "*** last %zu message%s in "
-	    "%s:\r\n", n, n == 1 ? "" : "s", w->rooms[idx].name);
+	o->used += put(reserve(o), LINE_ROOM,
+	    "*** last %zu message%s in "
+	    "%s:\r\n",
+	    n, n == 1 ? "" : "s", w->rooms[idx].name);
 	for (i = 0; i < n; i++)
 		o->used += format_chat(w, &bl[i], idx, reserve(o), LINE_ROOM);
 	o->used += put(reserve(o), LINE_ROOM, "*** end of backlog\r\n");
@@ -222,9 +223,10 @@ report_lost(struct outbuf *o, uint64_t n)
 	atomic_fetch_add(&w->shm->h->stats.drops, n);
 	log_warnx("slow client %s nick=%s: %llu messages dropped", w->addr,
 	    w->nick, (unsigned long long)n);
-	o->used += put(reserve(o), LINE_ROOM, "*** you missed %llu message%s: "
-	    "your connection was too slow\r\n", (unsigned long long)n,
-	    n == 1 ? "" : "s");
+	o->used += put(reserve(o), LINE_ROOM,
+	    "*** you missed %llu message%s: "
+	    "your connection was too slow\r\n",
+	    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
 /* Drains the ring once; returns 1 if the server is going down. */

@@ -34,7 +34,7 @@ utf8_len(const unsigned char *p, size_t n, unsigned long *cp)
 	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
 		len = 4, v = p[0] & 0x07, min = 0x10000;
 	} else {
-		return 0;	/* continuation byte, C0/C1 lead, F5..FF */
+		return 0; /* continuation byte, C0/C1 lead, F5..FF */
 	}
 	if (len > n)
 		return 0;
@@ -54,11 +54,11 @@ static int
 invisible(unsigned long cp)
 {
 	return (cp < 0x20 && cp != '\t') || cp == 0x7f ||
-	    (cp >= 0x80 && cp <= 0x9f) ||		/* C1 controls */
+	    (cp >= 0x80 && cp <= 0x9f) ||		      /* C1 controls */
 	    (cp >= 0x200b && cp <= 0x200f && cp != 0x200d) || /* ZW, marks */
-	    (cp >= 0x2028 && cp <= 0x202e) ||		/* separators, bidi */
-	    (cp >= 0x2060 && cp <= 0x2069) ||		/* joiners, isolates */
-	    cp == 0xfeff;				/* BOM */
+	    (cp >= 0x2028 && cp <= 0x202e) || /* separators, bidi */
+	    (cp >= 0x2060 && cp <= 0x2069) || /* joiners, isolates */
+	    cp == 0xfeff;		      /* BOM */
 }
 
 /* Bytes of the escape sequence starting at P[0] == ESC. */
@@ -70,7 +70,7 @@ escape_len(const unsigned char *p, size_t n)
 	if (n < 2)
 		return 1;
 	switch (p[1]) {
-	case '[':	/* CSI: parameters, intermediates, one final byte */
+	case '[': /* CSI: parameters, intermediates, one final byte */
 		for (i = 2; i < n; i++) {
 			if (p[i] >= 0x40 && p[i] <= 0x7e)
 				return i + 1;
@@ -78,7 +78,7 @@ escape_len(const unsigned char *p, size_t n)
 				return i;
 		}
 		return n;
-	case ']':	/* OSC, DCS, SOS, PM, APC: up to BEL or ESC \ */
+	case ']': /* OSC, DCS, SOS, PM, APC: up to BEL or ESC \ */
 	case 'P':
 	case 'X':
 	case '^':
@@ -88,10 +88,10 @@ escape_len(const unsigned char *p, size_t n)
 				return i + 1;
 			if (p[i] == ESC)
 				return i + 1 < n && p[i + 1] == '\\' ? i + 2
-				    : i + 1;
+								     : i + 1;
 		}
 		return n;
-	default:	/* ESC and one byte, if it is one of that kind */
+	default: /* ESC and one byte, if it is one of that kind */
 		return p[1] >= 0x20 && p[1] <= 0x7e ? 2 : 1;
 	}
 }
@@ -104,7 +104,7 @@ escape_len(const unsigned char *p, size_t n)
 size_t
 sanitize(const char *in, size_t n, char *out, size_t size)
 {
-	static const char repl[] = "\xef\xbf\xbd";	/* U+FFFD */
+	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
 	const unsigned char *p = (const unsigned char *)in;
 	size_t i = 0, o = 0, len;
 	unsigned long cp;
@@ -174,9 +174,10 @@ room_valid(const char *room)
 		return 0;
 	for (i = 1; room[i] != '\0'; i++) {
 		c = (unsigned char)room[i];
-		if (i >= ROOM_MAX || !((c >= 'A' && c <= 'Z') ||
-		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-' || c == '.'))
+		if (i >= ROOM_MAX ||
+		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '_' || c == '-' ||
+			c == '.'))
 			return 0;
 	}
 	return i > 1;

@@ -27,7 +27,7 @@
 
 #define DEFAULT_ROOM "#lobby"
 #define OUTBOUND_STACK (128 * 1024)
-#define WRAP 400		/* bytes of names on one /who or /rooms line */
+#define WRAP 400 /* bytes of names on one /who or /rooms line */
 
 /*
  * Writes BUF to the client; the one path to the socket for both threads.
@@ -279,8 +279,10 @@ change_nick(struct worker *w, const char *nick)
 	int i;
 
 	if (!nick_valid(nick)) {
-		worker_notice(w, "invalid nickname: 1 to %d letters, digits "
-		    "or -[]\\`^{}|_, not starting with a digit or -", NICK_MAX);
+		worker_notice(w,
+		    "invalid nickname: 1 to %d letters, digits "
+		    "or -[]\\`^{}|_, not starting with a digit or -",
+		    NICK_MAX);
 		return;
 	}
 	if (strcmp(nick, w->nick) == 0) {
@@ -308,8 +310,8 @@ change_nick(struct worker *w, const char *nick)
  * wrapped into lines of about WRAP bytes.
  */
 static void
-send_wrapped(struct worker *w, const char *head, const char *list,
-    size_t n, size_t stride)
+send_wrapped(struct worker *w, const char *head, const char *list, size_t n,
+    size_t stride)
 {
 	char line[WRAP + 64];
 	size_t i, len;
@@ -331,7 +333,8 @@ send_wrapped(struct worker *w, const char *head, const char *list,
 static void
 who(struct worker *w, char *room)
 {
-	char (*nicks)[NICK_MAX + 1], head[96];
+	struct nick *nicks;
+	char head[96];
 	size_t n, max = w->shm->h->nrows;
 
 	pthread_mutex_lock(&w->mu);
@@ -356,7 +359,7 @@ who(struct worker *w, char *room)
 		worker_notice(w, "nobody is in %s", room);
 	else {
 		snprintf(head, sizeof(head), "%zu in %s:", n, room);
-		send_wrapped(w, head, nicks[0], n < max ? n : max,
+		send_wrapped(w, head, nicks[0].name, n < max ? n : max,
 		    sizeof(*nicks));
 	}
 	free(nicks);
@@ -367,7 +370,10 @@ list_rooms(struct worker *w)
 {
 	enum { MAXROOMS = 256 };
 	struct room_count *rc;
-	char (*words)[ROOM_MAX + 16], head[64];
+	struct {
+		char s[ROOM_MAX + 16];
+	} * words;
+	char head[64];
 	size_t n, i;
 
 	rc = calloc(MAXROOMS, sizeof(*rc));
@@ -378,14 +384,14 @@ list_rooms(struct worker *w)
 	}
 	n = table_rooms(w->shm, rc, MAXROOMS);
 	for (i = 0; i < n; i++)
-		snprintf(words[i], sizeof(words[i]), "%s(%u)", rc[i].name,
+		snprintf(words[i].s, sizeof(words[i].s), "%s(%u)", rc[i].name,
 		    rc[i].members);
 	if (n == 0)
 		worker_notice(w, "there are no rooms: /join #ROOM makes one");
 	else {
 		snprintf(head, sizeof(head), "%zu room%s:", n,
 		    n == 1 ? "" : "s");
-		send_wrapped(w, head, words[0], n, sizeof(*words));
+		send_wrapped(w, head, words[0].s, n, sizeof(*words));
 	}
 out:
 	free(rc);
@@ -415,7 +421,8 @@ handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
 	switch (cmd_parse(line, &c)) {
 	case CMD_NONE:
 		if (rawlen > 0 && raw[strspn(raw, " \t")] != '\0')
-			worker_notice(w, "nothing left to send once control "
+			worker_notice(w,
+			    "nothing left to send once control "
 			    "characters were removed");
 		break;
 	case CMD_SAY:
@@ -433,9 +440,10 @@ handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
 	case CMD_JOIN:
 		lower(c.arg);
 		if (!room_valid(c.arg))
-			worker_notice(w, "invalid room name: %s (a # and up "
-			    "to %d letters, digits or _-.)", c.arg,
-			    ROOM_MAX - 1);
+			worker_notice(w,
+			    "invalid room name: %s (a # and up "
+			    "to %d letters, digits or _-.)",
+			    c.arg, ROOM_MAX - 1);
 		else
 			join_room(w, c.arg);
 		break;
@@ -485,20 +493,22 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 		if (n == 0 && atomic_load(&w->shm->h->shutting_down))
 			return "server shutdown";
 		if (n == 0)
-			return atomic_load(&w->closing) ? "write error" :
-			    "connection closed";
+			return atomic_load(&w->closing) ? "write error"
+							: "connection closed";
 		if (n == -1)
-			return errno == ECONNRESET ? "connection reset" :
-			    strerror(errno);
+			return errno == ECONNRESET ? "connection reset"
+						   : strerror(errno);
 		for (off = 0; off < (size_t)n; off += used) {
-			used = frame_feed(&w->frame, buf + off,
-			    (size_t)n - off, &ev);
+			used = frame_feed(&w->frame, buf + off, (size_t)n - off,
+			    &ev);
 			if (ev == FRAME_MORE)
 				continue;
 			atomic_fetch_add(&w->shm->rows[w->row].lines_in, 1);
 			if (ev == FRAME_LONG)
-				worker_notice(w, "line longer than %d bytes: "
-				    "the rest was cut", TEXT_MAX);
+				worker_notice(w,
+				    "line longer than %d bytes: "
+				    "the rest was cut",
+				    TEXT_MAX);
 			why = NULL;
 			if (handle_line(w, w->frame.buf, w->frame.len, &why)) {
 				*quit = 1;
@@ -553,8 +563,10 @@ greet(struct worker *w)
 	worker_notice(w, "Welcome to chatd, %s!", w->nick);
 	worker_notice(w, "Your nickname is %s; change it with /nick NAME.",
 	    w->nick);
-	worker_notice(w, "Type /help for the commands. You are in %s; what "
-	    "you type goes to everyone there.", DEFAULT_ROOM);
+	worker_notice(w,
+	    "Type /help for the commands. You are in %s; what "
+	    "you type goes to everyone there.",
+	    DEFAULT_ROOM);
 }
 
 static pthread_t
@@ -638,7 +650,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	if (quit)
 		worker_notice(&w, "bye");
 	log_info("disconnect %s nick=%s reason=\"%s\" lines_in=%llu "
-	    "lines_out=%llu", w.addr, w.nick, quit ? "quit" : why,
+		 "lines_out=%llu",
+	    w.addr, w.nick, quit ? "quit" : why,
 	    (unsigned long long)atomic_load(&r->lines_in),
 	    (unsigned long long)atomic_load(&r->lines_out));
 

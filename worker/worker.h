@@ -16,17 +16,17 @@
 
 /* frame.c: telnet filtering and line framing of the byte stream */
 enum frame_event {
-	FRAME_MORE = 0,	/* input used up, no line yet */
+	FRAME_MORE = 0, /* input used up, no line yet */
 	FRAME_LINE,	/* a whole line is in buf[0..len) */
 	FRAME_LONG,	/* the line was cut at TEXT_MAX; the rest is dropped */
 };
 
 struct frame {
-	int telnet;		/* telnet parser state */
-	int discard;		/* dropping the rest of an overlong line */
-	int ready;		/* buf holds a line the caller has seen */
+	int telnet;  /* telnet parser state */
+	int discard; /* dropping the rest of an overlong line */
+	int ready;   /* buf holds a line the caller has seen */
 	size_t len;
-	char buf[TEXT_MAX + 2];	/* a line, a CR, a NUL */
+	char buf[TEXT_MAX + 2]; /* a line, a CR, a NUL */
 };
 
 void frame_init(struct frame *);
@@ -39,8 +39,8 @@ int room_valid(const char *);
 
 /* command.c: a line as a command */
 enum cmd_kind {
-	CMD_NONE = 0,	/* empty line: nothing to do */
-	CMD_SAY,	/* text for the current room */
+	CMD_NONE = 0, /* empty line: nothing to do */
+	CMD_SAY,      /* text for the current room */
 	CMD_NICK,
 	CMD_WHO,
 	CMD_MSG,
@@ -50,15 +50,15 @@ enum cmd_kind {
 	CMD_ROOMS,
 	CMD_QUIT,
 	CMD_HELP,
-	CMD_UNKNOWN,	/* NAME holds the word */
-	CMD_USAGE,	/* wrong arguments: USAGE says how it goes */
+	CMD_UNKNOWN, /* NAME holds the word */
+	CMD_USAGE,   /* wrong arguments: USAGE says how it goes */
 };
 
 struct cmd {
 	enum cmd_kind kind;
-	const char *name;	/* the command word, without '/' */
-	char *arg;		/* first argument, or NULL */
-	char *text;		/* the rest of the line, or NULL */
+	const char *name; /* the command word, without '/' */
+	char *arg;	  /* first argument, or NULL */
+	char *text;	  /* the rest of the line, or NULL */
 	const char *usage;
 };
 
@@ -67,11 +67,11 @@ const char *cmd_help(size_t i);
 
 /* session.c: the worker's life */
 struct wroom {
-	char name[ROOM_MAX + 1];	/* "" when the entry is free */
+	char name[ROOM_MAX + 1]; /* "" when the entry is free */
 	uint32_t hash;
-	uint32_t token;			/* matches our own JOIN message */
-	int joined;			/* our JOIN has been seen */
-	uint64_t since;			/* seq of that JOIN */
+	uint32_t token; /* matches our own JOIN message */
+	int joined;	/* our JOIN has been seen */
+	uint64_t since; /* seq of that JOIN */
 };
 
 struct worker {
@@ -82,13 +82,13 @@ struct worker {
 	char nick[NICK_MAX + 1];
 	char addr[ADDR_MAX];
 	struct wroom rooms[ROOMS_PER_CLIENT];
-	int current;			/* index in rooms, -1: none */
+	int current; /* index in rooms, -1: none */
 	uint32_t next_token;
-	pthread_mutex_t mu;		/* guards nick, rooms, current */
-	pthread_mutex_t out_mu;		/* one writer on the socket */
+	pthread_mutex_t mu;	/* guards nick, rooms, current */
+	pthread_mutex_t out_mu; /* one writer on the socket */
 	_Atomic int closing;
-	uint64_t cursor;		/* outbound thread only */
-	struct frame frame;		/* inbound thread only */
+	uint64_t cursor;    /* outbound thread only */
+	struct frame frame; /* inbound thread only */
 };
 
 void worker_main(struct shm *, int row, int fd, const char *addr)
@@ -102,7 +102,7 @@ int worker_room_find(struct worker *, const char *name);
 
 /* outbound.c: the ring to the socket */
 void *outbound_main(void *);
-size_t format_msg(struct worker *, const struct msg *, uint64_t seq,
-    char *out, size_t size, int *replay);
+size_t format_msg(struct worker *, const struct msg *, uint64_t seq, char *out,
+    size_t size, int *replay);
 
 #endif
