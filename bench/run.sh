@@ -12,7 +12,8 @@ LINES=${LINES:-100000}
 log=$(mktemp)
 name="bench-$$"
 
-"$CHATD" -f -p 0 -b 127.0.0.1 -n "$name" 2>"$log" &
+# -l 0: no flood control, the load generator sends flat out on purpose
+"$CHATD" -f -p 0 -b 127.0.0.1 -n "$name" -l 0 2>"$log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$log"' EXIT INT TERM
 

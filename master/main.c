@@ -19,6 +19,8 @@
 #define DEFAULT_MAXCLIENTS 1024
 #define DEFAULT_BACKLOG 10
 #define DEFAULT_SLOTS 4096
+#define DEFAULT_FLOOD_RATE 5
+#define DEFAULT_FLOOD_BURST 20
 #define SHUTDOWN_GRACE_MS 3000
 
 static void
@@ -26,8 +28,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: chatd [-fhVv] [-B lines] [-b address] [-F facility] "
-	    "[-m maxclients]\n"
-	    "             [-n name] [-P pidfile] [-p port] [-s slots]\n");
+	    "[-l rate[:burst]]\n"
+	    "             [-m maxclients] [-n name] [-P pidfile] [-p port] "
+	    "[-s slots]\n");
 }
 
 static unsigned long
@@ -41,6 +44,20 @@ number(int opt, const char *arg, unsigned long min, unsigned long max)
 		exit(1);
 	}
 	return v;
+}
+
+/* -l RATE[:BURST]: lines a second and lines at once; -l 0 is no limit. */
+static void
+flood_option(struct config *cf, const char *arg)
+{
+	char rate[16], *colon;
+
+	snprintf(rate, sizeof(rate), "%s", arg);
+	if ((colon = strchr(rate, ':')) != NULL)
+		*colon = '\0';
+	cf->flood_rate = number('l', rate, 0, 100000);
+	cf->flood_burst = colon != NULL ? number('l', colon + 1, 1, 100000)
+					: DEFAULT_FLOOD_BURST;
 }
 
 static int
@@ -62,8 +79,10 @@ parse_options(struct config *cf, int argc, char **argv)
 	cf->maxclients = DEFAULT_MAXCLIENTS;
 	cf->backlog = DEFAULT_BACKLOG;
 	cf->nslots = DEFAULT_SLOTS;
+	cf->flood_rate = DEFAULT_FLOOD_RATE;
+	cf->flood_burst = DEFAULT_FLOOD_BURST;
 	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "B:b:fF:hm:n:P:p:s:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "B:b:fF:hl:m:n:P:p:s:Vv")) != -1) {
 		switch (ch) {
 		case 'B':
 			cf->backlog = number(ch, optarg, 0, 100);
@@ -86,6 +105,9 @@ parse_options(struct config *cf, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'l':
+			flood_option(cf, optarg);
+			break;
 		case 'm':
 			cf->maxclients = number(ch, optarg, 1, 100000);
 			break;
@@ -225,6 +247,8 @@ start(struct master *mp)
 	sp.nrows = (uint32_t)mp->cf.maxclients;
 	sp.nslots = (uint32_t)mp->cf.nslots;
 	sp.backlog = (uint32_t)mp->cf.backlog;
+	sp.flood_rate = (uint32_t)mp->cf.flood_rate;
+	sp.flood_burst = (uint32_t)mp->cf.flood_burst;
 	if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {
 		if (errno == EEXIST)
 			startup_fail(mp,

@@ -31,6 +31,8 @@ struct config {
 	unsigned long maxclients;
 	unsigned long backlog;
 	unsigned long nslots;
+	unsigned long flood_rate; /* lines a second per client, 0: any */
+	unsigned long flood_burst;
 	const char *pidfile;
 	int facility;
 };

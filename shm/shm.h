@@ -151,8 +151,10 @@ struct shm_header {
 	uint32_t version;
 	uint32_t nrows;
 	uint32_t nslots;
-	uint64_t size;	  /* bytes in the whole segment */
-	uint32_t backlog; /* lines shown on join */
+	uint64_t size;	      /* bytes in the whole segment */
+	uint32_t backlog;     /* lines shown on join */
+	uint32_t flood_rate;  /* lines a second a client may send, 0: any */
+	uint32_t flood_burst; /* lines it may send at once */
 	_Atomic int32_t master_pid;
 	_Atomic int32_t shutting_down;
 	_Atomic uint32_t guest_next; /* N of the next guestN */
@@ -177,6 +179,8 @@ struct shm_params {
 	uint32_t nrows;
 	uint32_t nslots;
 	uint32_t backlog;
+	uint32_t flood_rate;
+	uint32_t flood_burst;
 };
 
 /* segment.c */

@@ -545,13 +545,14 @@ END_TEST
 
 START_TEST(stalled_reader_is_told_what_it_missed)
 {
+	const char *const args[] = {"-l", "0", NULL}; /* no flood control */
 	char line[LINE], *flood;
 	struct client *slow;
 	int i, missed = 0, status;
 	size_t used = 0;
 	pid_t pid;
 
-	start(NULL);
+	start(args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	/* a small receive window: the worker's writes to SLOW block soon */
@@ -600,6 +601,37 @@ START_TEST(stalled_reader_is_told_what_it_missed)
 	ck_assert_int_gt(missed, 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "slow client", T_TIMEOUT), 0);
 	client_close(slow);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(flooder_is_slowed_not_robbed)
+{
+	const char *const args[] = {"-l", "4:3", NULL};
+	char line[LINE], want[32];
+	uint64_t t0;
+	int i;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	t0 = now_ms();
+	client_send(a, "f0\nf1\nf2\nf3\nf4\nf5\nf6\n");
+	ck_assert_int_eq(client_expect(a, "your lines are slowed down", NULL,
+			     0),
+	    0);
+	/* every line arrives, in order: 3 at once, 4 more at 4 a second */
+	for (i = 0; i < 7; i++) {
+		snprintf(want, sizeof(want), "> f%d", i);
+		ck_assert_int_eq(client_expect(b, "> f", line, sizeof(line)),
+		    0);
+		ck_assert_ptr_nonnull(strstr(line, want));
+	}
+	ck_assert_uint_ge(now_ms() - t0, 900);
+	ck_assert_int_eq(daemon_wait_log(&d, "flood from", T_TIMEOUT), 0);
 	client_close(a);
 	client_close(b);
 	a = b = NULL;
@@ -973,6 +1005,7 @@ daemon_suite(void)
 	tcase_add_test(tc, huge_line_is_cut_with_a_notice);
 	tcase_add_test(tc, escapes_never_reach_others);
 	tcase_add_test(tc, stalled_reader_is_told_what_it_missed);
+	tcase_add_test(tc, flooder_is_slowed_not_robbed);
 	tcase_add_test(tc, full_server_refuses_newcomers);
 	tcase_add_test(tc, chat_text_is_not_logged);
 	suite_add_tcase(s, tc);

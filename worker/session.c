@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -410,6 +411,51 @@ help(struct worker *w)
 	worker_notice(w, "anything else you type goes to your current room");
 }
 
+/*
+ * Flood control: a token bucket of FLOOD_BURST lines refilled at
+ * FLOOD_RATE a second.  A client over the rate is slowed down, not cut
+ * off and never robbed of a line: this thread waits for the next token, so
+ * its input stays in the kernel and TCP pushes back on the client.  It is
+ * told once per episode, and the episode is logged.
+ */
+static void
+pace(struct worker *w)
+{
+	uint32_t rate = w->shm->h->flood_rate;
+	uint32_t burst = w->shm->h->flood_burst;
+	uint64_t now = now_ms();
+	struct timespec ts;
+	double wait;
+
+	if (rate == 0)
+		return;
+	w->tokens += (double)(now - w->refilled) * rate / 1000.0;
+	w->refilled = now;
+	if (w->tokens >= burst) {
+		w->tokens = burst;
+		w->throttled = 0;
+	}
+	if (w->tokens < 1) {
+		if (!w->throttled) {
+			w->throttled = 1;
+			log_warnx("flood from %s nick=%s: slowed to %u lines/s",
+			    w->addr, w->nick, rate);
+			worker_notice(w,
+			    "you are sending more than %u lines a second: "
+			    "your lines are slowed down",
+			    rate);
+		}
+		wait = (1 - w->tokens) * 1000.0 / rate;
+		ts.tv_sec = (time_t)(wait / 1000);
+		ts.tv_nsec = (long)((wait - (double)ts.tv_sec * 1000) * 1e6);
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		w->tokens = 1;
+		w->refilled = now_ms();
+	}
+	w->tokens -= 1;
+}
+
 /* Runs one line; returns 1 if the client asked to quit. */
 static int
 handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
@@ -504,6 +550,9 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 			if (ev == FRAME_MORE)
 				continue;
 			atomic_fetch_add(&w->shm->rows[w->row].lines_in, 1);
+			pace(w);
+			if (atomic_load(&w->closing))
+				return "write error";
 			if (ev == FRAME_LONG)
 				worker_notice(w,
 				    "line longer than %d bytes: "
@@ -622,6 +671,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_mutex_init(&w.out_mu, NULL);
 	frame_init(&w.frame);
+	w.tokens = shm->h->flood_burst;
+	w.refilled = now_ms();
 	if (table_guest_nick(shm, row, w.nick, sizeof(w.nick)) == -1) {
 		worker_notice(&w, "server error: no free nickname");
 		close(fd);

@@ -88,6 +88,9 @@ struct worker {
 	pthread_mutex_t out_mu; /* one writer on the socket */
 	_Atomic int closing;
 	uint64_t cursor;    /* outbound thread only */
+	double tokens;	    /* flood control: lines it may send now */
+	uint64_t refilled;  /* when TOKENS was last topped up (ms) */
+	int throttled;	    /* told it is being slowed down */
 	struct frame frame; /* inbound thread only */
 };
 
