@@ -21,6 +21,7 @@
 #define DEFAULT_SLOTS 4096
 #define DEFAULT_FLOOD_RATE 5
 #define DEFAULT_FLOOD_BURST 20
+#define DEFAULT_SEND_TIMEOUT 60
 #define SHUTDOWN_GRACE_MS 3000
 
 static void
@@ -30,7 +31,8 @@ usage(FILE *f)
 	    "usage: chatd [-fhVv] [-B lines] [-b address] [-F facility] "
 	    "[-l rate[:burst]]\n"
 	    "             [-m maxclients] [-n name] [-P pidfile] [-p port] "
-	    "[-s slots]\n");
+	    "[-s slots]\n"
+	    "             [-w seconds]\n");
 }
 
 static unsigned long
@@ -55,9 +57,10 @@ flood_option(struct config *cf, const char *arg)
 	snprintf(rate, sizeof(rate), "%s", arg);
 	if ((colon = strchr(rate, ':')) != NULL)
 		*colon = '\0';
-	cf->flood_rate = number('l', rate, 0, 100000);
-	cf->flood_burst = colon != NULL ? number('l', colon + 1, 1, 100000)
-					: DEFAULT_FLOOD_BURST;
+	cf->lim.flood_rate = (uint32_t)number('l', rate, 0, 100000);
+	cf->lim.flood_burst = colon != NULL
+	    ? (uint32_t)number('l', colon + 1, 1, 100000)
+	    : DEFAULT_FLOOD_BURST;
 }
 
 static int
@@ -77,15 +80,16 @@ parse_options(struct config *cf, int argc, char **argv)
 
 	cf->port = DEFAULT_PORT;
 	cf->maxclients = DEFAULT_MAXCLIENTS;
-	cf->backlog = DEFAULT_BACKLOG;
+	cf->lim.backlog = DEFAULT_BACKLOG;
 	cf->nslots = DEFAULT_SLOTS;
-	cf->flood_rate = DEFAULT_FLOOD_RATE;
-	cf->flood_burst = DEFAULT_FLOOD_BURST;
+	cf->lim.flood_rate = DEFAULT_FLOOD_RATE;
+	cf->lim.flood_burst = DEFAULT_FLOOD_BURST;
+	cf->lim.send_timeout = DEFAULT_SEND_TIMEOUT;
 	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "B:b:fF:hl:m:n:P:p:s:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "B:b:fF:hl:m:n:P:p:s:Vvw:")) != -1) {
 		switch (ch) {
 		case 'B':
-			cf->backlog = number(ch, optarg, 0, 100);
+			cf->lim.backlog = (uint32_t)number(ch, optarg, 0, 100);
 			break;
 		case 'b':
 			cf->bind = optarg;
@@ -136,6 +140,10 @@ parse_options(struct config *cf, int argc, char **argv)
 			exit(0);
 		case 'v':
 			cf->verbose = 1;
+			break;
+		case 'w':
+			cf->lim.send_timeout =
+			    (uint32_t)number(ch, optarg, 0, 86400);
 			break;
 		default:
 			usage(stderr);
@@ -246,9 +254,7 @@ start(struct master *mp)
 	}
 	sp.nrows = (uint32_t)mp->cf.maxclients;
 	sp.nslots = (uint32_t)mp->cf.nslots;
-	sp.backlog = (uint32_t)mp->cf.backlog;
-	sp.flood_rate = (uint32_t)mp->cf.flood_rate;
-	sp.flood_burst = (uint32_t)mp->cf.flood_burst;
+	sp.lim = mp->cf.lim;
 	if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {
 		if (errno == EEXIST)
 			startup_fail(mp,

@@ -29,10 +29,8 @@ struct config {
 	const char *bind; /* NULL: every address */
 	const char *name; /* instance; NULL: the port number */
 	unsigned long maxclients;
-	unsigned long backlog;
 	unsigned long nslots;
-	unsigned long flood_rate; /* lines a second per client, 0: any */
-	unsigned long flood_burst;
+	struct shm_limits lim;
 	const char *pidfile;
 	int facility;
 };

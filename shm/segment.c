@@ -61,9 +61,7 @@ init_segment(struct shm *s, const struct shm_params *p, size_t size)
 	h->nrows = p->nrows;
 	h->nslots = p->nslots;
 	h->size = size;
-	h->backlog = p->backlog;
-	h->flood_rate = p->flood_rate;
-	h->flood_burst = p->flood_burst;
+	h->lim = p->lim;
 	atomic_store(&h->master_pid, (int32_t)getpid());
 	atomic_store(&h->guest_next, 1);
 	if (lock_init(&h->publock) == -1 || lock_init(&h->tablock) == -1)

@@ -136,6 +136,18 @@ struct row {
 	sem_t wake;
 };
 
+/*
+ * What the master decides and every worker obeys.  It lives in the header,
+ * not in each worker's copy of the options, so the master alone owns it.
+ */
+struct shm_limits {
+	uint32_t backlog;     /* lines shown on join */
+	uint32_t flood_rate;  /* lines a second a client may send, 0: any */
+	uint32_t flood_burst; /* lines it may send at once */
+	uint32_t
+	    send_timeout; /* s a client may leave its socket full, 0: any */
+};
+
 /* Counters for statistics; only ever incremented. */
 struct shm_stats {
 	_Atomic uint64_t connections;
@@ -151,10 +163,8 @@ struct shm_header {
 	uint32_t version;
 	uint32_t nrows;
 	uint32_t nslots;
-	uint64_t size;	      /* bytes in the whole segment */
-	uint32_t backlog;     /* lines shown on join */
-	uint32_t flood_rate;  /* lines a second a client may send, 0: any */
-	uint32_t flood_burst; /* lines it may send at once */
+	uint64_t size;	       /* bytes in the whole segment */
+	struct shm_limits lim; /* what every worker obeys */
 	_Atomic int32_t master_pid;
 	_Atomic int32_t shutting_down;
 	_Atomic uint32_t guest_next; /* N of the next guestN */
@@ -178,9 +188,7 @@ struct shm {
 struct shm_params {
 	uint32_t nrows;
 	uint32_t nslots;
-	uint32_t backlog;
-	uint32_t flood_rate;
-	uint32_t flood_burst;
+	struct shm_limits lim;
 };
 
 /* segment.c */

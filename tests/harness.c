@@ -132,7 +132,7 @@ harness_unique(char *buf, size_t size, const char *prefix)
 void
 scratch_shm(struct shm *s, uint32_t nrows, uint32_t nslots)
 {
-	struct shm_params p = {nrows, nslots, 10, 0, 0};
+	struct shm_params p = {nrows, nslots, {10, 0, 0, 0}};
 	char name[64];
 	pid_t live;
 

@@ -639,6 +639,43 @@ START_TEST(flooder_is_slowed_not_robbed)
 }
 END_TEST
 
+START_TEST(client_that_stops_reading_is_cut_off)
+{
+	const char *const args[] = {"-l", "0", "-w", "1", NULL};
+	char want[96], *flood;
+	struct client *stuck;
+	size_t used = 0;
+	int i;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	stuck = client_open_rcvbuf("127.0.0.1", d.port, 4096);
+	ck_assert_ptr_nonnull(stuck);
+	ck_assert_int_eq(client_expect(stuck, "Welcome to chatd, ", want,
+			     sizeof(want)),
+	    0);
+	ck_assert_int_eq(client_expect(stuck, "you joined", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(a, "joined #lobby", want, sizeof(want)),
+	    0);
+	/* A talks; STUCK never reads again: its socket fills and stays full */
+	flood = malloc(20000 * 110);
+	for (i = 0; i < 20000; i++)
+		used += (size_t)sprintf(flood + used, "%05d %0100d\n", i, 0);
+	ck_assert_int_eq(client_send_raw(a, flood, used), 0);
+	free(flood);
+	ck_assert_int_eq(daemon_wait_log(&d, "socket full for 1 s",
+			     3 * T_TIMEOUT),
+	    0);
+	ck_assert_int_eq(client_expect(a, "has quit (stopped reading)", NULL,
+			     0),
+	    0);
+	client_close(stuck);
+	client_close(a);
+	a = NULL;
+	stop();
+}
+END_TEST
+
 START_TEST(escapes_never_reach_others)
 {
 	char line[LINE];
@@ -1006,6 +1043,7 @@ daemon_suite(void)
 	tcase_add_test(tc, escapes_never_reach_others);
 	tcase_add_test(tc, stalled_reader_is_told_what_it_missed);
 	tcase_add_test(tc, flooder_is_slowed_not_robbed);
+	tcase_add_test(tc, client_that_stops_reading_is_cut_off);
 	tcase_add_test(tc, full_server_refuses_newcomers);
 	tcase_add_test(tc, chat_text_is_not_logged);
 	suite_add_tcase(s, tc);

@@ -180,7 +180,7 @@ static void
 replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
 {
 	struct worker *w = o->w;
-	uint32_t max = w->shm->h->backlog;
+	uint32_t max = w->shm->h->lim.backlog;
 	size_t n, i;
 
 	if (max == 0)
@@ -278,7 +278,7 @@ outbound_main(void *arg)
 
 	o = malloc(sizeof(*o));
 	m = malloc(sizeof(*m));
-	bl = calloc(w->shm->h->backlog + 1, sizeof(*bl));
+	bl = calloc(w->shm->h->lim.backlog + 1, sizeof(*bl));
 	if (o == NULL || m == NULL || bl == NULL) {
 		log_warnx("worker for %s: out of memory", w->addr);
 		atomic_store(&w->closing, 1);

@@ -28,23 +28,35 @@
 
 #define DEFAULT_ROOM "#lobby"
 #define OUTBOUND_STACK (128 * 1024)
+#define CLIENT_SNDBUF (64 * 1024) /* the kernel doubles it */
 #define WRAP 400 /* bytes of names on one /who or /rooms line */
 
 /*
  * Writes BUF to the client; the one path to the socket for both threads.
  * On a write error the connection is shut down, which ends the inbound
- * read() and so the worker.  Returns 0 or -1.
+ * read() and so the worker; the first error names the reason.  Returns 0
+ * or -1.
  */
 int
 worker_send(struct worker *w, const char *buf, size_t len)
 {
-	int ret;
+	const char *why;
+	int ret, expect = 0;
 
 	pthread_mutex_lock(&w->out_mu);
 	ret = write_all(w->fd, buf, len);
+	why = ret == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
+	    ? "stopped reading"
+	    : "write error";
 	pthread_mutex_unlock(&w->out_mu);
-	if (ret == -1) {
-		atomic_store(&w->closing, 1);
+	if (ret == -1 &&
+	    atomic_compare_exchange_strong(&w->closing, &expect, 1)) {
+		w->gone = why;
+		if (why[0] == 's')
+			log_warnx("slow client %s nick=%s: socket full for %u "
+				  "s; "
+				  "disconnected",
+			    w->addr, w->nick, w->shm->h->lim.send_timeout);
 		shutdown(w->fd, SHUT_RDWR);
 	}
 	return ret;
@@ -421,8 +433,8 @@ help(struct worker *w)
 static void
 pace(struct worker *w)
 {
-	uint32_t rate = w->shm->h->flood_rate;
-	uint32_t burst = w->shm->h->flood_burst;
+	uint32_t rate = w->shm->h->lim.flood_rate;
+	uint32_t burst = w->shm->h->lim.flood_burst;
 	uint64_t now = now_ms();
 	struct timespec ts;
 	double wait;
@@ -519,6 +531,13 @@ handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
 	return 0;
 }
 
+/* Why the connection was shut from our side. */
+static const char *
+closed_why(struct worker *w)
+{
+	return w->gone != NULL ? w->gone : "closed";
+}
+
 /*
  * Reads and runs the client's lines until it quits or goes.  Returns the
  * reason to give the others; QUIT is set if the client said /quit.
@@ -539,7 +558,7 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 		if (n == 0 && atomic_load(&w->shm->h->shutting_down))
 			return "server shutdown";
 		if (n == 0)
-			return atomic_load(&w->closing) ? "write error"
+			return atomic_load(&w->closing) ? closed_why(w)
 							: "connection closed";
 		if (n == -1)
 			return errno == ECONNRESET ? "connection reset"
@@ -552,7 +571,7 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 			atomic_fetch_add(&w->shm->rows[w->row].lines_in, 1);
 			pace(w);
 			if (atomic_load(&w->closing))
-				return "write error";
+				return closed_why(w);
 			if (ev == FRAME_LONG)
 				worker_notice(w,
 				    "line longer than %d bytes: "
@@ -652,7 +671,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	struct row *r = &shm->rows[row];
 	const char *why;
 	pthread_t out;
-	int quit, one = 1;
+	int quit, one = 1, sndbuf = CLIENT_SNDBUF;
 
 	signal(SIGPIPE, SIG_IGN);
 	/*
@@ -661,6 +680,23 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	 * of the previous one, up to 40 ms on Linux.
 	 */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/*
+	 * A fixed send buffer: the kernel would otherwise grow it to
+	 * megabytes for a client that stops reading, memory that a thousand
+	 * stalled clients would take from everyone.  Lines past it wait in
+	 * the ring, where a reader that falls too far behind is lapped.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/*
+	 * A client that leaves its socket full for SEND_TIMEOUT seconds is
+	 * not reading: a send() that makes no progress that long fails with
+	 * EAGAIN and ends the connection.
+	 */
+	if (shm->h->lim.send_timeout > 0) {
+		struct timeval tv = {(time_t)shm->h->lim.send_timeout, 0};
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	memset(&w, 0, sizeof(w));
 	w.shm = shm;
 	w.row = row;
@@ -671,7 +707,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_mutex_init(&w.out_mu, NULL);
 	frame_init(&w.frame);
-	w.tokens = shm->h->flood_burst;
+	w.tokens = shm->h->lim.flood_burst;
 	w.refilled = now_ms();
 	if (table_guest_nick(shm, row, w.nick, sizeof(w.nick)) == -1) {
 		worker_notice(&w, "server error: no free nickname");

@@ -91,6 +91,7 @@ struct worker {
 	double tokens;	    /* flood control: lines it may send now */
 	uint64_t refilled;  /* when TOKENS was last topped up (ms) */
 	int throttled;	    /* told it is being slowed down */
+	const char *gone;   /* why we shut the connection, if we did */
 	struct frame frame; /* inbound thread only */
 };
 
