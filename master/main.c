@@ -17,6 +17,7 @@
 
 #define DEFAULT_PORT "6660"
 #define DEFAULT_MAXCLIENTS 1024
+#define DEFAULT_MAXPERHOST 10
 #define DEFAULT_BACKLOG 10
 #define DEFAULT_SLOTS 4096
 #define DEFAULT_FLOOD_RATE 5
@@ -28,11 +29,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: chatd [-fhVv] [-B lines] [-b address] [-F facility] "
-	    "[-l rate[:burst]]\n"
-	    "             [-m maxclients] [-n name] [-P pidfile] [-p port] "
-	    "[-s slots]\n"
-	    "             [-w seconds]\n");
+	    "usage: chatd [-fhVv] [-a maxperhost] [-B lines] [-b address] "
+	    "[-F facility]\n"
+	    "             [-l rate[:burst]] [-m maxclients] [-n name] "
+	    "[-P pidfile]\n"
+	    "             [-p port] [-s slots] [-w seconds]\n");
 }
 
 static unsigned long
@@ -80,14 +81,18 @@ parse_options(struct config *cf, int argc, char **argv)
 
 	cf->port = DEFAULT_PORT;
 	cf->maxclients = DEFAULT_MAXCLIENTS;
+	cf->maxperhost = DEFAULT_MAXPERHOST;
 	cf->lim.backlog = DEFAULT_BACKLOG;
 	cf->nslots = DEFAULT_SLOTS;
 	cf->lim.flood_rate = DEFAULT_FLOOD_RATE;
 	cf->lim.flood_burst = DEFAULT_FLOOD_BURST;
 	cf->lim.send_timeout = DEFAULT_SEND_TIMEOUT;
 	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "B:b:fF:hl:m:n:P:p:s:Vvw:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:B:b:fF:hl:m:n:P:p:s:Vvw:")) != -1) {
 		switch (ch) {
+		case 'a':
+			cf->maxperhost = number(ch, optarg, 0, 100000);
+			break;
 		case 'B':
 			cf->lim.backlog = (uint32_t)number(ch, optarg, 0, 100);
 			break;

@@ -29,6 +29,7 @@ struct config {
 	const char *bind; /* NULL: every address */
 	const char *name; /* instance; NULL: the port number */
 	unsigned long maxclients;
+	unsigned long maxperhost; /* connections from one address, 0: any */
 	unsigned long nslots;
 	struct shm_limits lim;
 	const char *pidfile;

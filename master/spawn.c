@@ -42,9 +42,14 @@ peer_name(struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
 		snprintf(out, size, "unknown");
 }
 
-/* Tells the newcomer on FD why it cannot stay, and closes it. */
+/*
+ * Tells the newcomer on FD why it cannot stay (LINE), and closes it.  The
+ * refusal is logged with WHY, once per FULL_LOG_MS with a count of those
+ * not logged: a storm of refusals must not become a storm of log lines.
+ */
 static void
-refuse(struct master *mp, int fd, const char *addr, const char *line)
+refuse(struct master *mp, int fd, const char *addr, const char *line,
+    const char *why)
 {
 	uint64_t now = now_ms();
 
@@ -58,14 +63,37 @@ refuse(struct master *mp, int fd, const char *addr, const char *line)
 		return;
 	}
 	if (mp->full_quiet > 0)
-		log_warnx("refused %s: server full (%u clients), and %lu more "
-			  "since the last report",
-		    addr, mp->children, mp->full_quiet);
+		log_warnx("refused %s: %s; %lu more refused since the last "
+			  "report",
+		    addr, why, mp->full_quiet);
 	else
-		log_warnx("refused %s: server full (%u clients)", addr,
-		    mp->children);
+		log_warnx("refused %s: %s", addr, why);
 	mp->full_logged = now;
 	mp->full_quiet = 0;
+}
+
+/* Whether two "host:port" or "[host]:port" peers share the host. */
+static int
+same_host(const char *a, const char *b)
+{
+	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+
+	return ca != NULL && cb != NULL && ca - a == cb - b &&
+	    strncmp(a, b, (size_t)(ca - a)) == 0;
+}
+
+/* Connections from ADDR's host being served now. */
+static unsigned
+from_host(struct master *mp, const char *addr)
+{
+	unsigned n = 0;
+	uint32_t i;
+
+	for (i = 0; i < mp->shm.h->nrows; i++)
+		if (atomic_load(&mp->shm.rows[i].state) != ROW_FREE &&
+		    same_host(mp->shm.rows[i].addr, addr))
+			n++;
+	return n;
 }
 
 /*
@@ -107,7 +135,7 @@ void
 spawn_accept(struct master *mp, struct listener *l)
 {
 	struct sockaddr_storage ss;
-	char addr[ADDR_MAX];
+	char addr[ADDR_MAX], why[64];
 	socklen_t len;
 	int i, fd, row;
 	pid_t pid;
@@ -126,11 +154,24 @@ spawn_accept(struct master *mp, struct listener *l)
 			return;
 		}
 		peer_name(&ss, len, addr, sizeof(addr));
+		if (mp->cf.maxperhost > 0 &&
+		    from_host(mp, addr) >= mp->cf.maxperhost) {
+			snprintf(why, sizeof(why),
+			    "%lu connections from its "
+			    "address already",
+			    mp->cf.maxperhost);
+			refuse(mp, fd, addr,
+			    "*** too many connections from your address; "
+			    "try again later\r\n",
+			    why);
+			continue;
+		}
 		if (mp->children >= mp->cf.maxclients ||
 		    (row = table_claim(&mp->shm, addr)) < 0) {
+			snprintf(why, sizeof(why), "server full (%u clients)",
+			    mp->children);
 			refuse(mp, fd, addr,
-			    "*** server is full; try again "
-			    "later\r\n");
+			    "*** server is full; try again later\r\n", why);
 			continue;
 		}
 		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {

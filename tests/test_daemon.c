@@ -727,6 +727,36 @@ START_TEST(full_server_refuses_newcomers)
 }
 END_TEST
 
+START_TEST(too_many_from_one_address)
+{
+	const char *const args[] = {"-a", "2", NULL};
+	struct client *x;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	x = client_open(d.port);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(client_expect(x,
+			     "*** too many connections from "
+			     "your address",
+			     NULL, 0),
+	    0);
+	ck_assert_int_eq(client_wait_eof(x, T_TIMEOUT), 0);
+	client_close(x);
+	ck_assert_int_eq(daemon_wait_log(&d, "2 connections from its address",
+			     T_TIMEOUT),
+	    0);
+	/* the two already in are unharmed */
+	client_send(a, "still fine\n");
+	ck_assert_int_eq(client_expect(b, "still fine", NULL, 0), 0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
 START_TEST(two_instances_side_by_side)
 {
 	struct daemon d2;
@@ -1045,6 +1075,7 @@ daemon_suite(void)
 	tcase_add_test(tc, flooder_is_slowed_not_robbed);
 	tcase_add_test(tc, client_that_stops_reading_is_cut_off);
 	tcase_add_test(tc, full_server_refuses_newcomers);
+	tcase_add_test(tc, too_many_from_one_address);
 	tcase_add_test(tc, chat_text_is_not_logged);
 	suite_add_tcase(s, tc);
 
