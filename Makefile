@@ -40,7 +40,7 @@ COMMON_SRC = common/log.c common/util.c
 SHM_SRC = shm/segment.c shm/lock.c shm/ring.c shm/table.c
 WORKER_SRC = worker/frame.c worker/sanitize.c worker/command.c \
              worker/session.c worker/outbound.c
-MASTER_SRC = master/listen.c master/spawn.c master/reap.c master/signal.c \
+MASTER_SRC = master/adopt.c master/listen.c master/spawn.c master/reap.c master/signal.c \
              master/daemon.c
 LIB_SRC = $(COMMON_SRC) $(SHM_SRC) $(WORKER_SRC) $(MASTER_SRC)
 

@@ -260,7 +260,9 @@ start(struct master *mp)
 	sp.nrows = (uint32_t)mp->cf.maxclients;
 	sp.nslots = (uint32_t)mp->cf.nslots;
 	sp.lim = mp->cf.lim;
-	if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {
+	if (adopt_segment(mp, mp->segname)) {
+		/* a master died and its workers live on: they are ours now */
+	} else if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {
 		if (errno == EEXIST)
 			startup_fail(mp,
 			    "instance %s is running already "
@@ -284,28 +286,57 @@ signame(int sig)
 	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
 }
 
+/*
+ * Waits up to TIMEOUT ms (-1: for ever) for a signal, a connection on a
+ * listener (if LISTEN; their revents go to REV) or the exit of an adopted
+ * worker, and handles the adopted workers that exited.
+ */
+static void
+wait_events(struct master *mp, int listen, int timeout, short *rev)
+{
+	static struct pollfd *pfd;
+	static size_t cap;
+	size_t need = 1 + MAX_LISTENERS + mp->nadopted;
+	int i, nl = listen ? mp->nlst : 0, na;
+
+	if (need > cap) {
+		if ((pfd = realloc(pfd, need * sizeof(*pfd))) == NULL)
+			fatal("poll set");
+		cap = need;
+	}
+	pfd[0].fd = signal_fd();
+	pfd[0].events = POLLIN;
+	for (i = 0; i < nl; i++) {
+		pfd[1 + i].fd = mp->lst[i].fd;
+		pfd[1 + i].events = POLLIN;
+		pfd[1 + i].revents = 0;
+	}
+	na = adopt_pollfds(mp, pfd + 1 + nl);
+	if (poll(pfd, (nfds_t)(1 + nl + na), timeout) == -1) {
+		if (errno != EINTR)
+			fatal("poll");
+		return;
+	}
+	for (i = 0; rev != NULL && i < nl; i++)
+		rev[i] = pfd[1 + i].revents;
+	adopt_reap(mp, pfd + 1 + nl, na);
+}
+
 /* Runs until SIGTERM or SIGINT; returns the signal. */
 static int
 serve(struct master *mp)
 {
-	struct pollfd pfd[MAX_LISTENERS + 1];
-	int i, n, sig, nfds, timeout;
+	short rev[MAX_LISTENERS];
+	int i, sig, listen, timeout;
 	uint64_t now;
 
 	for (;;) {
-		pfd[0].fd = signal_fd();
-		pfd[0].events = POLLIN;
-		/* while accepting is paused, only signals are waited for */
+		/* while accepting is paused, the listeners are left alone */
 		now = now_ms();
-		nfds = now < mp->pause_until ? 0 : mp->nlst;
-		timeout = nfds == 0 ? (int)(mp->pause_until - now) : -1;
-		for (i = 0; i < nfds; i++) {
-			pfd[i + 1].fd = mp->lst[i].fd;
-			pfd[i + 1].events = POLLIN;
-		}
-		n = poll(pfd, (nfds_t)nfds + 1, timeout);
-		if (n == -1 && errno != EINTR)
-			fatal("poll");
+		listen = now >= mp->pause_until;
+		timeout = listen ? -1 : (int)(mp->pause_until - now);
+		memset(rev, 0, sizeof(rev));
+		wait_events(mp, listen, timeout, rev);
 		while ((sig = signal_next()) != 0) {
 			switch (sig) {
 			case SIGCHLD:
@@ -324,9 +355,23 @@ serve(struct master *mp)
 				break;
 			}
 		}
-		for (i = 0; n > 0 && i < nfds; i++)
-			if (pfd[i + 1].revents & (POLLIN | POLLERR))
+		for (i = 0; listen && i < mp->nlst; i++)
+			if (rev[i] & (POLLIN | POLLERR))
 				spawn_accept(mp, &mp->lst[i]);
+	}
+}
+
+/* Waits until the workers are gone or DEADLINE (ms) has passed. */
+static void
+await_workers(struct master *mp, uint64_t deadline)
+{
+	uint64_t now;
+
+	while (mp->children > 0 && (now = now_ms()) < deadline) {
+		wait_events(mp, 0, (int)(deadline - now), NULL);
+		while (signal_next() != 0)
+			;
+		reap_children(mp);
 	}
 }
 
@@ -337,11 +382,8 @@ serve(struct master *mp)
 static void
 stop(struct master *mp, int sig)
 {
-	uint64_t deadline;
-	struct pollfd pfd;
 	uint32_t i;
 	pid_t pid;
-	int status;
 
 	log_notice("shutting down on %s: %u clients", signame(sig),
 	    mp->children);
@@ -349,24 +391,14 @@ stop(struct master *mp, int sig)
 	atomic_store(&mp->shm.h->shutting_down, 1);
 	master_notice(mp, MSG_SHUTDOWN, TARGET_ALL, 0,
 	    "server is shutting down; goodbye");
-	deadline = now_ms() + SHUTDOWN_GRACE_MS;
-	while (mp->children > 0 && now_ms() < deadline) {
-		pfd.fd = signal_fd();
-		pfd.events = POLLIN;
-		poll(&pfd, 1, (int)(deadline - now_ms()));
-		while (signal_next() != 0)
-			;
-		reap_children(mp);
-	}
+	await_workers(mp, now_ms() + SHUTDOWN_GRACE_MS);
 	if (mp->children > 0) {
 		log_warnx("%u workers still running after %d ms: killing them",
 		    mp->children, SHUTDOWN_GRACE_MS);
 		for (i = 0; i < mp->shm.h->nrows; i++)
 			if ((pid = atomic_load(&mp->shm.rows[i].pid)) > 0)
 				kill(pid, SIGKILL);
-		while (
-		    mp->children > 0 && (pid = waitpid(-1, &status, 0)) != -1)
-			reap_worker(mp, pid, status);
+		await_workers(mp, now_ms() + SHUTDOWN_GRACE_MS);
 	}
 	shm_detach(&mp->shm);
 	shm_unlink_name(mp->segname);

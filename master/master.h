@@ -36,6 +36,12 @@ struct config {
 	int facility;
 };
 
+/* A worker of a dead master, watched through its pidfd. */
+struct adopted {
+	pid_t pid;
+	int fd;
+};
+
 /* All the master's state, in one place. */
 struct master {
 	struct config cf;
@@ -46,12 +52,20 @@ struct master {
 	int pidfd;	   /* locked pidfile, -1 if none */
 	char pidpath[256];
 	char segname[64];
-	int ready_fd;		   /* to the parent waiting on daemonize */
+	int ready_fd;		 /* to the parent waiting on daemonize */
+	struct adopted *adopted; /* workers of a master that died */
+	unsigned nadopted;
 	uint64_t full_logged;	   /* when "server full" was last logged */
 	unsigned long full_quiet;  /* refusals since then */
 	uint64_t pause_until;	   /* accept nothing before this (ms) */
 	unsigned long pause_quiet; /* resource errors since last logged */
 };
+
+/* adopt.c */
+struct pollfd;
+int adopt_segment(struct master *, const char *name);
+int adopt_pollfds(struct master *, struct pollfd *);
+void adopt_reap(struct master *, const struct pollfd *, int n);
 
 /* listen.c */
 int listen_open(struct master *);

@@ -114,6 +114,8 @@ lock_release_dead(struct shm_lock *l, pid_t dead)
 {
 	int32_t owner = (int32_t)dead;
 
+	if (dead <= 0)
+		return 0;
 	if (!atomic_compare_exchange_strong(&l->owner, &owner,
 		(int32_t)getpid()))
 		return 0;

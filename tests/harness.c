@@ -327,8 +327,7 @@ daemon_wait_exit(struct daemon *d, int timeout_ms)
 	}
 	if (waitpid(d->pid, &status, WNOHANG) != d->pid)
 		return -1;
-	pthread_join(d->reader, NULL);
-	d->reader = 0;
+	d->exited = 1;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
@@ -367,13 +366,22 @@ daemon_leftovers(struct daemon *d)
 	return 0;
 }
 
+/*
+ * Forgets D.  A daemon still running is killed with its group first.  The
+ * log reader ends when every process that holds the daemon's stderr (its
+ * workers too) has gone.
+ */
 void
 daemon_free(struct daemon *d)
 {
-	if (d->reader != 0) {
+	if (!d->exited) {
 		kill(-d->pid, SIGKILL);
 		waitpid(d->pid, NULL, 0);
+		d->exited = 1;
+	}
+	if (d->reader != 0) {
 		pthread_join(d->reader, NULL);
+		d->reader = 0;
 	}
 	if (d->errfd > 0)
 		close(d->errfd);

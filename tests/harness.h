@@ -37,6 +37,7 @@ struct daemon {
 	char *log; /* all the daemon wrote on stderr */
 	size_t loglen;
 	int eof;
+	int exited; /* the master was reaped */
 };
 
 struct client {

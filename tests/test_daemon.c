@@ -757,6 +757,75 @@ START_TEST(too_many_from_one_address)
 }
 END_TEST
 
+/* Reaps the children that came to us as subreaper; returns how many. */
+static int
+reap_orphans(void)
+{
+	int n = 0;
+
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		n++;
+	return n;
+}
+
+START_TEST(workers_outlive_the_master_and_are_adopted)
+{
+	struct daemon d2;
+	struct client *x;
+	char want[96], line[LINE];
+	pid_t w1, w2;
+	int i;
+
+	/* the workers of the killed master are reparented to us: reap them */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	w1 = worker_pid(1);
+	w2 = worker_pid(2);
+	ck_assert_int_gt(w2, 0);
+	ck_assert_int_eq(daemon_signal(&d, SIGKILL), 0);
+	ck_assert_int_eq(daemon_wait_exit(&d, T_TIMEOUT), 128 + SIGKILL);
+	/* no master: A and B still chat */
+	client_send(a, "nobody minds\n");
+	ck_assert_int_eq(client_expect(b, "nobody minds", NULL, 0), 0);
+	/* a new master of the same instance adopts them */
+	ck_assert_int_eq(daemon_start_named(&d2, d.name, NULL), 0);
+	ck_assert(daemon_log_has(&d2, "adopted 2 workers"));
+	ck_assert_ptr_nonnull(x = client_greeted(&d2, NULL, 0));
+	client_send(x, "/who\n");
+	ck_assert_int_eq(client_expect(x, "3 in #lobby", line, sizeof(line)),
+	    0);
+	ck_assert_ptr_nonnull(strstr(line, na));
+	client_send(x, "hello old ones\n");
+	ck_assert_int_eq(client_expect(a, "hello old ones", NULL, 0), 0);
+	/* an adopted worker that dies is noticed and repaired for */
+	ck_assert_int_eq(kill(w2, SIGKILL), 0);
+	snprintf(want, sizeof(want), "*** %s has quit (connection lost)", nb);
+	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
+	ck_assert_int_eq(client_expect(x, want, NULL, 0), 0);
+	snprintf(want, sizeof(want), "adopted worker %ld exited", (long)w2);
+	ck_assert_int_eq(daemon_wait_log(&d2, want, T_TIMEOUT), 0);
+	/* and SIGTERM stops everyone, old and new */
+	ck_assert_int_eq(daemon_stop(&d2), 0);
+	ck_assert_int_eq(client_expect(a, "shutting down", NULL, 0), 0);
+	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
+	ck_assert_int_eq(client_wait_eof(x, T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_leftovers(&d2), 0);
+	for (i = 0; i < 2; i++)
+		waitpid(i == 0 ? w1 : w2, NULL, 0);
+	reap_orphans();
+	ck_assert_int_eq(daemon_leftovers(&d), 0);
+	harness_untrack(d.slot);
+	client_close(x);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	daemon_free(&d2);
+	daemon_free(&d);
+}
+END_TEST
+
 START_TEST(two_instances_side_by_side)
 {
 	struct daemon d2;
@@ -1083,6 +1152,7 @@ daemon_suite(void)
 	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, two_instances_side_by_side);
+	tcase_add_test(tc, workers_outlive_the_master_and_are_adopted);
 	tcase_add_test(tc, same_name_refused);
 	tcase_add_test(tc, same_port_refused);
 	tcase_add_test(tc, stale_segment_is_replaced);
