@@ -68,6 +68,29 @@ repair_master_locks(struct master *mp, pid_t old)
 	}
 }
 
+/*
+ * The new master's limits hold from now on, for the adopted workers too
+ * (each field is read on its own, so each is stored on its own).  A worker
+ * keeps the send timeout and the room for backlog lines it started with.
+ */
+static void
+set_limits(struct shm *s, const struct shm_limits *lim)
+{
+	struct shm_limits *l = &s->h->lim;
+
+	if (memcmp(l, lim, sizeof(*l)) == 0)
+		return;
+	__atomic_store_n(&l->backlog, lim->backlog, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->flood_rate, lim->flood_rate, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->flood_burst, lim->flood_burst, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->send_timeout, lim->send_timeout,
+	    __ATOMIC_RELAXED);
+	log_notice("limits of segment %s now: backlog=%u flood=%u:%u "
+		   "send_timeout=%u",
+	    s->name, lim->backlog, lim->flood_rate, lim->flood_burst,
+	    lim->send_timeout);
+}
+
 /* Whether any row of S belongs to a worker that still runs. */
 static int
 has_live_workers(struct shm *s)
@@ -129,6 +152,7 @@ adopt_segment(struct master *mp, const char *name)
 		log_warnx("adopted segment %s keeps its size: %u clients, %u "
 			  "slots",
 		    name, s.h->nrows, s.h->nslots);
+	set_limits(&s, &mp->cf.lim);
 	log_notice("adopted %u workers of the dead master %ld from segment "
 		   "%s; %u others were gone",
 	    n, (long)old, name, gone);

@@ -53,8 +53,12 @@ number(int opt, const char *arg, unsigned long min, unsigned long max)
 static void
 flood_option(struct config *cf, const char *arg)
 {
-	char rate[16], *colon;
+	char rate[32], *colon;
 
+	if (strlen(arg) >= sizeof(rate)) {
+		fprintf(stderr, "chatd: -l %s: not RATE or RATE:BURST\n", arg);
+		exit(1);
+	}
 	snprintf(rate, sizeof(rate), "%s", arg);
 	if ((colon = strchr(rate, ':')) != NULL)
 		*colon = '\0';
@@ -124,13 +128,20 @@ parse_options(struct config *cf, int argc, char **argv)
 			if (!name_valid(optarg)) {
 				fprintf(stderr,
 				    "chatd: -n %s: a name is 1 to "
-				    "40 letters, digits or _.-\n",
+				    "40 letters, digits or _.- "
+				    "not starting with '.'\n",
 				    optarg);
 				exit(1);
 			}
 			cf->name = optarg;
 			break;
 		case 'P':
+			if (*optarg == '\0' || strlen(optarg) >= PIDPATH_MAX) {
+				fprintf(stderr,
+				    "chatd: -P: a path of 1 to %d bytes\n",
+				    PIDPATH_MAX - 1);
+				exit(1);
+			}
 			cf->pidfile = optarg;
 			break;
 		case 'p':
@@ -211,10 +222,11 @@ master_stats(struct master *mp)
 	struct shm_stats *st = &mp->shm.h->stats;
 
 	log_info("stats clients=%u connections=%llu published=%llu "
-		 "drops=%llu repairs=%llu refused=%llu head=%llu "
+		 "delivered=%llu drops=%llu repairs=%llu refused=%llu head=%llu "
 		 "lock_takeovers=%llu",
 	    mp->children, (unsigned long long)atomic_load(&st->connections),
 	    (unsigned long long)atomic_load(&st->published),
+	    (unsigned long long)atomic_load(&st->delivered),
 	    (unsigned long long)atomic_load(&st->drops),
 	    (unsigned long long)atomic_load(&st->repairs),
 	    (unsigned long long)atomic_load(&st->refused),
@@ -227,7 +239,7 @@ static void
 start(struct master *mp)
 {
 	struct shm_params sp;
-	char name[48], path[300];
+	char name[48], path[sizeof(mp->pidpath)];
 	pid_t live;
 	int i, r;
 
@@ -244,8 +256,7 @@ start(struct master *mp)
 	if (mp->cf.pidfile != NULL)
 		snprintf(path, sizeof(path), "%s", mp->cf.pidfile);
 	else if (!mp->cf.foreground)
-		snprintf(path, sizeof(path), "/run/chatd%s%s.pid",
-		    mp->cf.name ? "-" : "", mp->cf.name ? mp->cf.name : "");
+		snprintf(path, sizeof(path), "/run/chatd-%s.pid", name);
 	else
 		path[0] = '\0';
 	if (path[0] != '\0' && (r = pidfile_open(mp, path)) != 0) {

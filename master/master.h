@@ -16,6 +16,7 @@
 #include "../shm/shm.h"
 
 #define MAX_LISTENERS 8
+#define PIDPATH_MAX 1024 /* bytes of a pidfile path, with the NUL */
 
 struct listener {
 	int fd;
@@ -50,7 +51,7 @@ struct master {
 	int nlst;
 	unsigned children; /* workers alive (not yet reaped) */
 	int pidfd;	   /* locked pidfile, -1 if none */
-	char pidpath[256];
+	char pidpath[PIDPATH_MAX];
 	char segname[64];
 	int ready_fd;		 /* to the parent waiting on daemonize */
 	struct adopted *adopted; /* workers of a master that died */

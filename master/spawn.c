@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -101,14 +102,13 @@ from_host(struct master *mp, const char *addr)
  * spinning on a listener that stays readable, and log once per burst.
  */
 static void
-pause_accepting(struct master *mp, const char *what, const char *addr)
+pause_accepting(struct master *mp, const char *what, const char *where)
 {
 	int saved = errno;
 
 	if (mp->pause_quiet == 0)
-		log_warnx("%s%s%s: %s; not accepting for %d ms", what,
-		    addr ? " for " : "", addr ? addr : "", strerror(saved),
-		    PAUSE_MS);
+		log_warnx("%s %s: %s; not accepting for %d ms", what, where,
+		    strerror(saved), PAUSE_MS);
 	mp->pause_quiet++;
 	mp->pause_until = now_ms() + PAUSE_MS;
 }
@@ -123,6 +123,13 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 		return pid;
 	listen_close(mp);
 	signal_child_reset();
+	/*
+	 * Ctrl-C and a hang-up of the terminal reach the whole foreground
+	 * process group; they are meant for the master, which tells the
+	 * workers to say goodbye.  SIGTERM still ends a worker alone.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (mp->pidfd != -1)
 		close(mp->pidfd);
 	if (mp->ready_fd != -1)
@@ -175,7 +182,7 @@ spawn_accept(struct master *mp, struct listener *l)
 			continue;
 		}
 		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {
-			pause_accepting(mp, "fork", addr);
+			pause_accepting(mp, "fork for", addr);
 			send(fd, "*** server is busy; try again later\r\n", 37,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);

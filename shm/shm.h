@@ -233,7 +233,8 @@ void table_release(struct shm *, int row);
 int table_find_pid(struct shm *, pid_t pid);
 int table_set_nick(struct shm *, int row, const char *nick, char *old);
 int table_guest_nick(struct shm *, int row, char *nick, size_t size);
-int table_find_nick(struct shm *, const char *nick, uint32_t *gen);
+int table_find_nick(struct shm *, const char *nick, uint32_t *gen,
+    char *spelled);
 int table_add_room(struct shm *, int row, const char *room);
 int table_del_room(struct shm *, int row, const char *room);
 int table_count(struct shm *);

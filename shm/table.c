@@ -180,7 +180,8 @@ table_guest_nick(struct shm *s, int row, char *nick, size_t size)
 
 /* Returns the active row called NICK, storing its generation; or -1. */
 int
-table_find_nick(struct shm *s, const char *nick, uint32_t *gen)
+table_find_nick(struct shm *s, const char *nick, uint32_t *gen,
+    char *spelled)
 {
 	uint32_t i;
 	int found = -1;
@@ -191,6 +192,8 @@ table_find_nick(struct shm *s, const char *nick, uint32_t *gen)
 		    nick_equal(s->rows[i].nick, nick)) {
 			found = (int)i;
 			*gen = s->rows[i].gen;
+			if (spelled != NULL)
+				memcpy(spelled, s->rows[i].nick, NICK_MAX + 1);
 			break;
 		}
 	table_unlock(s);

@@ -233,7 +233,7 @@ START_TEST(msg_reaches_only_its_target)
 	rename_to(a, "alice");
 	rename_to(b, "bob");
 	client_send(a, "/msg BOB psst secret\n");
-	ck_assert_int_eq(client_expect(a, "-> *BOB* psst secret", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(a, "-> *bob* psst secret", NULL, 0), 0);
 	ck_assert_int_eq(client_expect(b, "psst", line, sizeof(line)), 0);
 	ck_assert_str_eq(line, "*alice* psst secret");
 	client_send(a, "public-after\n");
@@ -770,6 +770,7 @@ reap_orphans(void)
 
 START_TEST(workers_outlive_the_master_and_are_adopted)
 {
+	static const char *const unlimited[] = {"-l", "0", NULL};
 	struct daemon d2;
 	struct client *x;
 	char want[96], line[LINE];
@@ -789,9 +790,10 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	/* no master: A and B still chat */
 	client_send(a, "nobody minds\n");
 	ck_assert_int_eq(client_expect(b, "nobody minds", NULL, 0), 0);
-	/* a new master of the same instance adopts them */
-	ck_assert_int_eq(daemon_start_named(&d2, d.name, NULL), 0);
+	/* a new master of the same instance adopts them, with its limits */
+	ck_assert_int_eq(daemon_start_named(&d2, d.name, unlimited), 0);
 	ck_assert(daemon_log_has(&d2, "adopted 2 workers"));
+	ck_assert(daemon_log_has(&d2, "backlog=10 flood=0:20 "));
 	ck_assert_ptr_nonnull(x = client_greeted(&d2, NULL, 0));
 	client_send(x, "/who\n");
 	ck_assert_int_eq(client_expect(x, "3 in #lobby", line, sizeof(line)),
@@ -946,13 +948,41 @@ START_TEST(sigint_also_stops)
 }
 END_TEST
 
+/* Ctrl-C in a terminal signals the whole process group, workers too. */
+START_TEST(ctrl_c_to_the_group_is_a_graceful_stop)
+{
+	three();
+	ck_assert_int_eq(kill(-d.pid, SIGINT), 0);
+	ck_assert_int_eq(client_expect(a, "server is shutting down", NULL, 0),
+	    0);
+	ck_assert_int_eq(client_expect(b, "server is shutting down", NULL, 0),
+	    0);
+	ck_assert_int_eq(client_expect(c, "server is shutting down", NULL, 0),
+	    0);
+	ck_assert_int_eq(daemon_wait_exit(&d, 2 * T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_leftovers(&d), 0);
+	ck_assert(!daemon_log_has(&d, "connection lost"));
+	ck_assert(!daemon_log_has(&d, "killed by"));
+	client_close(a);
+	client_close(b);
+	client_close(c);
+	a = b = c = NULL;
+	daemon_free(&d);
+}
+END_TEST
+
 START_TEST(usr1_logs_statistics_hup_is_harmless)
 {
 	three();
 	client_send(a, "count me\n");
 	ck_assert_int_eq(client_expect(b, "count me", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(c, "count me", NULL, 0), 0);
 	ck_assert_int_eq(daemon_signal(&d, SIGUSR1), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=3 ", T_TIMEOUT), 0);
+	ck_assert(daemon_log_has(&d, " published="));
+	ck_assert(!daemon_log_has(&d, " published=0 "));
+	ck_assert(daemon_log_has(&d, " delivered="));
+	ck_assert(!daemon_log_has(&d, " delivered=0 "));
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "SIGHUP", T_TIMEOUT), 0);
 	client_send(a, "after hup\n");
@@ -1158,6 +1188,7 @@ daemon_suite(void)
 	tcase_add_test(tc, stale_segment_is_replaced);
 	tcase_add_test(tc, graceful_shutdown_leaves_nothing);
 	tcase_add_test(tc, sigint_also_stops);
+	tcase_add_test(tc, ctrl_c_to_the_group_is_a_graceful_stop);
 	tcase_add_test(tc, usr1_logs_statistics_hup_is_harmless);
 	tcase_add_test(tc, ipv6_loopback);
 	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);

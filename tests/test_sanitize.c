@@ -708,6 +708,25 @@ START_TEST(returns_strlen)
 }
 END_TEST
 
+START_TEST(cut_tells_what_it_used)
+{
+	char in[510], out[511];
+	size_t taken = 0, len;
+
+	/* every invalid byte becomes three: 510 of them cannot fit */
+	memset(in, 0xff, sizeof(in));
+	len = sanitize_cut(in, sizeof(in), out, sizeof(out), &taken);
+	ck_assert_uint_eq(len, 510);
+	ck_assert_uint_eq(taken, 170);
+	/* what fits is taken whole, escapes and all */
+	len = sanitize_cut("a\x1b[31mb", 8, out, sizeof(out), &taken);
+	ck_assert_str_eq(out, "ab");
+	ck_assert_uint_eq(taken, 8);
+	len = sanitize_cut("abc", 3, out, 0, &taken);
+	ck_assert_uint_eq(taken, 0);
+}
+END_TEST
+
 /* ---- properties over many inputs ---- */
 
 /* Fills P with N bytes that are often interesting to the sanitiser. */
@@ -1080,6 +1099,7 @@ sanitize_suite(void)
 	tcase_add_test(tc, size_zero_writes_nothing);
 	tcase_add_test(tc, dropped_bytes_do_not_count);
 	tcase_add_test(tc, returns_strlen);
+	tcase_add_test(tc, cut_tells_what_it_used);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("properties");

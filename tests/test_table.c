@@ -141,15 +141,17 @@ END_TEST
 START_TEST(find_nick_ignores_case_and_starting_rows)
 {
 	int a = active_row("dave"), b;
+	char spelled[NICK_MAX + 1];
 	uint32_t gen = 0;
 
-	ck_assert_int_eq(table_find_nick(&s, "DAVE", &gen), a);
+	ck_assert_int_eq(table_find_nick(&s, "DAVE", &gen, spelled), a);
+	ck_assert_str_eq(spelled, "dave");
 	ck_assert_uint_eq(gen, s.rows[a].gen);
-	ck_assert_int_eq(table_find_nick(&s, "nobody", &gen), -1);
+	ck_assert_int_eq(table_find_nick(&s, "nobody", &gen, NULL), -1);
 	/* a row still starting up is not someone to talk to */
 	b = table_claim(&s, "x");
 	ck_assert_int_eq(table_set_nick(&s, b, "eve", NULL), 0);
-	ck_assert_int_eq(table_find_nick(&s, "eve", &gen), -1);
+	ck_assert_int_eq(table_find_nick(&s, "eve", &gen, NULL), -1);
 }
 END_TEST
 

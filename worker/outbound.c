@@ -149,6 +149,7 @@ format_msg(struct worker *w, const struct msg *m, uint64_t seq, char *out,
 struct outbuf {
 	struct worker *w;
 	size_t used;
+	uint32_t bl_cap; /* backlog lines there is room for */
 	char buf[OUTBUF];
 };
 
@@ -182,6 +183,10 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
 	struct worker *w = o->w;
 	uint32_t max = w->shm->h->lim.backlog;
 	size_t n, i;
+
+	/* the limit may have grown since we allocated (a new master) */
+	if (max > o->bl_cap)
+		max = o->bl_cap;
 
 	if (max == 0)
 		return;
@@ -235,9 +240,9 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl)
 {
 	struct worker *w = o->w;
 	struct row *r = &w->shm->rows[w->row];
-	uint64_t seq, lost = 0;
+	uint64_t seq, lost = 0, lines = 0;
 	size_t len;
-	int idx;
+	int idx, down = 0;
 
 	while (ring_read(w->shm, &w->cursor, m, &seq, &lost)) {
 		if (lost > 0) {
@@ -251,16 +256,21 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl)
 			replay(o, idx, seq, bl);
 		pthread_mutex_unlock(&w->mu);
 		if (len > 0)
-			atomic_fetch_add_explicit(&r->lines_out, 1,
-			    memory_order_relaxed);
-		if (m->type == MSG_SHUTDOWN)
-			return 1;
-		if (atomic_load(&w->closing))
+			lines++;
+		if ((down = m->type == MSG_SHUTDOWN) ||
+		    atomic_load(&w->closing))
 			break;
 	}
 	if (lost > 0)
 		report_lost(o, lost);
-	return 0;
+	/* once a batch: the counters are shared by every worker */
+	if (lines > 0) {
+		atomic_fetch_add_explicit(&r->lines_out, lines,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->shm->h->stats.delivered, lines,
+		    memory_order_relaxed);
+	}
+	return down;
 }
 
 /*
@@ -278,7 +288,8 @@ outbound_main(void *arg)
 
 	o = malloc(sizeof(*o));
 	m = malloc(sizeof(*m));
-	bl = calloc(w->shm->h->lim.backlog + 1, sizeof(*bl));
+	bl = o == NULL ? NULL
+	    : calloc((o->bl_cap = w->shm->h->lim.backlog) + 1, sizeof(*bl));
 	if (o == NULL || m == NULL || bl == NULL) {
 		log_warnx("worker for %s: out of memory", w->addr);
 		atomic_store(&w->closing, 1);

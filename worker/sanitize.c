@@ -104,11 +104,23 @@ escape_len(const unsigned char *p, size_t n)
 size_t
 sanitize(const char *in, size_t n, char *out, size_t size)
 {
+	return sanitize_cut(in, n, out, size, NULL);
+}
+
+/*
+ * As sanitize(), and tells in *TAKEN how many bytes of IN it used: fewer
+ * than N when what they became did not fit in SIZE.
+ */
+size_t
+sanitize_cut(const char *in, size_t n, char *out, size_t size, size_t *taken)
+{
 	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
 	const unsigned char *p = (const unsigned char *)in;
 	size_t i = 0, o = 0, len;
 	unsigned long cp;
 
+	if (taken != NULL)
+		*taken = 0;
 	if (size == 0)
 		return 0;
 	while (i < n) {
@@ -134,6 +146,8 @@ sanitize(const char *in, size_t n, char *out, size_t size)
 		i += len;
 	}
 	out[o] = '\0';
+	if (taken != NULL)
+		*taken = i;
 	return o;
 }
 

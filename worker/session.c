@@ -265,10 +265,11 @@ static void
 private_msg(struct worker *w, const char *nick, const char *text)
 {
 	struct msg m;
+	char to[NICK_MAX + 1];
 	uint32_t gen;
 	int row;
 
-	if ((row = table_find_nick(w->shm, nick, &gen)) < 0) {
+	if ((row = table_find_nick(w->shm, nick, &gen, to)) < 0) {
 		worker_notice(w, "no such nickname: %s", nick);
 		return;
 	}
@@ -281,7 +282,7 @@ private_msg(struct worker *w, const char *nick, const char *text)
 	m.target_gen = gen;
 	msg_text(&m, text);
 	publish(w, &m, 0);
-	worker_line(w, "-> *%s* %s", nick, text);
+	worker_line(w, "-> *%s* %s", to, text);
 }
 
 static void
@@ -474,8 +475,14 @@ handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
 {
 	static char line[TEXT_MAX + 1];
 	struct cmd c;
+	size_t taken;
 
-	sanitize(raw, rawlen, line, sizeof(line));
+	sanitize_cut(raw, rawlen, line, sizeof(line), &taken);
+	if (taken < rawlen)
+		worker_notice(w,
+		    "line cut to %d bytes: the characters that replace "
+		    "what cannot be shown made it longer",
+		    TEXT_MAX);
 	switch (cmd_parse(line, &c)) {
 	case CMD_NONE:
 		if (rawlen > 0 && raw[strspn(raw, " \t")] != '\0')

@@ -34,6 +34,8 @@ size_t frame_feed(struct frame *, const char *in, size_t n, int *event);
 
 /* sanitize.c: what a client sends, made safe for everyone's terminal */
 size_t sanitize(const char *in, size_t n, char *out, size_t size);
+size_t sanitize_cut(const char *in, size_t n, char *out, size_t size,
+    size_t *taken);
 int nick_valid(const char *);
 int room_valid(const char *);
 
