@@ -32,8 +32,16 @@ add_adopted(struct master *mp, pid_t pid)
 	struct adopted *a;
 	int fd;
 
-	if ((fd = pidfd_open_(pid)) == -1)
-		return -1;
+	if ((fd = pidfd_open_(pid)) == -1) {
+		if (errno != ENOSYS)
+			return -1;
+		/* an old kernel, or valgrind: look at it now and then */
+		if (!mp->adopt_polling)
+			log_notice("no pidfd_open(2): looking at adopted workers "
+				   "every %d ms",
+			    ADOPT_POLL_MS);
+		mp->adopt_polling = 1;
+	}
 	a = realloc(mp->adopted, (mp->nadopted + 1) * sizeof(*a));
 	if (a == NULL) {
 		close(fd);
@@ -159,6 +167,21 @@ adopt_segment(struct master *mp, const char *name)
 	return 1;
 }
 
+/*
+ * How long the master may sleep before looking at the adopted workers it
+ * has no pidfd for: -1 if it has a pidfd for each.
+ */
+int
+adopt_timeout(struct master *mp)
+{
+	unsigned i;
+
+	for (i = 0; mp->adopt_polling && i < mp->nadopted; i++)
+		if (mp->adopted[i].fd == -1)
+			return ADOPT_POLL_MS;
+	return -1;
+}
+
 /* Adds the adopted workers' pidfds to PFD; returns how many. */
 int
 adopt_pollfds(struct master *mp, struct pollfd *pfd)
@@ -166,7 +189,7 @@ adopt_pollfds(struct master *mp, struct pollfd *pfd)
 	unsigned i;
 
 	for (i = 0; i < mp->nadopted; i++) {
-		pfd[i].fd = mp->adopted[i].fd;
+		pfd[i].fd = mp->adopted[i].fd; /* poll skips -1 */
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
@@ -186,12 +209,15 @@ adopt_reap(struct master *mp, const struct pollfd *pfd, int n)
 
 	for (i = 0; i < (unsigned)n && i < mp->nadopted; i++) {
 		a = mp->adopted[i];
-		if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+		if (a.fd == -1 ? !proc_is_dead(a.pid)
+			       : (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ==
+				   0) {
 			mp->adopted[k++] = a;
 			continue;
 		}
 		log_info("adopted worker %ld exited", (long)a.pid);
-		close(a.fd);
+		if (a.fd != -1)
+			close(a.fd);
 		reap_worker(mp, a.pid, 0);
 	}
 	for (; i < mp->nadopted; i++)

@@ -308,7 +308,7 @@ wait_events(struct master *mp, int listen, int timeout, short *rev)
 	static struct pollfd *pfd;
 	static size_t cap;
 	size_t need = 1 + MAX_LISTENERS + mp->nadopted;
-	int i, nl = listen ? mp->nlst : 0, na;
+	int i, nl = listen ? mp->nlst : 0, na, t = adopt_timeout(mp);
 
 	if (need > cap) {
 		if ((pfd = realloc(pfd, need * sizeof(*pfd))) == NULL)
@@ -323,6 +323,8 @@ wait_events(struct master *mp, int listen, int timeout, short *rev)
 		pfd[1 + i].revents = 0;
 	}
 	na = adopt_pollfds(mp, pfd + 1 + nl);
+	if (t >= 0 && (timeout < 0 || timeout > t))
+		timeout = t;
 	if (poll(pfd, (nfds_t)(1 + nl + na), timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");

@@ -16,6 +16,7 @@
 #include "../shm/shm.h"
 
 #define MAX_LISTENERS 8
+#define ADOPT_POLL_MS 500 /* without pidfds, how often to look */
 #define PIDPATH_MAX 1024 /* bytes of a pidfile path, with the NUL */
 
 struct listener {
@@ -56,6 +57,7 @@ struct master {
 	int ready_fd;		 /* to the parent waiting on daemonize */
 	struct adopted *adopted; /* workers of a master that died */
 	unsigned nadopted;
+	int adopt_polling; /* no pidfd_open(2): some have no pidfd */
 	uint64_t full_logged;	   /* when "server full" was last logged */
 	unsigned long full_quiet;  /* refusals since then */
 	uint64_t pause_until;	   /* accept nothing before this (ms) */
@@ -65,6 +67,7 @@ struct master {
 /* adopt.c */
 struct pollfd;
 int adopt_segment(struct master *, const char *name);
+int adopt_timeout(struct master *);
 int adopt_pollfds(struct master *, struct pollfd *);
 void adopt_reap(struct master *, const struct pollfd *, int n);
 
