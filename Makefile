@@ -61,7 +61,8 @@ all: chatd
 
 # ./chatd at the top is always the build of the flavour last asked for
 chatd: $(BUILD)/chatd
-	@cmp -s $(BUILD)/chatd $@ || cp $(BUILD)/chatd $@
+	@cmp -s $(BUILD)/chatd $@ || \
+	  { cp $(BUILD)/chatd $@.new && mv -f $@.new $@; }
 
 $(BUILD)/chatd: $(BUILD)/master/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

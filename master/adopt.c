@@ -69,6 +69,7 @@ repair_master_locks(struct master *mp, pid_t old)
 		    (long)old);
 	}
 	if (lock_release_dead(&h->tablock, old)) {
+		table_recount_rooms(&mp->shm);
 		lock_give(&h->tablock);
 		log_err("repair: the old master %ld died holding the table "
 			"lock; released",
@@ -84,15 +85,15 @@ repair_master_locks(struct master *mp, pid_t old)
 static void
 set_limits(struct shm *s, const struct shm_limits *lim)
 {
-	struct shm_limits *l = &s->h->lim;
+	/* struct shm_limits is uint32_t fields only */
+	uint32_t *to = (uint32_t *)&s->h->lim;
+	const uint32_t *from = (const uint32_t *)lim;
+	size_t i;
 
-	if (memcmp(l, lim, sizeof(*l)) == 0)
+	if (memcmp(to, from, sizeof(*lim)) == 0)
 		return;
-	__atomic_store_n(&l->backlog, lim->backlog, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->flood_rate, lim->flood_rate, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->flood_burst, lim->flood_burst, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->send_timeout, lim->send_timeout,
-	    __ATOMIC_RELAXED);
+	for (i = 0; i < sizeof(*lim) / sizeof(uint32_t); i++)
+		__atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
 	log_notice("limits of segment %s now: backlog=%u flood=%u:%u "
 		   "send_timeout=%u",
 	    s->name, lim->backlog, lim->flood_rate, lim->flood_burst,

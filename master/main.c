@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@
 #define DEFAULT_FLOOD_RATE 5
 #define DEFAULT_FLOOD_BURST 20
 #define DEFAULT_SEND_TIMEOUT 60
+#define DEFAULT_FLOOD_KICK 30
+#define DEFAULT_IDLE_TIMEOUT 3600
+#define DEFAULT_REGISTER_TIMEOUT 60
+#define DEFAULT_NICK_LENGTH 16
+#define DEFAULT_MAX_ROOMS 256
 #define SHUTDOWN_GRACE_MS 3000
 
 static void
@@ -32,8 +38,8 @@ usage(FILE *f)
 	    "usage: chatd [-fhVv] [-a maxperhost] [-B lines] [-b address] "
 	    "[-F facility]\n"
 	    "             [-l rate[:burst]] [-m maxclients] [-n name] "
-	    "[-P pidfile]\n"
-	    "             [-p port] [-s slots] [-w seconds]\n");
+	    "[-o key=value]\n"
+	    "             [-P pidfile] [-p port] [-s slots] [-w seconds]\n");
 }
 
 static unsigned long
@@ -47,6 +53,68 @@ number(int opt, const char *arg, unsigned long min, unsigned long max)
 		exit(1);
 	}
 	return v;
+}
+
+/*
+ * Every limit by name, for -o KEY=VALUE: the letter options are the
+ * common ones' short forms.
+ */
+#define LIM(f) offsetof(struct config, lim.f), 1
+#define CF(f) offsetof(struct config, f), 0
+static const struct setting {
+	const char *key;
+	size_t off;
+	int u32; /* a uint32_t, else an unsigned long */
+	unsigned long min, max;
+} settings[] = {
+    {"max_clients", CF(maxclients), 1, 100000},
+    {"max_per_host", CF(maxperhost), 0, 100000},
+    {"ring_slots", CF(nslots), 64, 1UL << 20},
+    {"backlog", LIM(backlog), 0, 100},
+    {"flood_rate", LIM(flood_rate), 0, 100000},
+    {"flood_burst", LIM(flood_burst), 1, 100000},
+    {"flood_kick", LIM(flood_kick), 0, 86400},
+    {"send_timeout", LIM(send_timeout), 0, 86400},
+    {"idle_timeout", LIM(idle_timeout), 0, 30 * 86400},
+    {"register_timeout", LIM(register_timeout), 0, 86400},
+    {"nick_length", LIM(nick_length), 1, NICK_MAX},
+    {"rooms_per_client", LIM(rooms_per_client), 1, ROOMS_PER_CLIENT},
+    {"max_rooms", LIM(max_rooms), 0, 1000000},
+};
+
+/* -o KEY=VALUE */
+static void
+set_option(struct config *cf, const char *arg)
+{
+	const struct setting *st;
+	const char *eq = strchr(arg, '=');
+	unsigned long v;
+	size_t i, n;
+
+	n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		st = &settings[i];
+		if (strlen(st->key) != n || strncmp(st->key, arg, n) != 0)
+			continue;
+		if (eq == NULL || parse_uint(eq + 1, st->min, st->max, &v)) {
+			fprintf(stderr,
+			    "chatd: -o %s: %s takes a number from %lu to "
+			    "%lu\n",
+			    arg, st->key, st->min, st->max);
+			exit(1);
+		}
+		if (st->u32)
+			*(uint32_t *)((char *)cf + st->off) = (uint32_t)v;
+		else
+			*(unsigned long *)((char *)cf + st->off) = v;
+		return;
+	}
+	fprintf(stderr, "chatd: -o %.*s: no such setting; there are:", (int)n,
+	    arg);
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		fprintf(stderr, " %s", settings[i].key);
+	fputc('\n', stderr);
+	exit(1);
 }
 
 /* -l RATE[:BURST]: lines a second and lines at once; -l 0 is no limit. */
@@ -91,8 +159,15 @@ parse_options(struct config *cf, int argc, char **argv)
 	cf->lim.flood_rate = DEFAULT_FLOOD_RATE;
 	cf->lim.flood_burst = DEFAULT_FLOOD_BURST;
 	cf->lim.send_timeout = DEFAULT_SEND_TIMEOUT;
+	cf->lim.flood_kick = DEFAULT_FLOOD_KICK;
+	cf->lim.idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	cf->lim.register_timeout = DEFAULT_REGISTER_TIMEOUT;
+	cf->lim.nick_length = DEFAULT_NICK_LENGTH;
+	cf->lim.rooms_per_client = ROOMS_PER_CLIENT;
+	cf->lim.max_rooms = DEFAULT_MAX_ROOMS;
 	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "a:B:b:fF:hl:m:n:P:p:s:Vvw:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:B:b:fF:hl:m:n:o:P:p:s:Vvw:")) !=
+	    -1) {
 		switch (ch) {
 		case 'a':
 			cf->maxperhost = number(ch, optarg, 0, 100000);
@@ -134,6 +209,9 @@ parse_options(struct config *cf, int argc, char **argv)
 				exit(1);
 			}
 			cf->name = optarg;
+			break;
+		case 'o':
+			set_option(cf, optarg);
 			break;
 		case 'P':
 			if (*optarg == '\0' || strlen(optarg) >= PIDPATH_MAX) {

@@ -30,6 +30,7 @@ repair_locks(struct master *mp, pid_t pid)
 			  : "the ring was intact");
 	}
 	if (lock_release_dead(&h->tablock, pid)) {
+		table_recount_rooms(&mp->shm);
 		lock_give(&h->tablock);
 		log_err("repair: worker %ld died holding the table lock; "
 			"released",
@@ -73,7 +74,7 @@ reap_worker(struct master *mp, pid_t pid, int status)
 		struct row *r = &mp->shm.rows[row];
 
 		if (!atomic_load(&mp->shm.h->shutting_down) &&
-		    atomic_load(&r->state) == ROW_ACTIVE &&
+		    atomic_load(&r->state) >= ROW_ACTIVE &&
 		    !atomic_load(&r->quit_sent))
 			goodbye_for(mp, row);
 		table_release(&mp->shm, row);

@@ -22,10 +22,10 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
-#define NICK_MAX 16	   /* bytes in a nickname */
+#define NICK_MAX 30	   /* bytes in a nickname, at most */
 #define ROOM_MAX 31	   /* bytes in a room name, '#' included */
 #define ROOMS_PER_CLIENT 8 /* rooms one client can be in at once */
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
@@ -106,6 +106,7 @@ enum row_state {
 	ROW_FREE = 0,
 	ROW_CLAIMED, /* taken by the master, worker starting */
 	ROW_ACTIVE,  /* the worker is serving its client */
+	ROW_LEAVING, /* saying goodbye: no longer listed or addressable */
 };
 
 struct row_room {
@@ -140,12 +141,18 @@ struct row {
  * What the master decides and every worker obeys.  It lives in the header,
  * not in each worker's copy of the options, so the master alone owns it.
  */
-struct shm_limits {
+struct shm_limits { /* uint32_t fields only: see set_limits() */
 	uint32_t backlog;     /* lines shown on join */
 	uint32_t flood_rate;  /* lines a second a client may send, 0: any */
 	uint32_t flood_burst; /* lines it may send at once */
 	uint32_t
 	    send_timeout; /* s a client may leave its socket full, 0: any */
+	uint32_t flood_kick;	   /* s of flooding without pause, 0: any */
+	uint32_t idle_timeout;	   /* s without a line from the client, 0: any */
+	uint32_t register_timeout; /* s until its first line, 0: any */
+	uint32_t nick_length;	   /* bytes in a nickname, <= NICK_MAX */
+	uint32_t rooms_per_client; /* <= ROOMS_PER_CLIENT */
+	uint32_t max_rooms;	   /* rooms in use at once, 0: any */
 };
 
 /* Counters for statistics; only ever incremented. */
@@ -169,6 +176,7 @@ struct shm_header {
 	_Atomic int32_t shutting_down;
 	_Atomic uint32_t guest_next; /* N of the next guestN */
 	_Atomic uint32_t rows_hwm;   /* rows at or above are all free */
+	uint32_t rooms_in_use;	     /* distinct rooms; under tablock */
 	struct shm_lock publock;     /* serialises publishers */
 	struct shm_lock tablock;     /* guards the client table */
 	/* the next sequence number to be published; alone on its line */
@@ -235,7 +243,10 @@ int table_set_nick(struct shm *, int row, const char *nick, char *old);
 int table_guest_nick(struct shm *, int row, char *nick, size_t size);
 int table_find_nick(struct shm *, const char *nick, uint32_t *gen,
     char *spelled);
-int table_add_room(struct shm *, int row, const char *room);
+void table_leave(struct shm *, int row);
+int table_add_room(struct shm *, int row, const char *room,
+    uint32_t max_rooms);
+void table_recount_rooms(struct shm *);
 int table_del_room(struct shm *, int row, const char *room);
 int table_count(struct shm *);
 size_t table_members(struct shm *, const char *room, struct nick *, size_t max);

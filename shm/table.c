@@ -92,6 +92,32 @@ table_claim(struct shm *s, const char *addr)
 	return found;
 }
 
+/* Whether some row is in ROOM (whose hash is HASH).  Under the lock. */
+static int
+room_held(struct shm *s, uint32_t hash, const char *room)
+{
+	uint32_t i, hwm = atomic_load(&s->h->rows_hwm);
+	int k;
+
+	for (i = 0; i < hwm; i++)
+		for (k = 0; k < ROOMS_PER_CLIENT; k++)
+			if (atomic_load(&s->rows[i].rooms[k].hash) == hash &&
+			    strcmp(s->rows[i].rooms[k].name, room) == 0)
+				return 1;
+	return 0;
+}
+
+/* Takes R out of its room K, which ends if R was its last.  Under lock. */
+static void
+drop_room(struct shm *s, struct row *r, int k)
+{
+	uint32_t hash = atomic_load(&r->rooms[k].hash);
+
+	atomic_store(&r->rooms[k].hash, 0);
+	if (!room_held(s, hash, r->rooms[k].name) && s->h->rooms_in_use > 0)
+		s->h->rooms_in_use--;
+}
+
 void
 table_set_pid(struct shm *s, int row, pid_t pid)
 {
@@ -106,12 +132,25 @@ table_release(struct shm *s, int row)
 
 	table_lock(s);
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
-		atomic_store(&r->rooms[i].hash, 0);
+		if (atomic_load(&r->rooms[i].hash) != 0)
+			drop_room(s, r, i);
 	r->nick[0] = '\0';
 	atomic_store(&r->pid, 0);
 	atomic_store(&r->state, ROW_FREE);
 	shrink_hwm(s);
 	table_unlock(s);
+}
+
+/*
+ * Marks ROW as leaving, as a worker does before it says goodbye: whoever
+ * sees the goodbye and asks /who or sends /msg must not find it any more.
+ * Its rooms and nickname stay until table_release(), so that the master
+ * can still say goodbye for it if it dies before it did.
+ */
+void
+table_leave(struct shm *s, int row)
+{
+	atomic_store(&s->rows[row].state, ROW_LEAVING);
 }
 
 /* Returns the row of worker PID, or -1. */
@@ -202,12 +241,14 @@ table_find_nick(struct shm *s, const char *nick, uint32_t *gen,
 
 /*
  * Adds ROOM to ROW's rooms.  Returns 0, or -1 with errno ENOSPC when the
- * row is in ROOMS_PER_CLIENT rooms already.
+ * row is in ROOMS_PER_CLIENT rooms already, or EMLINK when ROOM is new
+ * and MAX_ROOMS (0: no limit) rooms are in use.
  */
 int
-table_add_room(struct shm *s, int row, const char *room)
+table_add_room(struct shm *s, int row, const char *room, uint32_t max_rooms)
 {
 	struct row *r = &s->rows[row];
+	uint32_t hash = room_hash(room);
 	int i;
 
 	table_lock(s);
@@ -219,10 +260,55 @@ table_add_room(struct shm *s, int row, const char *room)
 		errno = ENOSPC;
 		return -1;
 	}
+	if (!room_held(s, hash, room)) {
+		if (max_rooms > 0 && s->h->rooms_in_use >= max_rooms) {
+			table_unlock(s);
+			errno = EMLINK;
+			return -1;
+		}
+		s->h->rooms_in_use++;
+	}
 	strlcpy_(r->rooms[i].name, room, sizeof(r->rooms[i].name));
-	atomic_store(&r->rooms[i].hash, room_hash(room));
+	atomic_store(&r->rooms[i].hash, hash);
 	table_unlock(s);
 	return 0;
+}
+
+/*
+ * Counts the rooms in use again, after a worker died holding the table
+ * lock perhaps half-way through changing it.  The caller holds the lock.
+ */
+void
+table_recount_rooms(struct shm *s)
+{
+	uint32_t i, j, n = 0, hwm = atomic_load(&s->h->rows_hwm);
+	int k, l, seen;
+	struct row *r, *q;
+	uint32_t hash;
+
+	for (i = 0; i < hwm; i++) {
+		r = &s->rows[i];
+		for (k = 0; k < ROOMS_PER_CLIENT; k++) {
+			if ((hash = atomic_load(&r->rooms[k].hash)) == 0)
+				continue;
+			/* counted if this is its first holder */
+			seen = 0;
+			for (j = 0; j <= i && !seen; j++) {
+				q = &s->rows[j];
+				for (l = 0; l < (j == i ? k : ROOMS_PER_CLIENT);
+				     l++)
+					if (atomic_load(&q->rooms[l].hash) ==
+						hash &&
+					    strcmp(q->rooms[l].name,
+						r->rooms[k].name) == 0) {
+						seen = 1;
+						break;
+					}
+			}
+			n += !seen;
+		}
+	}
+	s->h->rooms_in_use = n;
 }
 
 /* Removes ROOM from ROW's rooms; returns 0, or -1 if it was not there. */
@@ -236,7 +322,7 @@ table_del_room(struct shm *s, int row, const char *room)
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		if (atomic_load(&r->rooms[i].hash) != 0 &&
 		    strcmp(r->rooms[i].name, room) == 0) {
-			atomic_store(&r->rooms[i].hash, 0);
+			drop_room(s, r, i);
 			r->rooms[i].name[0] = '\0';
 			ret = 0;
 			break;

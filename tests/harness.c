@@ -132,9 +132,16 @@ harness_unique(char *buf, size_t size, const char *prefix)
 void
 scratch_shm(struct shm *s, uint32_t nrows, uint32_t nslots)
 {
-	struct shm_params p = {nrows, nslots, {10, 0, 0, 0}};
+	struct shm_params p;
 	char name[64];
 	pid_t live;
+
+	memset(&p, 0, sizeof(p));
+	p.nrows = nrows;
+	p.nslots = nslots;
+	p.lim.backlog = 10;
+	p.lim.nick_length = NICK_MAX;
+	p.lim.rooms_per_client = ROOMS_PER_CLIENT;
 
 	harness_unique(name, sizeof(name), "/chatd-unit-");
 	if (shm_create(s, name, &p, &live) == -1) {

@@ -1132,6 +1132,170 @@ START_TEST(bad_options_are_refused)
 }
 END_TEST
 
+/* ---- limits set with -o ---- */
+
+START_TEST(silent_newcomer_is_cut_off)
+{
+	const char *const args[] = {"-o", "register_timeout=1", NULL};
+	char want[64];
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	/* A says something in time, B does not */
+	client_send(a, "hello\n");
+	ck_assert_int_eq(client_expect(b, "hello", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, "you sent nothing for 1 seconds",
+			     NULL, 0),
+	    0);
+	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
+	snprintf(want, sizeof(want), "%s has quit (registration timeout)", nb);
+	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reason=\"registration timeout\"",
+			     T_TIMEOUT),
+	    0);
+	/* A, who spoke, stays */
+	client_send(a, "/who\n");
+	ck_assert_int_eq(client_expect(a, "1 in #lobby", NULL, 0), 0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(idle_client_is_cut_off)
+{
+	const char *const args[] = {"-o", "idle_timeout=1", NULL};
+	uint64_t t0;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	/* B keeps talking for a while and stays; A says nothing */
+	t0 = now_ms();
+	ck_assert_int_eq(client_expect(a, "you were idle for 1 seconds", NULL,
+			     0),
+	    0);
+	ck_assert_uint_ge(now_ms() - t0, 500);
+	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reason=\"idle timeout\"",
+			     T_TIMEOUT),
+	    0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(persistent_flooder_is_disconnected)
+{
+	const char *const args[] = {"-l", "5:5", "-o", "flood_kick=1", NULL};
+	char want[64];
+	int i;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	for (i = 0; i < 40; i++)
+		client_send(a, "flood %d\n", i);
+	ck_assert_int_eq(client_expect(a, "your lines are slowed down", NULL,
+			     0),
+	    0);
+	ck_assert_int_eq(client_expect(a,
+			     "you kept sending more than 5 lines a second",
+			     NULL, 0),
+	    0);
+	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
+	/* what got through came in order; then A was gone */
+	ck_assert_int_eq(client_expect(b, "> flood 0", NULL, 0), 0);
+	snprintf(want, sizeof(want), "%s has quit (excess flood)", na);
+	ck_assert_int_eq(client_expect_before(b, want, "flood 39"), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "disconnected after 1 s",
+			     T_TIMEOUT),
+	    0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(nickname_length_is_a_setting)
+{
+	const char *const args[] = {"-o", "nick_length=5", NULL};
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	client_send(a, "/nick abcdef\n");
+	ck_assert_int_eq(client_expect(a, "invalid nickname: 1 to 5 ", NULL, 0),
+	    0);
+	rename_to(a, "abcde");
+	client_close(a);
+	a = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(rooms_per_client_and_in_all)
+{
+	const char *const args[] = {"-o", "rooms_per_client=2", "-o",
+	    "max_rooms=3", NULL};
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	client_send(a, "/join #one\n");
+	ck_assert_int_eq(client_expect(a, "you joined #one", NULL, 0), 0);
+	client_send(a, "/join #two\n");
+	ck_assert_int_eq(client_expect(a, "you are in 2 rooms already", NULL,
+			     0),
+	    0);
+	client_send(b, "/join #two\n");
+	ck_assert_int_eq(client_expect(b, "you joined #two", NULL, 0), 0);
+	/* #lobby, #one, #two: a fourth room is refused, a used one is not */
+	client_send(a, "/part #one\n/join #three\n");
+	ck_assert_int_eq(client_expect(a, "you joined #three", NULL, 0), 0);
+	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
+	client_send(c, "/join #four\n");
+	ck_assert_int_eq(client_expect(c, "the server has 3 rooms already",
+			     NULL, 0),
+	    0);
+	client_send(c, "/join #three\n");
+	ck_assert_int_eq(client_expect(c, "you joined #three", NULL, 0), 0);
+	/* a room ends with its last member and frees its place */
+	client_send(b, "/part #two\n");
+	ck_assert_int_eq(client_expect(b, "you left #two", NULL, 0), 0);
+	client_send(c, "/part #three\n/join #four\n");
+	ck_assert_int_eq(client_expect(c, "you joined #four", NULL, 0), 0);
+	client_close(a);
+	client_close(b);
+	client_close(c);
+	a = b = c = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(bad_settings_are_refused)
+{
+	char out[4096];
+	const char *a1[] = {"chatd", "-o", "nosuch=1", NULL};
+	const char *a2[] = {"chatd", "-o", "idle_timeout=-1", NULL};
+	const char *a3[] = {"chatd", "-o", "nick_length", NULL};
+	const char *a4[] = {"chatd", "-o", "nick_length=31", NULL};
+
+	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "no such setting"));
+	ck_assert_ptr_nonnull(strstr(out, "register_timeout"));
+	ck_assert_int_eq(run_chatd(a2, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "idle_timeout takes a number"));
+	ck_assert_int_eq(run_chatd(a3, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_int_eq(run_chatd(a4, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "from 1 to 30"));
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -1176,6 +1340,17 @@ daemon_suite(void)
 	tcase_add_test(tc, full_server_refuses_newcomers);
 	tcase_add_test(tc, too_many_from_one_address);
 	tcase_add_test(tc, chat_text_is_not_logged);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, silent_newcomer_is_cut_off);
+	tcase_add_test(tc, idle_client_is_cut_off);
+	tcase_add_test(tc, persistent_flooder_is_disconnected);
+	tcase_add_test(tc, nickname_length_is_a_setting);
+	tcase_add_test(tc, rooms_per_client_and_in_all);
+	tcase_add_test(tc, bad_settings_are_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("daemon life");

@@ -326,8 +326,8 @@ START_TEST(wake_posts_only_sleepers_that_care)
 	ck_assert_int_eq(table_claim(&s, "y"), 1);
 	atomic_store(&r0->state, ROW_ACTIVE);
 	atomic_store(&r1->state, ROW_ACTIVE);
-	table_add_room(&s, 0, "#a");
-	table_add_room(&s, 1, "#b");
+	table_add_room(&s, 0, "#a", 0);
+	table_add_room(&s, 1, "#b", 0);
 	atomic_store(&r0->asleep, 1);
 	atomic_store(&r1->asleep, 1);
 	text_msg(&m, 5, "#a", "hi");

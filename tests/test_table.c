@@ -75,7 +75,7 @@ START_TEST(claim_resets_the_row)
 {
 	int row = active_row("old"), v;
 
-	table_add_room(&s, row, "#x");
+	table_add_room(&s, row, "#x", 0);
 	atomic_store(&s.rows[row].lines_in, 7);
 	sem_post(&s.rows[row].wake);
 	table_release(&s, row);
@@ -176,13 +176,40 @@ START_TEST(rooms_add_remove_and_limit)
 
 	for (i = 0; i < ROOMS_PER_CLIENT; i++) {
 		snprintf(room, sizeof(room), "#r%d", i);
-		ck_assert_int_eq(table_add_room(&s, a, room), 0);
+		ck_assert_int_eq(table_add_room(&s, a, room, 0), 0);
 	}
-	ck_assert_int_eq(table_add_room(&s, a, "#one-more"), -1);
+	ck_assert_int_eq(table_add_room(&s, a, "#one-more", 0), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert_int_eq(table_del_room(&s, a, "#r3"), 0);
 	ck_assert_int_eq(table_del_room(&s, a, "#r3"), -1);
-	ck_assert_int_eq(table_add_room(&s, a, "#one-more"), 0);
+	ck_assert_int_eq(table_add_room(&s, a, "#one-more", 0), 0);
+}
+END_TEST
+
+START_TEST(rooms_in_use_counted_and_limited)
+{
+	int a = active_row("a"), b = active_row("b");
+
+	ck_assert_int_eq(table_add_room(&s, a, "#one", 2), 0);
+	ck_assert_int_eq(table_add_room(&s, b, "#one", 2), 0);
+	ck_assert_uint_eq(s.h->rooms_in_use, 1);
+	ck_assert_int_eq(table_add_room(&s, b, "#two", 2), 0);
+	ck_assert_uint_eq(s.h->rooms_in_use, 2);
+	/* a third room is refused; joining one in use is not */
+	ck_assert_int_eq(table_add_room(&s, a, "#three", 2), -1);
+	ck_assert_int_eq(errno, EMLINK);
+	ck_assert_int_eq(table_add_room(&s, a, "#two", 2), 0);
+	/* a room ends with its last member, by part or by release */
+	ck_assert_int_eq(table_del_room(&s, a, "#one"), 0);
+	ck_assert_uint_eq(s.h->rooms_in_use, 2);
+	table_release(&s, b);
+	ck_assert_uint_eq(s.h->rooms_in_use, 1);
+	ck_assert_int_eq(table_add_room(&s, a, "#three", 2), 0);
+	ck_assert_uint_eq(s.h->rooms_in_use, 2);
+	/* what a crash mid-change could leave wrong, a recount puts right */
+	s.h->rooms_in_use = 77;
+	table_recount_rooms(&s);
+	ck_assert_uint_eq(s.h->rooms_in_use, 2);
 }
 END_TEST
 
@@ -194,10 +221,10 @@ START_TEST(members_and_room_counts)
 	size_t n, i;
 	int lobby = 0, ops = 0;
 
-	table_add_room(&s, a, "#lobby");
-	table_add_room(&s, b, "#lobby");
-	table_add_room(&s, c, "#lobby");
-	table_add_room(&s, b, "#ops");
+	table_add_room(&s, a, "#lobby", 0);
+	table_add_room(&s, b, "#lobby", 0);
+	table_add_room(&s, c, "#lobby", 0);
+	table_add_room(&s, b, "#ops", 0);
 	n = table_members(&s, "#lobby", nicks, ROWS);
 	ck_assert_uint_eq(n, 3);
 	n = table_members(&s, "#ops", nicks, ROWS);
@@ -282,6 +309,7 @@ table_suite(void)
 	tcase_add_test(tc, find_nick_ignores_case_and_starting_rows);
 	tcase_add_test(tc, guest_nicks_skip_taken_ones);
 	tcase_add_test(tc, rooms_add_remove_and_limit);
+	tcase_add_test(tc, rooms_in_use_counted_and_limited);
 	tcase_add_test(tc, members_and_room_counts);
 	tcase_add_test(tc, nick_race_has_one_winner);
 	tcase_add_test(tc, table_lock_of_a_dead_worker_is_taken_over);

@@ -9,6 +9,7 @@
  * A semaphore is not a file descriptor, so one thread cannot wait for both.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -166,8 +167,10 @@ lower(char *s)
 static void
 join_room(struct worker *w, char *room)
 {
+	const struct shm_limits *lim = &w->shm->h->lim;
+	int max = (int)lim->rooms_per_client;
 	struct msg m;
-	int i;
+	int i, n;
 
 	lower(room);
 	pthread_mutex_lock(&w->mu);
@@ -177,13 +180,27 @@ join_room(struct worker *w, char *room)
 		worker_notice(w, "%s is now your current room", room);
 		return;
 	}
+	for (i = 0, n = 0; i < ROOMS_PER_CLIENT; i++)
+		n += w->rooms[i].name[0] != '\0';
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		if (w->rooms[i].name[0] == '\0')
 			break;
-	if (i == ROOMS_PER_CLIENT || table_add_room(w->shm, w->row, room)) {
+	if (i == ROOMS_PER_CLIENT || n >= max) {
 		pthread_mutex_unlock(&w->mu);
 		worker_notice(w, "you are in %d rooms already: /part one first",
-		    ROOMS_PER_CLIENT);
+		    n);
+		return;
+	}
+	if (table_add_room(w->shm, w->row, room, lim->max_rooms) == -1) {
+		pthread_mutex_unlock(&w->mu);
+		if (errno == EMLINK)
+			worker_notice(w,
+			    "the server has %u rooms already: "
+			    "join one of them (/rooms)",
+			    lim->max_rooms);
+		else
+			worker_notice(w,
+			    "you are in %d rooms already: /part one first", n);
 		return;
 	}
 	strlcpy_(w->rooms[i].name, room, sizeof(w->rooms[i].name));
@@ -288,15 +305,16 @@ private_msg(struct worker *w, const char *nick, const char *text)
 static void
 change_nick(struct worker *w, const char *nick)
 {
+	uint32_t max = w->shm->h->lim.nick_length;
 	char old[NICK_MAX + 1];
 	struct msg m;
 	int i;
 
-	if (!nick_valid(nick)) {
+	if (!nick_valid(nick) || strlen(nick) > max) {
 		worker_notice(w,
-		    "invalid nickname: 1 to %d letters, digits "
+		    "invalid nickname: 1 to %u letters, digits "
 		    "or -[]\\`^{}|_, not starting with a digit or -",
-		    NICK_MAX);
+		    max);
 		return;
 	}
 	if (strcmp(nick, w->nick) == 0) {
@@ -431,22 +449,24 @@ help(struct worker *w)
  * its input stays in the kernel and TCP pushes back on the client.  It is
  * told once per episode, and the episode is logged.
  */
-static void
+static int
 pace(struct worker *w)
 {
 	uint32_t rate = w->shm->h->lim.flood_rate;
 	uint32_t burst = w->shm->h->lim.flood_burst;
+	uint32_t kick = w->shm->h->lim.flood_kick;
 	uint64_t now = now_ms();
 	struct timespec ts;
 	double wait;
 
 	if (rate == 0)
-		return;
+		return 0;
 	w->tokens += (double)(now - w->refilled) * rate / 1000.0;
 	w->refilled = now;
 	if (w->tokens >= burst) {
 		w->tokens = burst;
 		w->throttled = 0;
+		w->held_ms = 0;
 	}
 	if (w->tokens < 1) {
 		if (!w->throttled) {
@@ -459,6 +479,18 @@ pace(struct worker *w)
 			    rate);
 		}
 		wait = (1 - w->tokens) * 1000.0 / rate;
+		/* held back this long in all without a pause: enough */
+		w->held_ms += (uint64_t)wait;
+		if (kick > 0 && w->held_ms > (uint64_t)kick * 1000) {
+			log_warnx("flood from %s nick=%s: disconnected after "
+				  "%u s over the rate",
+			    w->addr, w->nick, kick);
+			worker_notice(w,
+			    "you kept sending more than %u lines a second: "
+			    "disconnected",
+			    rate);
+			return -1;
+		}
 		ts.tv_sec = (time_t)(wait / 1000);
 		ts.tv_nsec = (long)((wait - (double)ts.tv_sec * 1000) * 1e6);
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -467,6 +499,7 @@ pace(struct worker *w)
 		w->refilled = now_ms();
 	}
 	w->tokens -= 1;
+	return 0;
 }
 
 /* Runs one line; returns 1 if the client asked to quit. */
@@ -546,6 +579,47 @@ closed_why(struct worker *w)
 }
 
 /*
+ * Waits for input as long as the registration and idle timeouts allow.
+ * Returns NULL when there is something to read (or the socket is closed),
+ * or the reason for disconnecting a client that sent nothing in time.
+ */
+static char *
+timed_out(struct worker *w)
+{
+	struct pollfd pfd = {w->fd, POLLIN, 0};
+	uint64_t deadline, now, from;
+	uint32_t reg, idle;
+	int r, first;
+
+	for (;;) {
+		/* read each time: a new master may have changed them */
+		reg = w->shm->h->lim.register_timeout;
+		idle = w->shm->h->lim.idle_timeout;
+		first = w->last_ms == 0;
+		from = first ? w->since_ms : w->last_ms;
+		deadline = UINT64_MAX;
+		if (first && reg > 0)
+			deadline = w->since_ms + (uint64_t)reg * 1000;
+		if (idle > 0 && from + (uint64_t)idle * 1000 < deadline)
+			deadline = from + (uint64_t)idle * 1000;
+		now = now_ms();
+		if (now >= deadline)
+			break;
+		r = poll(&pfd, 1,
+		    deadline - now > 60000 ? 60000 : (int)(deadline - now));
+		if (r > 0 || (r == -1 && errno != EINTR))
+			return NULL;
+	}
+	if (first && reg > 0 && now >= w->since_ms + (uint64_t)reg * 1000) {
+		worker_notice(w, "you sent nothing for %u seconds: goodbye",
+		    reg);
+		return "registration timeout";
+	}
+	worker_notice(w, "you were idle for %u seconds: goodbye", idle);
+	return "idle timeout";
+}
+
+/*
  * Reads and runs the client's lines until it quits or goes.  Returns the
  * reason to give the others; QUIT is set if the client said /quit.
  */
@@ -559,6 +633,8 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 
 	*quit = 0;
 	for (;;) {
+		if ((why = timed_out(w)) != NULL)
+			return why;
 		n = read(w->fd, buf, sizeof(buf));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -576,7 +652,9 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 			if (ev == FRAME_MORE)
 				continue;
 			atomic_fetch_add(&w->shm->rows[w->row].lines_in, 1);
-			pace(w);
+			w->last_ms = now_ms();
+			if (pace(w) == -1)
+				return "excess flood";
 			if (atomic_load(&w->closing))
 				return closed_why(w);
 			if (ev == FRAME_LONG)
@@ -604,6 +682,7 @@ say_goodbye(struct worker *w, const char *reason)
 
 	if (atomic_load(&w->shm->h->shutting_down))
 		return;
+	table_leave(w->shm, w->row);
 	msg_init(w, &m, MSG_QUIT);
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		m.rooms[i] = w->rooms[i].name[0] != '\0' ? w->rooms[i].hash : 0;
@@ -642,6 +721,11 @@ greet(struct worker *w)
 	    "Type /help for the commands. You are in %s; what "
 	    "you type goes to everyone there.",
 	    DEFAULT_ROOM);
+	if (w->shm->h->lim.register_timeout > 0)
+		worker_notice(w,
+		    "Say something or pick a /nick within %u seconds to "
+		    "stay connected.",
+		    w->shm->h->lim.register_timeout);
 }
 
 static pthread_t
@@ -716,6 +800,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	frame_init(&w.frame);
 	w.tokens = shm->h->lim.flood_burst;
 	w.refilled = now_ms();
+	w.since_ms = w.refilled;
 	if (table_guest_nick(shm, row, w.nick, sizeof(w.nick)) == -1) {
 		worker_notice(&w, "server error: no free nickname");
 		close(fd);

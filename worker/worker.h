@@ -93,6 +93,9 @@ struct worker {
 	double tokens;	    /* flood control: lines it may send now */
 	uint64_t refilled;  /* when TOKENS was last topped up (ms) */
 	int throttled;	    /* told it is being slowed down */
+	uint64_t held_ms;   /* ms its lines were held back this episode */
+	uint64_t since_ms;  /* when it connected (monotonic ms) */
+	uint64_t last_ms;   /* when its last line came, 0: none yet */
 	const char *gone;   /* why we shut the connection, if we did */
 	struct frame frame; /* inbound thread only */
 };
