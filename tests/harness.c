@@ -240,6 +240,8 @@ daemon_log_has(struct daemon *d, const char *needle)
 	return found;
 }
 
+void (*harness_exec_hook)(void);
+
 /*
  * Starts "chatd -f -p 0 -b 127.0.0.1 -n NAME EXTRA..." in a process group
  * of its own and waits until it listens.  Returns 0, or -1 if it did not
@@ -282,6 +284,8 @@ daemon_start_named(struct daemon *d, const char *name, const char *const *extra)
 		dup2(p[1], STDERR_FILENO);
 		close(p[0]);
 		close(p[1]);
+		if (harness_exec_hook != NULL)
+			harness_exec_hook();
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <dirent.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -727,6 +730,109 @@ START_TEST(full_server_refuses_newcomers)
 }
 END_TEST
 
+/* Tasks (threads) whose real user is UID, from /proc. */
+static long
+tasks_of(uid_t uid)
+{
+	char path[300], line[256];
+	struct dirent *e;
+	long n = 0, threads;
+	unsigned long ruid;
+	DIR *dir;
+	FILE *f;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		ruid = (unsigned long)-1;
+		threads = 0;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "Uid:", 4) == 0)
+				ruid = strtoul(line + 4, NULL, 10);
+			else if (strncmp(line, "Threads:", 8) == 0)
+				threads = atol(line + 8);
+		}
+		fclose(f);
+		if (ruid == (unsigned long)uid)
+			n += threads;
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * In the daemon's child before exec: leave room under RLIMIT_NPROC for
+ * the master and two workers of two threads each, no more.  Root is not
+ * bound by the limit, so as root the daemon runs as nobody.
+ */
+static void
+two_workers_at_most(void)
+{
+	struct rlimit rl;
+	uid_t uid = getuid();
+
+	if (uid == 0) {
+		uid = 65534;
+		if (setgroups(0, NULL) == -1 || setgid(65534) == -1)
+			_exit(126);
+	}
+	/* this process, the master to be, is among the counted already */
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(tasks_of(uid) + 4 +
+	    (uid != getuid()));
+	if (setrlimit(RLIMIT_NPROC, &rl) == -1 ||
+	    (uid != getuid() && setuid(uid) == -1))
+		_exit(126);
+}
+
+START_TEST(failed_fork_is_survived)
+{
+	const char *const args[] = {"-v", NULL};
+	struct client *x, *y;
+	char reaped[64];
+
+	harness_exec_hook = two_workers_at_most;
+	start(args);
+	harness_exec_hook = NULL;
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	/* no process to spare: two newcomers are told, one line is logged */
+	ck_assert_ptr_nonnull(x = client_open(d.port));
+	ck_assert_ptr_nonnull(y = client_open(d.port));
+	ck_assert_int_eq(client_expect(x, "*** server is busy", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(y, "*** server is busy", NULL, 0), 0);
+	ck_assert_int_eq(client_wait_eof(x, T_TIMEOUT), 0);
+	ck_assert_int_eq(client_wait_eof(y, T_TIMEOUT), 0);
+	client_close(x);
+	client_close(y);
+	ck_assert_int_eq(daemon_wait_log(&d, "fork for ", T_TIMEOUT), 0);
+	ck_assert(daemon_log_has(&d, "not accepting for 250 ms"));
+	pthread_mutex_lock(&d.mu);
+	ck_assert_ptr_null(strstr(strstr(d.log, "fork for ") + 1, "fork for "));
+	pthread_mutex_unlock(&d.mu);
+	/* the others chat on */
+	client_send(a, "still here\n");
+	ck_assert_int_eq(client_expect(b, "still here", NULL, 0), 0);
+	/* a process freed is a newcomer served */
+	client_send(b, "/quit\n");
+	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
+	client_close(b);
+	b = NULL;
+	snprintf(reaped, sizeof(reaped), "reaped worker %ld",
+	    (long)worker_pid(2));
+	ck_assert_int_eq(daemon_wait_log(&d, reaped, T_TIMEOUT), 0);
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	client_close(b);
+	client_close(a);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
 START_TEST(too_many_from_one_address)
 {
 	const char *const args[] = {"-a", "2", NULL};
@@ -1339,6 +1445,7 @@ daemon_suite(void)
 	tcase_add_test(tc, client_that_stops_reading_is_cut_off);
 	tcase_add_test(tc, full_server_refuses_newcomers);
 	tcase_add_test(tc, too_many_from_one_address);
+	tcase_add_test(tc, failed_fork_is_survived);
 	tcase_add_test(tc, chat_text_is_not_logged);
 	suite_add_tcase(s, tc);
 
