@@ -48,14 +48,15 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB = $(BUILD)/libchatd.a
 
 UNIT_TESTS = test_ring test_table test_frame test_sanitize test_command
-INTEG_TESTS = test_daemon
+INTEG_TESTS = test_daemon test_storm
 TESTS = $(UNIT_TESTS) $(INTEG_TESTS)
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
 MANPAGES = man/chatd.8
 
+
 .PHONY: all chatd check unit integration lint-man bench valgrind clean install \
-	uninstall
+	uninstall storm
 
 all: chatd
 
@@ -110,6 +111,10 @@ valgrind: chatd $(TEST_BINS)
 	@if grep -l 'ERROR SUMMARY: [1-9]' build/valgrind/*.log; then \
 	  echo "valgrind found errors (see the files above)"; exit 1; fi
 	@echo "valgrind: no errors"
+
+# the connection storm at full size: 10,000 connections (check runs 1,000)
+storm: chatd $(BUILD)/tests/test_storm
+	STORM_CONNS=10000 CHATD=$(BUILD)/chatd $(BUILD)/tests/test_storm
 
 # throughput and latency of three clients on loopback (not part of check)
 bench: chatd $(BUILD)/bench/chatload

@@ -18,7 +18,7 @@
 #include "master.h"
 #include "../common/log.h"
 
-#define LISTEN_BACKLOG 511
+#define LISTEN_BACKLOG 4096 /* the kernel caps it at net.core.somaxconn */
 
 int
 listen_port(int fd)

@@ -53,7 +53,16 @@ refuse(struct master *mp, int fd, const char *addr, const char *line,
     const char *why)
 {
 	uint64_t now = now_ms();
+	char junk[4096];
+	int i;
 
+	/*
+	 * Closing a socket with unread input sends a reset, which may
+	 * destroy our line before the client reads it: drop what it sent.
+	 */
+	for (i = 0; i < 4 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0;
+	     i++)
+		;
 	if (send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
 		/* it will not read it either way */
 	}
