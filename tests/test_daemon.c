@@ -544,6 +544,165 @@ START_TEST(huge_line_is_cut_with_a_notice)
 }
 END_TEST
 
+/*
+ * Whether LINE (N bytes) is safe for a terminal: valid UTF-8 (shortest
+ * form, no surrogates), no C0 control but TAB, no DEL, no C1 control.
+ */
+static int
+terminal_safe(const char *line, int n)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	unsigned long cp;
+	int i = 0, k, len;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf)
+			len = 2, cp = p[i] & 0x1f;
+		else if (p[i] >= 0xe0 && p[i] <= 0xef)
+			len = 3, cp = p[i] & 0x0f;
+		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
+			len = 4, cp = p[i] & 0x07;
+		else
+			return 0;
+		if (i + len > n)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* The worker's resident memory in KiB, from /proc, or -1. */
+static long
+rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = atol(line + 6);
+	fclose(f);
+	return kib;
+}
+
+#define J(s) {s, sizeof(s) - 1}
+
+START_TEST(hostile_input_reaches_nobody_raw)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} junk[] = {
+	    J("nul\0in\0the\0middle\n"),
+	    J("overlong \xc0\xaf \xe0\x80\xaf \xf0\x80\x80\xaf slash\n"),
+	    J("surrogates \xed\xa0\x80 \xed\xbf\xbf end\n"),
+	    J("ansi \x1b[2J\x1b[31mred\x1b[0m\n"),
+	    J("osc \x1b]0;title\x07 and \x1b]8;;http://x\x1b\\link\n"),
+	    J("iac \xff\xfb\x01\xff\xfd\x03\xff\xff\xff\xfa\x18\x01\xff\xf0 run\n"),
+	    J("c1 \xc2\x80\xc2\x9b""31m\xc2\x9d done\n"),
+	    J("del \x7f and bell \x07 and bs \x08\x08\n"),
+	    J("cr\rin the middle\n"),
+	    J("max \xf4\x8f\xbf\xbf over \xf4\x90\x80\x80 end\n"),
+	};
+	char line[LINE], want[64];
+	size_t i, big = 1024 * 1024;
+	long before, after;
+	char *mb;
+	int n, lines = 0;
+	pid_t wa;
+
+	three();
+	wa = worker_pid(1);
+	before = rss_kib(wa);
+	ck_assert_int_gt(before, 0);
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		ck_assert_int_eq(client_send_raw(a, junk[i].bytes,
+				     junk[i].len),
+		    0);
+	/* 1 MB without a newline, ten times over: a cut, not a heap */
+	ck_assert_ptr_nonnull(mb = malloc(big));
+	memset(mb, 'm', big);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(client_send_raw(a, mb, big), 0);
+	free(mb);
+	client_send(a, "\n");
+	ck_assert_int_eq(client_expect(a, "longer than 510 bytes", NULL, 0), 0);
+	after = rss_kib(wa);
+	ck_assert_msg(after - before < 1024,
+	    "worker grew from %ld to %ld KiB on 10 MB of one line", before,
+	    after);
+	/* nicknames of nothing visible, /msg to oneself and to nobody */
+	/* (what cannot be seen is gone before the command is read) */
+	client_send(a, "/nick \x01\x02\x03\n");
+	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
+	client_send(a, "/nick \xe2\x80\x8b\xe2\x80\x8b\n");
+	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
+	client_send(a, "/nick \xc3\xa9t\xc3\xa9\n");
+	ck_assert_int_eq(client_expect(a, "invalid nickname", NULL, 0), 0);
+	client_send(a, "/nick %s\xe2\x80\x8b\n", nb);
+	ck_assert_int_eq(client_expect(a, "is already in use", NULL, 0), 0);
+	client_send(a, "/msg %s hi me\n", na);
+	ck_assert_int_eq(client_expect(a, "that is you", NULL, 0), 0);
+	client_send(a, "/msg nobody-here hi\n");
+	ck_assert_int_eq(client_expect(a, "no such nickname: nobody-here",
+			     NULL, 0),
+	    0);
+	/* missing and extra arguments */
+	client_send(a, "/msg\n");
+	ck_assert_int_eq(client_expect(a, "usage: /msg NICK TEXT", NULL, 0),
+	    0);
+	client_send(a, "/msg %s\n", nb);
+	ck_assert_int_eq(client_expect(a, "usage: /msg NICK TEXT", NULL, 0),
+	    0);
+	client_send(a, "/nick\n");
+	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
+	client_send(a, "/nick two words\n");
+	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
+	client_send(a, "/join\n");
+	ck_assert_int_eq(client_expect(a, "usage: /join", NULL, 0), 0);
+	client_send(a, "/join #a #b\n");
+	ck_assert_int_eq(client_expect(a, "usage: /join", NULL, 0), 0);
+	client_send(a, "/rooms extra\n");
+	ck_assert_int_eq(client_expect(a, "usage: /rooms", NULL, 0), 0);
+	client_send(a, "END-OF-BATTERY\n");
+	/* B saw only safe lines, A's nick unchanged, nothing from /msg */
+	snprintf(want, sizeof(want), "<%s> ", na);
+	while ((n = client_line(b, line, sizeof(line), T_TIMEOUT)) >= 0) {
+		ck_assert_msg(terminal_safe(line, n), "unsafe line %d: %.*s",
+		    lines, n, line);
+		ck_assert_ptr_null(strstr(line, "hi me"));
+		ck_assert_ptr_null(strstr(line, "is now known as"));
+		lines++;
+		if (strstr(line, "END-OF-BATTERY") != NULL)
+			break;
+		if (strncmp(line, want, strlen(want)) == 0)
+			ck_assert_int_le(n - (int)strlen(want), 510);
+	}
+	ck_assert_int_ge(n, 0);
+	ck_assert_int_ge(lines, 11);
+	three_done();
+}
+END_TEST
+
 #define FLOOD 60000
 
 START_TEST(stalled_reader_is_told_what_it_missed)
@@ -1440,6 +1599,7 @@ daemon_suite(void)
 	tcase_add_test(tc, killed_worker_is_reaped_and_announced);
 	tcase_add_test(tc, huge_line_is_cut_with_a_notice);
 	tcase_add_test(tc, escapes_never_reach_others);
+	tcase_add_test(tc, hostile_input_reaches_nobody_raw);
 	tcase_add_test(tc, stalled_reader_is_told_what_it_missed);
 	tcase_add_test(tc, flooder_is_slowed_not_robbed);
 	tcase_add_test(tc, client_that_stops_reading_is_cut_off);
