@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +144,72 @@ pidfile_open(struct master *mp, const char *path)
 	return 0;
 }
 
+/*
+ * Gives up root for good, before anything a client can reach exists:
+ * switches to -u USER, or to "nobody" if root gave no -u.  The pidfile
+ * opened as root is handed to that user.  Returns 0, or -1 with the
+ * reason in WHY.
+ */
+int
+drop_privileges(struct master *mp, char *why, size_t size)
+{
+	const char *name = mp->cf.user != NULL ? mp->cf.user : DEFAULT_USER;
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		if (mp->cf.user != NULL &&
+		    ((pw = getpwnam(name)) == NULL || pw->pw_uid != geteuid())) {
+			snprintf(why, size, "-u %s needs root", name);
+			return -1;
+		}
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		snprintf(why, size, "no user %s%s", name,
+		    mp->cf.user == NULL ? " to serve as instead of root (-u)"
+					: "");
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(why, size,
+		    "will not serve clients as root: give -u an "
+		    "unprivileged user");
+		return -1;
+	}
+	if (mp->pidfd != -1 && fchown(mp->pidfd, pw->pw_uid, pw->pw_gid) == -1) {
+		snprintf(why, size, "chown pidfile to %s: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		snprintf(why, size, "cannot become %s: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	/* no way back */
+	if (setuid(0) != -1 || geteuid() == 0) {
+		snprintf(why, size, "still root after becoming %s", name);
+		return -1;
+	}
+	log_notice("serving as user %s (uid %ld, gid %ld)", name,
+	    (long)pw->pw_uid, (long)pw->pw_gid);
+	return 0;
+}
+
 void
 pidfile_remove(struct master *mp)
 {
 	if (mp->pidfd == -1)
 		return;
-	unlink(mp->pidpath);
+	/*
+	 * After dropping privileges we may not remove a file in /run: an
+	 * empty, unlocked pidfile names nobody, as good as none.
+	 */
+	if (unlink(mp->pidpath) == -1 && ftruncate(mp->pidfd, 0) == -1) {
+		/* nothing more we can do */
+	}
 	close(mp->pidfd);
 	mp->pidfd = -1;
 }

@@ -39,7 +39,8 @@ usage(FILE *f)
 	    "[-F facility]\n"
 	    "             [-l rate[:burst]] [-m maxclients] [-n name] "
 	    "[-o key=value]\n"
-	    "             [-P pidfile] [-p port] [-s slots] [-w seconds]\n");
+	    "             [-P pidfile] [-p port] [-s slots] [-u user] "
+	    "[-w seconds]\n");
 }
 
 static unsigned long
@@ -166,7 +167,7 @@ parse_options(struct config *cf, int argc, char **argv)
 	cf->lim.rooms_per_client = ROOMS_PER_CLIENT;
 	cf->lim.max_rooms = DEFAULT_MAX_ROOMS;
 	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "a:B:b:fF:hl:m:n:o:P:p:s:Vvw:")) !=
+	while ((ch = getopt(argc, argv, "a:B:b:fF:hl:m:n:o:P:p:s:u:Vvw:")) !=
 	    -1) {
 		switch (ch) {
 		case 'a':
@@ -228,6 +229,9 @@ parse_options(struct config *cf, int argc, char **argv)
 			break;
 		case 's':
 			cf->nslots = number(ch, optarg, 64, 1UL << 20);
+			break;
+		case 'u':
+			cf->user = optarg;
 			break;
 		case 'V':
 			printf("chatd %s\n", CHATD_VERSION);
@@ -317,7 +321,7 @@ static void
 start(struct master *mp)
 {
 	struct shm_params sp;
-	char name[48], path[sizeof(mp->pidpath)];
+	char name[48], path[sizeof(mp->pidpath)], why[128];
 	pid_t live;
 	int i, r;
 
@@ -346,6 +350,8 @@ start(struct master *mp)
 		startup_fail(mp, "cannot write pidfile %s: %s (use -P)", path,
 		    strerror(errno));
 	}
+	if (drop_privileges(mp, why, sizeof(why)) == -1)
+		startup_fail(mp, "%s; not starting", why);
 	sp.nrows = (uint32_t)mp->cf.maxclients;
 	sp.nslots = (uint32_t)mp->cf.nslots;
 	sp.lim = mp->cf.lim;

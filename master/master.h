@@ -17,6 +17,7 @@
 
 #define MAX_LISTENERS 8
 #define ADOPT_POLL_MS 500 /* without pidfds, how often to look */
+#define DEFAULT_USER "nobody" /* root without -u serves as this */
 #define PIDPATH_MAX 1024 /* bytes of a pidfile path, with the NUL */
 
 struct listener {
@@ -35,6 +36,7 @@ struct config {
 	unsigned long nslots;
 	struct shm_limits lim;
 	const char *pidfile;
+	const char *user; /* -u: whom to serve as; NULL: not root */
 	int facility;
 };
 
@@ -92,6 +94,7 @@ void signal_child_reset(void);
 /* daemon.c */
 int daemon_detach(void);
 void daemon_ready(struct master *, const char *err);
+int drop_privileges(struct master *, char *why, size_t size);
 int pidfile_open(struct master *, const char *path);
 void pidfile_remove(struct master *);
 

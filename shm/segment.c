@@ -130,7 +130,9 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 			errno = EEXIST;
 			return -1;
 		}
-		shm_unlink(name); /* stale: its master is gone */
+		/* stale: its master is gone; or someone else's to remove */
+		if (shm_unlink(name) == -1)
+			return -1;
 	}
 	if (ftruncate(fd, (off_t)size) == -1 || map(s, fd, size) == -1) {
 		saved = errno;

@@ -1160,6 +1160,9 @@ START_TEST(stale_segment_is_replaced)
 	/* a segment whose master is long gone: pid 0x7ffffffe never runs */
 	fd = shm_open(seg, O_RDWR | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ne(fd, -1);
+	/* left by an earlier run, as the user chatd serves as */
+	if (geteuid() == 0)
+		ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
 	memset(&h, 0, sizeof(h));
 	h.magic = SHM_MAGIC;
 	h.version = SHM_VERSION;
@@ -1324,6 +1327,83 @@ START_TEST(ipv6_loopback)
 }
 END_TEST
 
+/* The real, effective, saved and file-system uids of PID, from /proc. */
+static int
+uids_of(pid_t pid, long uid[4], long *ngroups, long *group)
+{
+	char path[64], line[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	*ngroups = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Uid:", 4) == 0)
+			sscanf(line + 4, "%ld %ld %ld %ld", &uid[0], &uid[1],
+			    &uid[2], &uid[3]);
+		if (strncmp(line, "Groups:", 7) == 0)
+			for (p = line + 7; *(p += strspn(p, " \t")) != '\n' &&
+			     *p != '\0';
+			     p += strcspn(p, " \t\n"))
+				*group = atol(p), (*ngroups)++;
+	}
+	fclose(f);
+	return 0;
+}
+
+START_TEST(never_serves_as_root)
+{
+	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
+	    "root", NULL};
+	const char *a2[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
+	    "no-such-user-here", NULL};
+	char out[4096], path[80];
+	long uid[4] = {-1, -1, -1, -1}, ngroups, group = -1;
+	uid_t want = geteuid() == 0 ? 65534 : geteuid();
+	struct stat st;
+	pid_t pid;
+	int i;
+
+	/* root without -u serves as nobody; anyone else as itself */
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	for (i = 0; i < 2; i++) {
+		pid = i == 0 ? d.pid : worker_pid(1);
+		ck_assert_int_eq(uids_of(pid, uid, &ngroups, &group), 0);
+		ck_assert_int_eq(uid[0], want);
+		ck_assert_int_eq(uid[1], want);
+		ck_assert_int_eq(uid[2], want);
+		ck_assert_int_eq(uid[3], want);
+		if (want == 65534) {
+			/* nobody's groups only: root's are gone */
+			ck_assert_int_le(ngroups, 1);
+			ck_assert(ngroups == 0 || group == 65534);
+		}
+	}
+	if (want == 65534)
+		ck_assert(daemon_log_has(&d, "serving as user nobody"));
+	/* the segment is the serving user's, and only its */
+	snprintf(path, sizeof(path), "/dev/shm%s", d.segname);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_uid, want);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	client_close(a);
+	a = NULL;
+	stop();
+	/* root is never whom to serve as; an unknown user is an error */
+	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, geteuid() == 0 ? "will not serve clients as "
+						   "root"
+						 : "needs root") != NULL,
+	    "%s", out);
+	ck_assert_int_eq(run_chatd(a2, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, geteuid() == 0 ? "no user no-such-user-here"
+						 : "needs root") != NULL,
+	    "%s", out);
+}
+END_TEST
+
 START_TEST(detaches_as_a_daemon_with_pidfile)
 {
 	char out[4096], name[40], pidfile[128], buf[32], seg[64];
@@ -1349,6 +1429,14 @@ START_TEST(detaches_as_a_daemon_with_pidfile)
 	ck_assert_int_gt(pid, 1);
 	ck_assert_int_eq(kill(pid, 0), 0);
 	slot = harness_track(pid, seg);
+	/* the pidfile belongs to the user the daemon serves as */
+	{
+		struct stat st;
+
+		ck_assert_int_eq(stat(pidfile, &st), 0);
+		ck_assert_int_eq(st.st_uid,
+		    geteuid() == 0 ? 65534 : geteuid());
+	}
 	/* detached: in a session of its own, and not its leader */
 	ck_assert_int_ne(getsid(pid), getsid(0));
 	ck_assert_int_ne(getsid(pid), pid);
@@ -1634,6 +1722,7 @@ daemon_suite(void)
 	tcase_add_test(tc, usr1_logs_statistics_hup_is_harmless);
 	tcase_add_test(tc, ipv6_loopback);
 	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);
+	tcase_add_test(tc, never_serves_as_root);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 	return s;
