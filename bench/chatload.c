@@ -9,7 +9,12 @@
  * (lines received by all clients together) and the latency from send to
  * receive (p50, p99, max), and any line lost or out of order.
  *
- *	bench/chatload [-c clients] [-m lines] [-w window] [-p port] [host]
+ *	bench/chatload [-c clients] [-m lines] [-w window] [-z stalled]
+ *	    [-p port] [host]
+ *
+ * With -z, that many more clients join the same room and then never read
+ * a byte (with a small receive buffer), to show what a stalled client
+ * costs the others: compare the figures with -z 0.
  *
  * Each client first joins a room named after this run, so what others say
  * elsewhere does not count.  Only ever talks to the loopback addresses; every
@@ -36,12 +41,13 @@ struct conn {
 	long got[MAXC];	 /* lines received from each sender */
 	long next[MAXC]; /* next number expected from each */
 	int ready;	 /* saw its own /nick confirmed */
+	int joins;	 /* stalled clients seen joining */
 	size_t len;
 	char buf[65536];
 };
 
 static struct conn cl[MAXC];
-static int nclients = 3, window = 64;
+static int nclients = 3, window = 64, nstalled;
 static long lines = 100000;
 static long bad, missed;
 static double *lat;
@@ -65,7 +71,16 @@ cmp(const void *a, const void *b)
 }
 
 static int
+dial_rcvbuf(const char *host, int port, int rcvbuf);
+
+static int
 dial(const char *host, int port)
+{
+	return dial_rcvbuf(host, port, 0);
+}
+
+static int
+dial_rcvbuf(const char *host, int port, int rcvbuf)
 {
 	struct sockaddr_in6 s6;
 	struct sockaddr_in s4;
@@ -79,6 +94,9 @@ dial(const char *host, int port)
 		s4.sin_family = AF_INET;
 		s4.sin_port = htons((uint16_t)port);
 		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd != -1 && rcvbuf > 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			    sizeof(rcvbuf));
 		if (fd == -1 || connect(fd, (void *)&s4, sizeof(s4)) == -1)
 			return -1;
 	} else if (inet_pton(AF_INET6, host, &s6.sin6_addr) == 1 &&
@@ -86,6 +104,9 @@ dial(const char *host, int port)
 		s6.sin6_family = AF_INET6;
 		s6.sin6_port = htons((uint16_t)port);
 		fd = socket(AF_INET6, SOCK_STREAM, 0);
+		if (fd != -1 && rcvbuf > 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			    sizeof(rcvbuf));
 		if (fd == -1 || connect(fd, (void *)&s6, sizeof(s6)) == -1)
 			return -1;
 	} else {
@@ -117,6 +138,8 @@ on_line(struct conn *c, char *line, double t)
 
 	if (strstr(line, "*** you joined #load-") != NULL)
 		c->ready = 1;
+	if (strstr(line, "*** stalled") != NULL && strstr(line, " joined #load-"))
+		c->joins++;
 	if (!c->ready)
 		return; /* nothing before our own room counts */
 	if (strncmp(line, "*** you missed ", 15) == 0) {
@@ -166,12 +189,13 @@ main(int argc, char **argv)
 {
 	const char *host = "127.0.0.1";
 	struct pollfd pfd[MAXC];
+	int stalled[MAXC];
 	double t0, t1, limit = 60, deadline;
 	long total, delivered = 0;
 	int port = 6660, ch, i, k;
 	char out[128];
 
-	while ((ch = getopt(argc, argv, "c:m:w:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:m:w:p:t:z:")) != -1) {
 		switch (ch) {
 		case 'c':
 			nclients = atoi(optarg);
@@ -188,16 +212,21 @@ main(int argc, char **argv)
 		case 't':
 			limit = atof(optarg);
 			break;
+		case 'z':
+			nstalled = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
 			    "usage: chatload [-c clients] [-m lines]"
-			    " [-w window] [-p port] [-t seconds] [host]\n");
+			    " [-w window] [-z stalled] [-p port] [-t seconds]"
+			    " [host]\n");
 			return 1;
 		}
 	}
 	if (optind < argc)
 		host = argv[optind];
-	if (nclients < 2 || nclients > MAXC || lines < 1 || window < 1) {
+	if (nclients < 2 || nclients > MAXC || lines < 1 || window < 1 ||
+	    nstalled < 0 || nstalled > MAXC) {
 		fprintf(stderr, "chatload: bad numbers\n");
 		return 1;
 	}
@@ -229,6 +258,26 @@ main(int argc, char **argv)
 		if (!cl[i].ready) {
 			fprintf(stderr, "chatload: client %d never ready\n", i);
 			return 1;
+		}
+	}
+	/* the stalled ones join the room, then read nothing ever again */
+	for (i = 0; i < nstalled; i++) {
+		if ((stalled[i] = dial_rcvbuf(host, port, 4096)) == -1)
+			return 1;
+		snprintf(out, sizeof(out), "/nick stalled%d\n/join #load-%ld\n",
+		    i, (long)getpid());
+		if (write(stalled[i], out, strlen(out)) < 0)
+			return 1;
+	}
+	if (nstalled > 0) {
+		/* their joins reach the others before the clock starts */
+		for (i = 0; i < nclients; i++) {
+			pfd[0].fd = cl[i].fd;
+			pfd[0].events = POLLIN;
+			while (cl[i].joins < nstalled && now() < deadline + 10)
+				if (poll(pfd, 1, 100) == 1 &&
+				    drain(&cl[i]) == -1)
+					return 1;
 		}
 	}
 	total = lines * nclients;
@@ -290,8 +339,13 @@ main(int argc, char **argv)
 		    lat[nlat - 1] * 1e6);
 	printf("missed     %ld (announced by the server), out of order %ld\n",
 	    missed, bad);
+	if (nstalled > 0)
+		printf("stalled    %d client%s in the room reading nothing\n",
+		    nstalled, nstalled == 1 ? "" : "s");
 	for (i = 0; i < nclients; i++)
 		close(cl[i].fd);
+	for (i = 0; i < nstalled; i++)
+		close(stalled[i]);
 	free(lat);
 	return delivered + missed == total * (nclients - 1) ? 0 : 2;
 }

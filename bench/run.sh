@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/run.sh - start a chatd of our own on loopback, measure how fast
-# three clients exchange lines through it, stop it.  Repeat with:
+# three clients exchange lines through it, with and without a fourth that
+# reads nothing, stop it.  Repeat with:
 #	make bench
 # Figures vary with the machine and its load: run it three times and keep
 # the median.
@@ -30,4 +31,11 @@ echo "chatd $($CHATD -V | cut -d' ' -f2) on 127.0.0.1 port $port, $(nproc) cores
 for w in 1 64 256; do
 	echo "--- window $w"
 	"$LOAD" -p "$port" -c 3 -m "$LINES" -w "$w" -t 60
+done
+
+# what a client that stops reading costs the others: the same runs with
+# one stalled client in the room (compare with the runs above)
+for w in 1 64; do
+	echo "--- window $w, one stalled client"
+	"$LOAD" -p "$port" -c 3 -m "$LINES" -w "$w" -z 1 -t 60
 done
