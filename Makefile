@@ -5,12 +5,16 @@
 #   make check SANITIZE=1   the same under AddressSanitizer and UBSan
 #   make install       PREFIX=/usr/local DESTDIR= MANDIR=$(PREFIX)/share/man
 #   make valgrind      the tests with every process under valgrind
+#   make chaos         the chaos test at full size (CHAOS_KILLS=500 kills)
 #   make bench         throughput and latency on loopback (bench/)
 #   make clean
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+EXAMPLESDIR ?= $(PREFIX)/share/doc/chatd/examples
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC ?= cc
@@ -30,7 +34,8 @@ BUILD = build/asan
 else
 BUILD = build/default
 endif
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -pthread -MMD -MP
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -pthread -MMD -MP \
+	     -DSYSCONFDIR='"$(SYSCONFDIR)"'
 LDLIBS += -pthread -lrt
 
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -40,23 +45,24 @@ COMMON_SRC = common/log.c common/util.c
 SHM_SRC = shm/segment.c shm/lock.c shm/ring.c shm/table.c
 WORKER_SRC = worker/frame.c worker/sanitize.c worker/command.c \
              worker/session.c worker/outbound.c
-MASTER_SRC = master/adopt.c master/listen.c master/spawn.c master/reap.c master/signal.c \
-             master/daemon.c
+MASTER_SRC = master/adopt.c master/config.c master/reload.c master/listen.c master/spawn.c master/reap.c master/signal.c \
+             master/daemon.c master/status.c
 LIB_SRC = $(COMMON_SRC) $(SHM_SRC) $(WORKER_SRC) $(MASTER_SRC)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB = $(BUILD)/libchatd.a
 
-UNIT_TESTS = test_ring test_table test_frame test_sanitize test_command
-INTEG_TESTS = test_daemon test_storm
+UNIT_TESTS = test_ring test_table test_frame test_sanitize test_command \
+             test_config
+INTEG_TESTS = test_daemon test_storm test_syslog test_chaos
 TESTS = $(UNIT_TESTS) $(INTEG_TESTS)
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 
-MANPAGES = man/chatd.8
+MANPAGES = man/chatd.8 man/chatd.conf.5
 
 
 .PHONY: all chatd check unit integration lint-man bench valgrind clean install \
-	uninstall storm
+	uninstall storm chaos
 
 all: chatd
 
@@ -116,6 +122,11 @@ valgrind: chatd $(TEST_BINS)
 storm: chatd $(BUILD)/tests/test_storm
 	STORM_CONNS=10000 CHATD=$(BUILD)/chatd $(BUILD)/tests/test_storm
 
+# the chaos test at full size: workers SIGKILLed 500 times (check runs 60)
+CHAOS_KILLS ?= 500
+chaos: chatd $(BUILD)/tests/test_chaos
+	CHAOS_KILLS=$(CHAOS_KILLS) CHATD=$(BUILD)/chatd $(BUILD)/tests/test_chaos
+
 # throughput and latency of three clients on loopback (not part of check)
 bench: chatd $(BUILD)/bench/chatload
 	CHATD=./chatd LOAD=$(BUILD)/bench/chatload bench/run.sh
@@ -128,12 +139,23 @@ lint-man:
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
 install: chatd
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(EXAMPLESDIR) \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 chatd $(DESTDIR)$(SBINDIR)/chatd
 	install -m 644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
+	install -m 644 man/chatd.conf.5 $(DESTDIR)$(MANDIR)/man5/chatd.conf.5
+	install -m 644 contrib/chatd.conf $(DESTDIR)$(EXAMPLESDIR)/chatd.conf
+	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/chatd.service \
+	  > $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(MANDIR)/man8/chatd.8
+	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(MANDIR)/man8/chatd.8 \
+	  $(DESTDIR)$(MANDIR)/man5/chatd.conf.5 \
+	  $(DESTDIR)$(EXAMPLESDIR)/chatd.conf \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service
+	-rmdir $(DESTDIR)$(EXAMPLESDIR) 2>/dev/null
 
 clean:
 	rm -rf build chatd
@@ -168,7 +190,7 @@ fuzz: $(FUZZ_BINS)
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
 	  mkdir -p build/fuzz/corpus/$$t build/fuzz/artifacts/$$t; \
 	  cp fuzz/corpus/$$t/* build/fuzz/corpus/$$t/; \
-	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
 	    -max_len=4096 -dict=fuzz/$$t.dict -print_final_stats=1 \
 	    -artifact_prefix=build/fuzz/artifacts/$$t/ \
 	    build/fuzz/corpus/$$t; done

@@ -16,6 +16,7 @@
 
 static int log_foreground;
 static int log_verbose;
+static const _Atomic int *log_flag;
 
 static const struct {
 	const char *name;
@@ -66,6 +67,17 @@ log_setverbose(int verbose)
 }
 
 /*
+ * From now on, debugging messages are logged while *FLAG is set: a worker
+ * follows the flag the master keeps in the segment, so that a reload
+ * changes the log level of running workers too.
+ */
+void
+log_follow(const _Atomic int *flag)
+{
+	log_flag = flag;
+}
+
+/*
  * The one place a line is emitted.  The stderr copy is written with a single
  * write(2) so that lines of concurrent workers do not interleave.
  */
@@ -75,7 +87,8 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 	char msg[1024], line[1100];
 	int n;
 
-	if (pri == LOG_DEBUG && !log_verbose)
+	if (pri == LOG_DEBUG &&
+	    !(log_flag != NULL ? atomic_load(log_flag) : log_verbose))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {

@@ -10,11 +10,13 @@
 #define CHATD_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 /* log.c */
 void log_init(int to_stderr, int facility);
 void log_tostderr(int to_stderr);
 void log_setverbose(int verbose);
+void log_follow(const _Atomic int *flag);
 int log_facility_byname(const char *name);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -77,29 +77,6 @@ repair_master_locks(struct master *mp, pid_t old)
 	}
 }
 
-/*
- * The new master's limits hold from now on, for the adopted workers too
- * (each field is read on its own, so each is stored on its own).  A worker
- * keeps the send timeout and the room for backlog lines it started with.
- */
-static void
-set_limits(struct shm *s, const struct shm_limits *lim)
-{
-	/* struct shm_limits is uint32_t fields only */
-	uint32_t *to = (uint32_t *)&s->h->lim;
-	const uint32_t *from = (const uint32_t *)lim;
-	size_t i;
-
-	if (memcmp(to, from, sizeof(*lim)) == 0)
-		return;
-	for (i = 0; i < sizeof(*lim) / sizeof(uint32_t); i++)
-		__atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
-	log_notice("limits of segment %s now: backlog=%u flood=%u:%u "
-		   "send_timeout=%u",
-	    s->name, lim->backlog, lim->flood_rate, lim->flood_burst,
-	    lim->send_timeout);
-}
-
 /* Whether any row of S belongs to a worker that still runs. */
 static int
 has_live_workers(struct shm *s)
@@ -161,7 +138,11 @@ adopt_segment(struct master *mp, const char *name)
 		log_warnx("adopted segment %s keeps its size: %u clients, %u "
 			  "slots",
 		    name, s.h->nrows, s.h->nslots);
-	set_limits(&s, &mp->cf.lim);
+	if (limits_apply(&s, &mp->cf.lim))
+		log_notice("limits of segment %s now: backlog=%u flood=%u:%u "
+			   "send_timeout=%u",
+		    s.name, mp->cf.lim.backlog, mp->cf.lim.flood_rate,
+		    mp->cf.lim.flood_burst, mp->cf.lim.send_timeout);
 	log_notice("adopted %u workers of the dead master %ld from segment "
 		   "%s; %u others were gone",
 	    n, (long)old, name, gone);

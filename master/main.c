@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,31 +17,22 @@
 #include "../common/log.h"
 #include "../common/util.h"
 
-#define DEFAULT_PORT "6660"
-#define DEFAULT_MAXCLIENTS 1024
-#define DEFAULT_MAXPERHOST 10
-#define DEFAULT_BACKLOG 10
-#define DEFAULT_SLOTS 4096
-#define DEFAULT_FLOOD_RATE 5
-#define DEFAULT_FLOOD_BURST 20
-#define DEFAULT_SEND_TIMEOUT 60
-#define DEFAULT_FLOOD_KICK 30
-#define DEFAULT_IDLE_TIMEOUT 3600
-#define DEFAULT_REGISTER_TIMEOUT 60
-#define DEFAULT_NICK_LENGTH 16
-#define DEFAULT_MAX_ROOMS 256
 #define SHUTDOWN_GRACE_MS 3000
+
+#define OPTIONS "a:B:b:c:fF:hl:m:n:o:P:p:Ss:tu:Vvw:"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: chatd [-fhVv] [-a maxperhost] [-B lines] [-b address] "
-	    "[-F facility]\n"
-	    "             [-l rate[:burst]] [-m maxclients] [-n name] "
+	    "usage: chatd [-fhtVv] [-a maxperhost] [-B lines] [-b address] "
+	    "[-c file]\n"
+	    "             [-F facility]"
+	    " [-l rate[:burst]] [-m maxclients] [-n name] "
 	    "[-o key=value]\n"
 	    "             [-P pidfile] [-p port] [-s slots] [-u user] "
-	    "[-w seconds]\n");
+	    "[-w seconds]\n"
+	    "       chatd -S [-n name | -p port]\n");
 }
 
 static unsigned long
@@ -54,68 +46,6 @@ number(int opt, const char *arg, unsigned long min, unsigned long max)
 		exit(1);
 	}
 	return v;
-}
-
-/*
- * Every limit by name, for -o KEY=VALUE: the letter options are the
- * common ones' short forms.
- */
-#define LIM(f) offsetof(struct config, lim.f), 1
-#define CF(f) offsetof(struct config, f), 0
-static const struct setting {
-	const char *key;
-	size_t off;
-	int u32; /* a uint32_t, else an unsigned long */
-	unsigned long min, max;
-} settings[] = {
-    {"max_clients", CF(maxclients), 1, 100000},
-    {"max_per_host", CF(maxperhost), 0, 100000},
-    {"ring_slots", CF(nslots), 64, 1UL << 20},
-    {"backlog", LIM(backlog), 0, 100},
-    {"flood_rate", LIM(flood_rate), 0, 100000},
-    {"flood_burst", LIM(flood_burst), 1, 100000},
-    {"flood_kick", LIM(flood_kick), 0, 86400},
-    {"send_timeout", LIM(send_timeout), 0, 86400},
-    {"idle_timeout", LIM(idle_timeout), 0, 30 * 86400},
-    {"register_timeout", LIM(register_timeout), 0, 86400},
-    {"nick_length", LIM(nick_length), 1, NICK_MAX},
-    {"rooms_per_client", LIM(rooms_per_client), 1, ROOMS_PER_CLIENT},
-    {"max_rooms", LIM(max_rooms), 0, 1000000},
-};
-
-/* -o KEY=VALUE */
-static void
-set_option(struct config *cf, const char *arg)
-{
-	const struct setting *st;
-	const char *eq = strchr(arg, '=');
-	unsigned long v;
-	size_t i, n;
-
-	n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-		st = &settings[i];
-		if (strlen(st->key) != n || strncmp(st->key, arg, n) != 0)
-			continue;
-		if (eq == NULL || parse_uint(eq + 1, st->min, st->max, &v)) {
-			fprintf(stderr,
-			    "chatd: -o %s: %s takes a number from %lu to "
-			    "%lu\n",
-			    arg, st->key, st->min, st->max);
-			exit(1);
-		}
-		if (st->u32)
-			*(uint32_t *)((char *)cf + st->off) = (uint32_t)v;
-		else
-			*(unsigned long *)((char *)cf + st->off) = v;
-		return;
-	}
-	fprintf(stderr, "chatd: -o %.*s: no such setting; there are:", (int)n,
-	    arg);
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		fprintf(stderr, " %s", settings[i].key);
-	fputc('\n', stderr);
-	exit(1);
 }
 
 /* -l RATE[:BURST]: lines a second and lines at once; -l 0 is no limit. */
@@ -137,38 +67,18 @@ flood_option(struct config *cf, const char *arg)
 	    : DEFAULT_FLOOD_BURST;
 }
 
-static int
-name_valid(const char *s)
-{
-	size_t n = strspn(s,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
-	    "UVWXYZ0123456789_.-");
-
-	return n > 0 && n <= 40 && s[n] == '\0' && s[0] != '.';
-}
-
+/*
+ * Applies the command line over CF.  Exits on a mistake in it: that can
+ * only happen at start-up, since a reload reads the same command line.
+ */
 static void
 parse_options(struct config *cf, int argc, char **argv)
 {
+	char err[1024];
 	int ch;
 
-	cf->port = DEFAULT_PORT;
-	cf->maxclients = DEFAULT_MAXCLIENTS;
-	cf->maxperhost = DEFAULT_MAXPERHOST;
-	cf->lim.backlog = DEFAULT_BACKLOG;
-	cf->nslots = DEFAULT_SLOTS;
-	cf->lim.flood_rate = DEFAULT_FLOOD_RATE;
-	cf->lim.flood_burst = DEFAULT_FLOOD_BURST;
-	cf->lim.send_timeout = DEFAULT_SEND_TIMEOUT;
-	cf->lim.flood_kick = DEFAULT_FLOOD_KICK;
-	cf->lim.idle_timeout = DEFAULT_IDLE_TIMEOUT;
-	cf->lim.register_timeout = DEFAULT_REGISTER_TIMEOUT;
-	cf->lim.nick_length = DEFAULT_NICK_LENGTH;
-	cf->lim.rooms_per_client = ROOMS_PER_CLIENT;
-	cf->lim.max_rooms = DEFAULT_MAX_ROOMS;
-	cf->facility = LOG_DAEMON;
-	while ((ch = getopt(argc, argv, "a:B:b:fF:hl:m:n:o:P:p:s:u:Vvw:")) !=
-	    -1) {
+	optind = 1;
+	while ((ch = getopt(argc, argv, OPTIONS)) != -1) {
 		switch (ch) {
 		case 'a':
 			cf->maxperhost = number(ch, optarg, 0, 100000);
@@ -201,7 +111,7 @@ parse_options(struct config *cf, int argc, char **argv)
 			cf->maxclients = number(ch, optarg, 1, 100000);
 			break;
 		case 'n':
-			if (!name_valid(optarg)) {
+			if (!config_name_valid(optarg)) {
 				fprintf(stderr,
 				    "chatd: -n %s: a name is 1 to "
 				    "40 letters, digits or _.- "
@@ -212,7 +122,13 @@ parse_options(struct config *cf, int argc, char **argv)
 			cf->name = optarg;
 			break;
 		case 'o':
-			set_option(cf, optarg);
+			if (config_option(cf, optarg, err, sizeof(err)) == -1) {
+				fprintf(stderr, "chatd: -o %s\n", err);
+				exit(1);
+			}
+			break;
+		case 'c': /* taken before the file was read */
+		case 't':
 			break;
 		case 'P':
 			if (*optarg == '\0' || strlen(optarg) >= PIDPATH_MAX) {
@@ -226,6 +142,9 @@ parse_options(struct config *cf, int argc, char **argv)
 		case 'p':
 			number(ch, optarg, 0, 65535);
 			cf->port = optarg;
+			break;
+		case 'S':
+			cf->status = 1;
 			break;
 		case 's':
 			cf->nslots = number(ch, optarg, 64, 1UL << 20);
@@ -252,6 +171,64 @@ parse_options(struct config *cf, int argc, char **argv)
 		usage(stderr);
 		exit(1);
 	}
+}
+
+/*
+ * The configuration: the defaults, then the file (-c, or DEFAULT_CONFIG if
+ * it exists), then the command line over it.  Returns 0, or -1 with the
+ * file's error in ERR.
+ */
+int
+master_configure(struct config *cf, int argc, char **argv, char *err,
+    size_t size)
+{
+	int ch;
+
+	config_defaults(cf);
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt(argc, argv, OPTIONS)) != -1) {
+		if (ch == 'c') {
+			cf->config = optarg;
+			cf->config_given = 1;
+		} else if (ch == 't') {
+			cf->test_only = 1;
+		}
+	}
+	opterr = 1;
+	if (config_file(cf, cf->config, cf->config_given, err, size) == -1)
+		return -1;
+	parse_options(cf, argc, argv);
+	return 0;
+}
+
+/*
+ * -t: besides the syntax the file was read with, what a start needs that
+ * can be checked without starting.  Returns the exit status.
+ */
+static int
+config_test(struct config *cf)
+{
+	char *motd = NULL, err[600];
+	int bad = 0;
+
+	if (cf->user != NULL && getpwnam(cf->user) == NULL) {
+		fprintf(stderr, "chatd: no user %s\n", cf->user);
+		bad = 1;
+	}
+	if (cf->motd != NULL && motd_read(cf->motd, &motd, err,
+				    sizeof(err)) == -1) {
+		fprintf(stderr, "chatd: %s\n", err);
+		bad = 1;
+	}
+	free(motd);
+	if (bad)
+		return 1;
+	printf("chatd: configuration %s%s is valid\n", cf->config,
+	    cf->config_given || access(cf->config, F_OK) == 0
+		? ""
+		: " (absent: the defaults)");
+	return 0;
 }
 
 /* A start-up failure: logged, told to a waiting parent, exit 1. */
@@ -293,8 +270,7 @@ master_notice(struct master *mp, int type, int target, uint32_t gen,
 	n = vsnprintf(m.text, TEXT_MAX + 1, fmt, ap);
 	va_end(ap);
 	m.len = (uint16_t)(n < 0 ? 0 : n > TEXT_MAX ? TEXT_MAX : n);
-	ring_publish(&mp->shm, &m);
-	ring_wake(&mp->shm, &m, -1);
+	ring_wake(&mp->shm, &m, ring_publish(&mp->shm, &m), -1);
 }
 
 /* Writes the statistics line to syslog (SIGUSR1). */
@@ -321,7 +297,7 @@ static void
 start(struct master *mp)
 {
 	struct shm_params sp;
-	char name[48], path[sizeof(mp->pidpath)], why[128];
+	char name[48], path[sizeof(mp->pidpath)], why[600], *motd = NULL;
 	pid_t live;
 	int i, r;
 
@@ -350,6 +326,9 @@ start(struct master *mp)
 		startup_fail(mp, "cannot write pidfile %s: %s (use -P)", path,
 		    strerror(errno));
 	}
+	/* read while we may still be root: /etc is ours to read then */
+	if (motd_read(mp->cf.motd, &motd, why, sizeof(why)) == -1)
+		startup_fail(mp, "%s; not starting", why);
 	if (drop_privileges(mp, why, sizeof(why)) == -1)
 		startup_fail(mp, "%s; not starting", why);
 	sp.nrows = (uint32_t)mp->cf.maxclients;
@@ -366,6 +345,9 @@ start(struct master *mp)
 		startup_fail(mp, "cannot create shared memory %s: %s",
 		    mp->segname, strerror(errno));
 	}
+	shm_set_motd(&mp->shm, motd);
+	free(motd);
+	atomic_store(&mp->shm.h->verbose, mp->cf.verbose);
 	for (i = 0; i < mp->nlst; i++)
 		log_notice("listening on %s", mp->lst[i].desc);
 	log_notice("chatd %s started: instance %s, segment %s (%zu KiB), "
@@ -430,8 +412,18 @@ serve(struct master *mp)
 	for (;;) {
 		/* while accepting is paused, the listeners are left alone */
 		now = now_ms();
+		if (mp->cf.stats_interval > 0 && now >= mp->next_stats) {
+			if (mp->next_stats > 0)
+				master_stats(mp);
+			mp->next_stats = now + mp->cf.stats_interval * 1000ULL;
+		}
+		if (mp->cf.stats_interval == 0)
+			mp->next_stats = 0;
 		listen = now >= mp->pause_until;
 		timeout = listen ? -1 : (int)(mp->pause_until - now);
+		if (mp->next_stats > 0 &&
+		    (timeout < 0 || mp->next_stats - now < (uint64_t)timeout))
+			timeout = (int)(mp->next_stats - now);
 		memset(rev, 0, sizeof(rev));
 		wait_events(mp, listen, timeout, rev);
 		while ((sig = signal_next()) != 0) {
@@ -443,9 +435,7 @@ serve(struct master *mp)
 			case SIGINT:
 				return sig;
 			case SIGHUP:
-				log_notice(
-				    "SIGHUP: configuration reload is not "
-				    "supported yet; nothing changed");
+				master_reload(mp);
 				break;
 			case SIGUSR1:
 				master_stats(mp);
@@ -509,9 +499,20 @@ main(int argc, char **argv)
 	static struct master m;
 	int sig;
 
+	char err[1200];
+
 	m.pidfd = -1;
 	m.ready_fd = -1;
-	parse_options(&m.cf, argc, argv);
+	m.argc = argc;
+	m.argv = argv;
+	if (master_configure(&m.cf, argc, argv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "chatd: %s\n", err);
+		return 1;
+	}
+	if (m.cf.test_only)
+		return config_test(&m.cf);
+	if (m.cf.status)
+		exit(status_main(m.cf.name != NULL ? m.cf.name : m.cf.port));
 	log_init(1, m.cf.facility);
 	log_setverbose(m.cf.verbose);
 	if (signal_setup() == -1)
@@ -521,5 +522,6 @@ main(int argc, char **argv)
 		log_tostderr(0);
 	sig = serve(&m);
 	stop(&m, sig);
+	config_free(&m.cf);
 	return 0;
 }

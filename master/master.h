@@ -25,9 +25,35 @@ struct listener {
 	char desc[80]; /* "127.0.0.1 port 6660" */
 };
 
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/chatd.conf"
+#define DEFAULT_PORT "6660"
+#define DEFAULT_MAXCLIENTS 1024
+#define DEFAULT_MAXPERHOST 10
+#define DEFAULT_BACKLOG 10
+#define DEFAULT_SLOTS 4096
+#define DEFAULT_FLOOD_RATE 5
+#define DEFAULT_FLOOD_BURST 20
+#define DEFAULT_SEND_TIMEOUT 60
+#define DEFAULT_FLOOD_KICK 30
+#define DEFAULT_IDLE_TIMEOUT 3600
+#define DEFAULT_REGISTER_TIMEOUT 60
+#define DEFAULT_NICK_LENGTH 16
+#define DEFAULT_MAX_ROOMS 256
+
 struct config {
+	const char *config; /* the file; DEFAULT_CONFIG need not exist */
+	int config_given;   /* -c: the file must exist */
+	int test_only;	    /* -t: check the configuration and exit */
+	int status;	    /* -S: print the instance's status and exit */
 	int foreground;
 	int verbose; /* log LOG_DEBUG messages too */
+	const char *motd;	 /* file shown after the greeting */
+	uint32_t stats_interval; /* s between statistics lines, 0: none */
+	char **owned;		 /* strings the configuration copied */
+	size_t nowned;
 	const char *port;
 	const char *bind; /* NULL: every address */
 	const char *name; /* instance; NULL: the port number */
@@ -64,7 +90,24 @@ struct master {
 	unsigned long full_quiet;  /* refusals since then */
 	uint64_t pause_until;	   /* accept nothing before this (ms) */
 	unsigned long pause_quiet; /* resource errors since last logged */
+	int argc;		   /* the command line, read again on SIGHUP */
+	char **argv;
+	uint64_t next_stats; /* when the next statistics line is due (ms) */
 };
+
+/* reload.c */
+int limits_apply(struct shm *, const struct shm_limits *);
+int motd_read(const char *path, char **text, char *err, size_t size);
+void master_reload(struct master *);
+
+/* config.c */
+void config_defaults(struct config *);
+void config_free(struct config *);
+int config_option(struct config *, const char *arg, char *err, size_t size);
+int config_file(struct config *, const char *path, int must_exist, char *err,
+    size_t size);
+int config_is_live(const char *key);
+int config_name_valid(const char *);
 
 /* adopt.c */
 struct pollfd;
@@ -98,9 +141,14 @@ int drop_privileges(struct master *, char *why, size_t size);
 int pidfile_open(struct master *, const char *path);
 void pidfile_remove(struct master *);
 
+/* status.c */
+int status_main(const char *name);
+
 /* main.c */
 void master_notice(struct master *, int type, int target, uint32_t gen,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void master_stats(struct master *);
+int master_configure(struct config *, int argc, char **argv, char *err,
+    size_t size);
 
 #endif

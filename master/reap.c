@@ -57,8 +57,7 @@ goodbye_for(struct master *mp, int row)
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		m.rooms[i] = atomic_load(&r->rooms[i].hash);
 	m.len = (uint16_t)strlcpy_(m.text, "connection lost", TEXT_MAX + 1);
-	ring_publish(&mp->shm, &m);
-	ring_wake(&mp->shm, &m, row);
+	ring_wake(&mp->shm, &m, ring_publish(&mp->shm, &m), row);
 }
 
 void

@@ -9,8 +9,9 @@
  * that the holder posts on release.  Sleeps are bounded (a few ms), and
  * after each one a contender checks whether the owner is still alive: a
  * lock whose owner died is taken over by one CAS from the dead pid to its
- * own, and lock_take() returns 1 so that the new owner repairs the data
- * the dead one may have left half-changed.
+ * own, and lock_take() returns the dead pid so that the new owner repairs
+ * the data the dead one may have left half-changed, and can say whose
+ * death it repaired after.
  */
 #include <errno.h>
 #include <sched.h>
@@ -41,10 +42,11 @@ try_take(struct shm_lock *l, int32_t me)
 }
 
 /*
- * Takes the lock from a dead owner.  Returns 1 if this process now holds
- * it, 0 if the owner lives or someone else was quicker.
+ * Takes the lock from a dead owner.  Returns the dead owner's pid if this
+ * process now holds the lock, 0 if the owner lives or someone else was
+ * quicker.
  */
-static int
+static int32_t
 take_over(struct shm_lock *l, int32_t me)
 {
 	int32_t owner = atomic_load(&l->owner);
@@ -54,18 +56,20 @@ take_over(struct shm_lock *l, int32_t me)
 	if (!atomic_compare_exchange_strong(&l->owner, &owner, me))
 		return 0;
 	atomic_fetch_add(&l->takeovers, 1);
-	return 1;
+	return owner;
 }
 
 /*
- * Takes the lock, waiting as long as it takes.  Returns 0 normally, 1 if
- * the lock was taken over from a dead owner (the caller must repair what
- * the lock guards before releasing it).
+ * Takes the lock, waiting as long as it takes.  Returns 0 normally, or the
+ * pid of the dead owner the lock was taken over from: the caller must
+ * repair what the lock guards before releasing it, and log the repair
+ * (the master, which repairs after the deaths it reaps, never learns of
+ * this one).
  */
 int
 lock_take(struct shm_lock *l)
 {
-	int32_t me = (int32_t)getpid();
+	int32_t me = (int32_t)getpid(), dead;
 	struct timespec ts;
 	int i;
 
@@ -91,8 +95,8 @@ lock_take(struct shm_lock *l)
 		atomic_fetch_sub(&l->waiters, 1);
 		if (try_take(l, me))
 			return 0;
-		if (take_over(l, me))
-			return 1;
+		if ((dead = take_over(l, me)) != 0)
+			return (int)dead;
 	}
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "shm.h"
+#include "../common/log.h"
 
 /* FNV-1a over the lower-cased name; 0 is kept for "no room". */
 uint32_t
@@ -79,12 +80,13 @@ ring_publish(struct shm *s, struct msg *m)
 	struct shm_header *h = s->h;
 	struct slot *sl;
 	uint64_t seq;
+	int dead, fixed = 0;
 
 	if (m->len > TEXT_MAX)
 		m->len = TEXT_MAX;
 	m->text[m->len] = '\0';
-	if (lock_take(&h->publock) == 1)
-		ring_repair(s);
+	if ((dead = lock_take(&h->publock)) > 0)
+		fixed = ring_repair(s);
 	seq = atomic_load_explicit(&h->head, memory_order_relaxed);
 	sl = &s->slots[seq % h->nslots];
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_WRITING),
@@ -96,6 +98,16 @@ ring_publish(struct shm *s, struct msg *m)
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	lock_give(&h->publock);
 	atomic_fetch_add_explicit(&h->stats.published, 1, memory_order_relaxed);
+	/*
+	 * A publisher that took the lock over from a dead one did the repair
+	 * the master would have done: it logs it as the master does, outside
+	 * the critical section.
+	 */
+	if (dead > 0)
+		log_err("repair: worker %ld died holding the publish lock; %s",
+		    (long)dead,
+		    fixed ? "its half-written slot was skipped"
+			  : "the ring was intact");
 	return seq;
 }
 
@@ -142,15 +154,19 @@ interested(const struct row *r, int idx, const struct msg *m)
 }
 
 /*
- * Wakes every row that sleeps and may want M, except row SKIP.  A busy
- * consumer costs nothing here but two loads; a sleeping one a sem_post()
- * (one futex wake).  The CAS makes sure each sleep is posted only once.
+ * Wakes every row that sleeps and may want M, message SEQ, except row
+ * SKIP.  A busy consumer costs nothing here but two loads; a sleeping one
+ * a sem_post() (one futex wake).  The CAS makes sure each sleep is posted
+ * only once.  A sleeper is also told the first message it wanted: what
+ * came before was of no interest to it, so if the ring overwrote that
+ * while it slept, it lost nothing (it is not a slow reader).
  */
 void
-ring_wake(struct shm *s, const struct msg *m, int skip)
+ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
 {
 	uint32_t i, hwm;
 	struct row *r;
+	uint64_t first;
 	int32_t one;
 
 	atomic_thread_fence(memory_order_seq_cst);
@@ -163,6 +179,10 @@ ring_wake(struct shm *s, const struct msg *m, int skip)
 		if (atomic_load(&r->state) == ROW_FREE ||
 		    !interested(r, (int)i, m))
 			continue;
+		first = atomic_load(&r->first_want);
+		while (seq < first &&
+		    !atomic_compare_exchange_weak(&r->first_want, &first, seq))
+			;
 		one = 1;
 		if (atomic_compare_exchange_strong(&r->asleep, &one, 0))
 			sem_post(&r->wake);

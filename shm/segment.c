@@ -41,9 +41,9 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 }
 
 static int
-map(struct shm *s, int fd, size_t size)
+map(struct shm *s, int fd, size_t size, int prot)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
 
 	if (p == MAP_FAILED)
 		return -1;
@@ -134,7 +134,8 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 		if (shm_unlink(name) == -1)
 			return -1;
 	}
-	if (ftruncate(fd, (off_t)size) == -1 || map(s, fd, size) == -1) {
+	if (ftruncate(fd, (off_t)size) == -1 ||
+	    map(s, fd, size, PROT_READ | PROT_WRITE) == -1) {
 		saved = errno;
 		close(fd);
 		shm_unlink(name);
@@ -153,12 +154,11 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 }
 
 /*
- * Maps the existing segment NAME into S after checking that it is one of
- * ours and of this layout.  Returns 0, or -1 with errno set (EPROTO: not a
- * chatd segment of this version).
+ * Maps the existing segment NAME into S, for writing if WRITABLE, after
+ * checking that it is one of ours and of this layout.
  */
-int
-shm_attach(struct shm *s, const char *name)
+static int
+attach(struct shm *s, const char *name, int writable)
 {
 	struct stat st;
 	struct shm_header *h;
@@ -166,7 +166,8 @@ shm_attach(struct shm *s, const char *name)
 
 	memset(s, 0, sizeof(*s));
 	strlcpy_(s->name, name, sizeof(s->name));
-	if ((fd = shm_open(name, O_RDWR | O_CLOEXEC, 0)) == -1)
+	if ((fd = shm_open(name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC,
+		 0)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 ||
 	    (size_t)st.st_size < sizeof(struct shm_header)) {
@@ -175,7 +176,8 @@ shm_attach(struct shm *s, const char *name)
 		errno = saved;
 		return -1;
 	}
-	if (map(s, fd, (size_t)st.st_size) == -1) {
+	if (map(s, fd, (size_t)st.st_size,
+		writable ? PROT_READ | PROT_WRITE : PROT_READ) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -193,6 +195,28 @@ shm_attach(struct shm *s, const char *name)
 	return 0;
 }
 
+/*
+ * Maps the existing segment NAME into S after checking that it is one of
+ * ours and of this layout.  Returns 0, or -1 with errno set (EPROTO: not a
+ * chatd segment of this version).
+ */
+int
+shm_attach(struct shm *s, const char *name)
+{
+	return attach(s, name, 1);
+}
+
+/*
+ * As shm_attach(), but opened and mapped read-only: any store through S
+ * faults.  For readers that must never change the segment, and so take
+ * none of its locks (the status tool).
+ */
+int
+shm_attach_ro(struct shm *s, const char *name)
+{
+	return attach(s, name, 0);
+}
+
 void
 shm_detach(struct shm *s)
 {
@@ -207,4 +231,43 @@ int
 shm_unlink_name(const char *name)
 {
 	return shm_unlink(name);
+}
+
+/*
+ * Replaces the message of the day with TEXT (cut to MOTD_MAX - 1 bytes).
+ * Only the master writes it; readers retry while MOTD_SEQ is odd or moved.
+ */
+void
+shm_set_motd(struct shm *s, const char *text)
+{
+	struct shm_header *h = s->h;
+
+	atomic_fetch_add(&h->motd_seq, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	strlcpy_(h->motd, text, sizeof(h->motd));
+	atomic_thread_fence(memory_order_seq_cst);
+	atomic_fetch_add(&h->motd_seq, 1);
+}
+
+/* Copies the message of the day to OUT (MOTD_MAX bytes); "" if none. */
+void
+shm_get_motd(struct shm *s, char *out)
+{
+	struct shm_header *h = s->h;
+	uint32_t before;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		before = atomic_load(&h->motd_seq);
+		if (before & 1)
+			continue;
+		atomic_thread_fence(memory_order_seq_cst);
+		memcpy(out, h->motd, MOTD_MAX);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load(&h->motd_seq) == before) {
+			out[MOTD_MAX - 1] = '\0';
+			return;
+		}
+	}
+	out[0] = '\0'; /* changing all the time: show none rather than junk */
 }

@@ -22,12 +22,13 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 2
+#define SHM_VERSION 4
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
 #define ROOM_MAX 31	   /* bytes in a room name, '#' included */
 #define ROOMS_PER_CLIENT 8 /* rooms one client can be in at once */
+#define MOTD_MAX 4096	   /* bytes of the message of the day */
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
 
 /*
@@ -126,6 +127,8 @@ struct row {
 	_Atomic int32_t pid;
 	uint32_t gen;		   /* bumped at every claim */
 	_Atomic int32_t asleep;	   /* 1: waiting on WAKE */
+	/* the first message published for it while it slept */
+	_Atomic uint64_t first_want;
 	_Atomic int32_t quit_sent; /* the worker said goodbye itself */
 	char nick[NICK_MAX + 1];
 	char addr[ADDR_MAX];
@@ -174,6 +177,7 @@ struct shm_header {
 	struct shm_limits lim; /* what every worker obeys */
 	_Atomic int32_t master_pid;
 	_Atomic int32_t shutting_down;
+	_Atomic int verbose; /* log debugging messages too */
 	_Atomic uint32_t guest_next; /* N of the next guestN */
 	_Atomic uint32_t rows_hwm;   /* rows at or above are all free */
 	uint32_t rooms_in_use;	     /* distinct rooms; under tablock */
@@ -182,6 +186,9 @@ struct shm_header {
 	/* the next sequence number to be published; alone on its line */
 	_Alignas(64) _Atomic uint64_t head;
 	_Alignas(64) struct shm_stats stats;
+	/* the message of the day: odd MOTD_SEQ while the master writes it */
+	_Atomic uint32_t motd_seq;
+	char motd[MOTD_MAX];
 };
 
 /* A process's view of a mapped segment. */
@@ -203,8 +210,11 @@ struct shm_params {
 int shm_create(struct shm *, const char *name, const struct shm_params *,
     pid_t *live_master);
 int shm_attach(struct shm *, const char *name);
+int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);
+void shm_set_motd(struct shm *, const char *text);
+void shm_get_motd(struct shm *, char *out);
 
 /* lock.c */
 int lock_init(struct shm_lock *);
@@ -214,7 +224,7 @@ int lock_release_dead(struct shm_lock *, pid_t dead);
 
 /* ring.c */
 uint64_t ring_publish(struct shm *, struct msg *);
-void ring_wake(struct shm *, const struct msg *, int self);
+void ring_wake(struct shm *, const struct msg *, uint64_t seq, int skip);
 uint64_t ring_head(struct shm *);
 int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
     uint64_t *lost);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "shm.h"
+#include "../common/log.h"
 #include "../common/util.h"
 
 int
@@ -23,12 +24,19 @@ nick_equal(const char *a, const char *b)
 static void
 table_lock(struct shm *s)
 {
+	int32_t dead;
+
 	/*
-	 * A dead owner may have been changing one row; that row belongs to
-	 * the dead worker and is released by the master, so the table as a
-	 * whole needs no repair.
+	 * A dead owner may have been changing one row, which belongs to the
+	 * dead worker and is released by the master; but the count of rooms
+	 * in use may be half-way, so it is counted again.
 	 */
-	lock_take(&s->h->tablock);
+	if ((dead = lock_take(&s->h->tablock)) != 0) {
+		table_recount_rooms(s);
+		log_err("repair: worker %ld died holding the table lock; "
+			"released",
+		    (long)dead);
+	}
 }
 
 static void

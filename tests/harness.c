@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -176,10 +178,15 @@ log_reader(void *arg)
 	ssize_t n;
 
 	for (;;) {
+		pthread_mutex_lock(&d->mu);
+		d->reading = 1; /* all read so far is in the log */
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
 		n = read(d->errfd, buf, sizeof(buf));
 		if (n == -1 && errno == EINTR)
 			continue;
 		pthread_mutex_lock(&d->mu);
+		d->reading = 0;
 		if (n <= 0) {
 			d->eof = 1;
 			pthread_cond_broadcast(&d->cv);
@@ -242,8 +249,19 @@ daemon_log_has(struct daemon *d, const char *needle)
 
 void (*harness_exec_hook)(void);
 
+static int
+has_config(const char *const *extra)
+{
+	int i;
+
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		if (strcmp(extra[i], "-c") == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * Starts "chatd -f -p 0 -b 127.0.0.1 -n NAME EXTRA..." in a process group
+ * Starts "chatd -f -p 0 -b 127.0.0.1 -n NAME [-c /dev/null] EXTRA..." in a process group
  * of its own and waits until it listens.  Returns 0, or -1 if it did not
  * start (its stderr is then in d->log).
  */
@@ -266,6 +284,11 @@ daemon_start_named(struct daemon *d, const char *name, const char *const *extra)
 	argv[n++] = "127.0.0.1";
 	argv[n++] = "-n";
 	argv[n++] = d->name;
+	/* no configuration file but what a test gives: /etc is not ours */
+	if (!has_config(extra)) {
+		argv[n++] = "-c";
+		argv[n++] = "/dev/null";
+	}
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 31; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -323,6 +346,32 @@ daemon_signal(struct daemon *d, int sig)
  * Waits for the master to exit.  Returns its exit status (a signal as
  * 128 + signo), or -1 if it still runs after TIMEOUT_MS.
  */
+/*
+ * Waits until the reader has put in the log all the daemon wrote so far:
+ * nothing is left in the pipe and the reader waits for more.
+ */
+static void
+log_caught_up(struct daemon *d)
+{
+	uint64_t deadline = now_ms() + (uint64_t)T_TIMEOUT;
+	struct timespec ts;
+	int pending;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->eof && now_ms() < deadline &&
+	    (!d->reading || ioctl(d->errfd, FIONREAD, &pending) == -1 ||
+		pending > 0)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
 int
 daemon_wait_exit(struct daemon *d, int timeout_ms)
 {
@@ -339,6 +388,7 @@ daemon_wait_exit(struct daemon *d, int timeout_ms)
 	if (waitpid(d->pid, &status, WNOHANG) != d->pid)
 		return -1;
 	d->exited = 1;
+	log_caught_up(d);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
@@ -450,6 +500,122 @@ run_chatd(const char *const *argv, char *out, size_t size, int timeout_ms)
 	}
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* How many bytes the daemon has written on stderr so far. */
+size_t
+daemon_log_len(struct daemon *d)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->loglen;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+/*
+ * Waits until the daemon's stderr holds NEEDLE at or after byte FROM, and
+ * copies the rest of that line, from NEEDLE on, into LINE (if not NULL).
+ * Returns 0, or -1 after TIMEOUT_MS or if the daemon closed stderr first.
+ */
+int
+daemon_wait_log_from(struct daemon *d, size_t from, const char *needle,
+    char *line, size_t size, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	struct timespec ts;
+	const char *p = NULL;
+	size_t n;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		if (d->log != NULL && from <= d->loglen &&
+		    (p = strstr(d->log + from, needle)) != NULL)
+			break;
+		if (d->eof || deadline_left(deadline) == 0)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+	}
+	if (p != NULL && line != NULL && size > 0) {
+		n = strcspn(p, "\n");
+		if (n > size - 1)
+			n = size - 1;
+		memcpy(line, p, n);
+		line[n] = '\0';
+	}
+	pthread_mutex_unlock(&d->mu);
+	return p != NULL ? 0 : -1;
+}
+
+/* How many times NEEDLE occurs in what the daemon wrote on stderr. */
+int
+daemon_log_count(struct daemon *d, const char *needle)
+{
+	const char *p;
+	int n = 0;
+
+	pthread_mutex_lock(&d->mu);
+	for (p = d->log; p != NULL && (p = strstr(p, needle)) != NULL;
+	     p += strlen(needle))
+		n++;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+static size_t
+align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/*
+ * Maps the segment of the running daemon D read-only into S, to look at
+ * its locks and table without any power to change them; shm_detach()
+ * unmaps it.  Returns 0, or -1 if it is missing or not of this layout.
+ */
+int
+daemon_map(struct daemon *d, struct shm *s)
+{
+	size_t rows_off, slots_off;
+	struct shm_header *h;
+	struct stat st;
+	void *p;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	strlcpy_(s->name, d->segname, sizeof(s->name));
+	if ((fd = shm_open(d->segname, O_RDONLY | O_CLOEXEC, 0)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 ||
+	    (size_t)st.st_size < sizeof(struct shm_header)) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	h = p;
+	rows_off = align64(sizeof(struct shm_header));
+	slots_off = align64(rows_off + (size_t)h->nrows * sizeof(struct row));
+	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
+	    h->size != (uint64_t)st.st_size ||
+	    slots_off + (size_t)h->nslots * sizeof(struct slot) > h->size) {
+		munmap(p, (size_t)st.st_size);
+		return -1;
+	}
+	s->h = h;
+	s->size = (size_t)st.st_size;
+	s->rows = (struct row *)((char *)p + rows_off);
+	s->slots = (struct slot *)((char *)p + slots_off);
+	return 0;
 }
 
 struct client *
@@ -667,4 +833,18 @@ client_greeted(struct daemon *d, char *nick, size_t size)
 		return NULL;
 	}
 	return c;
+}
+
+/* The local port of C's connection, or -1. */
+int
+client_port(struct client *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }

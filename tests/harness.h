@@ -37,6 +37,7 @@ struct daemon {
 	char *log; /* all the daemon wrote on stderr */
 	size_t loglen;
 	int eof;
+	int reading; /* the reader waits for more: the log has the rest */
 	int exited; /* the master was reaped */
 };
 
@@ -74,6 +75,11 @@ int daemon_stop(struct daemon *);
 int daemon_leftovers(struct daemon *);
 void daemon_free(struct daemon *);
 int run_chatd(const char *const *argv, char *out, size_t size, int timeout_ms);
+size_t daemon_log_len(struct daemon *);
+int daemon_wait_log_from(struct daemon *, size_t from, const char *needle,
+    char *line, size_t size, int timeout_ms);
+int daemon_log_count(struct daemon *, const char *needle);
+int daemon_map(struct daemon *, struct shm *);
 
 /* harness.c: clients */
 struct client *client_open(int port);
@@ -90,5 +96,6 @@ int client_expect_before(struct client *, const char *needle,
     const char *forbidden);
 int client_wait_eof(struct client *, int timeout_ms);
 struct client *client_greeted(struct daemon *, char *nick, size_t size);
+int client_port(struct client *);
 
 #endif

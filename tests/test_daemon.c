@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,6 +704,43 @@ START_TEST(hostile_input_reaches_nobody_raw)
 }
 END_TEST
 
+/* A client in a quiet room is not "too slow" because other rooms are busy. */
+START_TEST(quiet_room_is_not_a_slow_reader)
+{
+	const char *const args[] = {"-l", "0", "-s", "64", NULL};
+	char line[64];
+	int i;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
+	client_send(a, "/join #quiet\n/part #lobby\n");
+	ck_assert_int_eq(client_expect(a, "you left #lobby", NULL, 0), 0);
+	client_send(c, "/msg %s ready\n", na);
+	ck_assert_int_eq(client_expect(a, "ready", NULL, 0), 0);
+	/*
+	 * B fills the ring of 64 many times over in #lobby, while A's
+	 * worker sleeps: nothing of it is for A.  (A worker that is awake
+	 * and falls a whole ring behind the server's traffic is told, even
+	 * if what it lost was for others: it cannot know.)
+	 */
+	for (i = 0; i < 1000; i++)
+		client_send(b, "busy %d\n", i);
+	ck_assert_int_eq(client_expect(c, "busy 999", NULL, 0), 0);
+	client_send(c, "/msg %s hush\n", na);
+	/* A lost nothing it wanted, so hears of no loss */
+	ck_assert_int_eq(client_expect_before(a, "hush", "you missed"), 0);
+	snprintf(line, sizeof(line), "nick=%s: ", na);
+	ck_assert_msg(!daemon_log_has(&d, line), "%s", d.log);
+	client_close(a);
+	client_close(b);
+	client_close(c);
+	a = b = c = NULL;
+	stop();
+}
+END_TEST
+
 #define FLOOD 60000
 
 START_TEST(stalled_reader_is_told_what_it_missed)
@@ -1252,7 +1290,10 @@ START_TEST(usr1_logs_statistics_hup_is_harmless)
 	ck_assert(daemon_log_has(&d, " delivered="));
 	ck_assert(!daemon_log_has(&d, " delivered=0 "));
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "SIGHUP", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration /dev/null "
+					     "read",
+			     T_TIMEOUT),
+	    0);
 	client_send(a, "after hup\n");
 	ck_assert_int_eq(client_expect(b, "after hup", NULL, 0), 0);
 	three_done();
@@ -1639,13 +1680,397 @@ START_TEST(bad_settings_are_refused)
 	const char *a4[] = {"chatd", "-o", "nick_length=31", NULL};
 
 	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
-	ck_assert_ptr_nonnull(strstr(out, "no such setting"));
+	ck_assert_ptr_nonnull(strstr(out, "unknown setting \"nosuch\""));
 	ck_assert_ptr_nonnull(strstr(out, "register_timeout"));
 	ck_assert_int_eq(run_chatd(a2, out, sizeof(out), T_TIMEOUT), 1);
 	ck_assert_ptr_nonnull(strstr(out, "idle_timeout takes a number"));
 	ck_assert_int_eq(run_chatd(a3, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "not KEY=VALUE"));
 	ck_assert_int_eq(run_chatd(a4, out, sizeof(out), T_TIMEOUT), 1);
 	ck_assert_ptr_nonnull(strstr(out, "from 1 to 30"));
+}
+END_TEST
+
+/* ---- the configuration file, -t and SIGHUP ---- */
+
+static char conf[64], motd[64];
+
+/* Writes TEXT to the file PATH names (made unique on first use). */
+static void
+write_file(char *path, size_t size, const char *prefix, const char *text)
+{
+	char tmp[80];
+	FILE *f;
+
+	if (path[0] == '\0')
+		harness_unique(path, size, prefix);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	/* the daemon serves as nobody: the files must be readable to it */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+}
+
+static void
+conf_is(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+conf_is(const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	write_file(conf, sizeof(conf), "/tmp/chatd-test-conf-", text);
+}
+
+static void
+conf_done(void)
+{
+	unlink(conf);
+	unlink(motd);
+	conf[0] = motd[0] = '\0';
+}
+
+START_TEST(file_settings_and_the_command_line_over_them)
+{
+	const char *const args[] = {"-c", conf, "-o", "nick_length=7", NULL};
+
+	write_file(motd, sizeof(motd), "/tmp/chatd-test-motd-",
+	    "Welcome to the \x1b[31mtest\x1b[0m server.\n"
+	    "\n"
+	    "Be nice.\n");
+	conf_is("# a test configuration\n"
+		"motd %s\n"
+		"nick_length = 5\n"
+		"rooms_per_client 2\n",
+	    motd);
+	start(args);
+	ck_assert_ptr_nonnull(a = client_open(d.port));
+	ck_assert_int_eq(client_expect(a, "*** - Welcome to the test server.",
+			     NULL, 0),
+	    0);
+	ck_assert_int_eq(client_expect(a, "*** - Be nice.", NULL, 0), 0);
+	/* the file's rooms_per_client, the command line's nick_length */
+	client_send(a, "/nick abcdefg\n/join #x\n/join #y\n");
+	ck_assert_int_eq(client_expect(a, "you are now known as abcdefg", NULL,
+			     0),
+	    0);
+	ck_assert_int_eq(client_expect(a, "you are in 2 rooms already", NULL,
+			     0),
+	    0);
+	client_close(a);
+	a = NULL;
+	stop();
+	conf_done();
+}
+END_TEST
+
+START_TEST(sighup_changes_limits_and_motd_for_everyone)
+{
+	const char *const args[] = {"-c", conf, NULL};
+
+	conf_is("nick_length 16\n");
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	rename_to(a, "early");
+	ck_assert(!daemon_log_has(&d, "is now early"));
+	write_file(motd, sizeof(motd), "/tmp/chatd-test-motd-",
+	    "Fresh news.\n");
+	conf_is("nick_length 5\nmotd %s\nverbose yes\nstats_interval 1\n",
+	    motd);
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration", T_TIMEOUT),
+	    0);
+	ck_assert(daemon_log_has(&d, "nick_length=5"));
+	/* a client already connected obeys the new limit */
+	client_send(a, "/nick abcdef\n");
+	ck_assert_int_eq(client_expect(a, "invalid nickname: 1 to 5 ", NULL, 0),
+	    0);
+	/* a new one sees the new message of the day */
+	ck_assert_ptr_nonnull(b = client_open(d.port));
+	ck_assert_int_eq(client_expect(b, "*** - Fresh news.", NULL, 0), 0);
+	/* the log level changed in the workers too, and stats come alone */
+	client_send(a, "/nick late\n");
+	ck_assert_int_eq(daemon_wait_log(&d, "is now late", T_TIMEOUT), 0);
+	client_send(b, "hello\n/quit\n");
+	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reaped worker", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=", T_TIMEOUT), 0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+	conf_done();
+}
+END_TEST
+
+START_TEST(sighup_keeps_what_cannot_change_and_a_bad_file)
+{
+	const char *const args[] = {"-c", conf, NULL};
+
+	conf_is("backlog 3\n");
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	/* a file with a mistake changes nothing */
+	conf_is("backlog 4\nnick_length 5\nbogus yes\n");
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "keeping the running "
+					     "configuration",
+			     T_TIMEOUT),
+	    0);
+	ck_assert(daemon_log_has(&d, ":3: unknown setting \"bogus\""));
+	client_send(a, "/nick abcdef\n");
+	ck_assert_int_eq(client_expect(a, "you are now known as abcdef", NULL,
+			     0),
+	    0);
+	/* what the sockets and the segment were made with stays */
+	conf_is("ring_slots 128\nmax_clients 5\nfacility local5\n");
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration", T_TIMEOUT),
+	    0);
+	ck_assert(daemon_log_has(&d, "ring_slots cannot change"));
+	ck_assert(daemon_log_has(&d, "max_clients cannot change"));
+	ck_assert(daemon_log_has(&d, "facility cannot change"));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+	conf_done();
+}
+END_TEST
+
+START_TEST(dash_t_checks_and_says_why)
+{
+	const char *good[] = {"chatd", "-t", "-c", conf, NULL};
+	const char *missing[] = {"chatd", "-t", "-c", "/nonexistent/x.conf",
+	    NULL};
+	char out[4096];
+
+	conf_is("port 7000\nflood_rate 3\n");
+	ck_assert_int_eq(run_chatd(good, out, sizeof(out), T_TIMEOUT), 0);
+	ck_assert_msg(strstr(out, "is valid") != NULL, "%s", out);
+	conf_is("port 7000\n\nflood_rate three\n");
+	ck_assert_int_eq(run_chatd(good, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, ":3: flood_rate takes a number") != NULL,
+	    "%s", out);
+	conf_is("motd /nonexistent/motd\n");
+	ck_assert_int_eq(run_chatd(good, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, "motd /nonexistent/motd") != NULL, "%s",
+	    out);
+	conf_is("user no-such-user-here\n");
+	ck_assert_int_eq(run_chatd(good, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_int_eq(run_chatd(missing, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, "/nonexistent/x.conf: No such file") != NULL,
+	    "%s", out);
+	conf_done();
+}
+END_TEST
+
+START_TEST(bad_file_refuses_to_start)
+{
+	char out[4096];
+	const char *argv[] = {"chatd", "-f", "-p", "0", "-c", conf, NULL};
+
+	conf_is("idle_timeout 10\nidle_timeout 20\n");
+	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_msg(strstr(out, ":2: idle_timeout is set already, on line "
+				  "1") != NULL,
+	    "%s", out);
+	conf_done();
+}
+END_TEST
+
+/* ---- chatd -S: the status of a running instance ---- */
+
+/* The line of OUT that starts with WORD and a space, copied to LINE. */
+static int
+status_line(const char *out, const char *word, char *line, size_t size)
+{
+	size_t n = strlen(word), len;
+	const char *p = out;
+
+	for (; *p != '\0'; p += len + (p[len] == '\n')) {
+		len = strcspn(p, "\n");
+		if (strncmp(p, word, n) == 0 && p[n] == ' ') {
+			snprintf(line, size, "%.*s", (int)len, p);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Runs "chatd -S -n NAME -c /dev/null" as uid and gid 65534. */
+static int
+status_as_nobody(const char *name, char *out, size_t size)
+{
+	const char *argv[] = {chatd_path(), "-S", "-n", name, "-c", "/dev/null",
+	    NULL};
+	size_t used = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		close(p[1]);
+		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 ||
+		    setuid(65534) == -1)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (used < size - 1 &&
+	    (n = read(p[0], out + used, size - 1 - used)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+START_TEST(status_shows_the_instance_and_its_clients)
+{
+	const char *argv[] = {"chatd", "-S", "-n", d.name, "-c", "/dev/null",
+	    NULL};
+	char out[16384], line[1024], want[128], nick[64], addr[80], rooms[300];
+	char state[32];
+	unsigned long in, out_, drops;
+	long pid;
+	uint64_t head, published;
+	struct shm s;
+
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	client_send(b, "/join #ops\n");
+	ck_assert_int_eq(client_expect(b, "you joined #ops", NULL, 0), 0);
+	/* five lines from A: two commands and three said in #ops */
+	rename_to(a, "alice");
+	client_send(a, "/join #OPS\n");
+	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	client_send(a, "one\ntwo\nthree\n");
+	ck_assert_int_eq(client_expect(b, "<alice> three", NULL, 0), 0);
+
+	ck_assert_int_eq(shm_attach_ro(&s, d.segname), 0);
+	head = atomic_load(&s.h->head);
+	published = atomic_load(&s.h->stats.published);
+	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 0);
+
+	/* the header */
+	snprintf(want, sizeof(want), "instance: %s\n", d.name);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	snprintf(want, sizeof(want), "\nsegment: %s\n", d.segname);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	snprintf(want, sizeof(want), "\nmaster_pid: %ld\n", (long)d.pid);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	ck_assert_ptr_nonnull(strstr(out, "\nmaster_alive: yes\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nclients: 2\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nmax_clients: 1024\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nrooms_in_use: 2\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nring_slots: 4096\n"));
+	snprintf(want, sizeof(want), "\nhead: %llu\n",
+	    (unsigned long long)head);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	ck_assert_ptr_nonnull(strstr(out, "\nbacklog: 10\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nflood_rate: 5\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nflood_burst: 20\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nnick_length: 16\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nmax_rooms: 256\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nconnections: 2\n"));
+	snprintf(want, sizeof(want), "\npublished: %llu\n",
+	    (unsigned long long)published);
+	ck_assert_ptr_nonnull(strstr(out, want));
+	ck_assert_ptr_nonnull(strstr(out, "\nlock_takeovers: 0\n"));
+
+	/* NICK ADDRESS ROOMS date time ELAPSED IN OUT DROPS PID STATE */
+	ck_assert_int_eq(status_line(out, "NICK", line, sizeof(line)), 0);
+	ck_assert_int_eq(status_line(out, "alice", line, sizeof(line)), 0);
+	ck_assert_int_eq(sscanf(line,
+			     "%63s %79s %299s %*s %*s %*s %lu %lu %lu "
+			     "%ld %31s",
+			     nick, addr, rooms, &in, &out_, &drops, &pid,
+			     state),
+	    8);
+	ck_assert_str_eq(nick, "alice");
+	ck_assert_int_eq(strncmp(addr, "127.0.0.1:", 10), 0);
+	ck_assert_ptr_nonnull(strstr(rooms, "#ops"));
+	ck_assert_ptr_nonnull(strstr(rooms, "#lobby"));
+	ck_assert_uint_eq(in, 5);
+	ck_assert_uint_eq(drops, 0);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_ne(pid, d.pid);
+	ck_assert_str_eq(state, "active");
+	ck_assert_int_eq(status_line(out, nb, line, sizeof(line)), 0);
+	ck_assert_ptr_nonnull(strstr(line, "#ops"));
+
+	/* looking changed nothing, and the daemon goes on serving */
+	ck_assert_uint_eq(atomic_load(&s.h->head), head);
+	ck_assert_uint_eq(atomic_load(&s.h->stats.published), published);
+	ck_assert_int_eq(atomic_load(&s.h->publock.owner), 0);
+	ck_assert_int_eq(atomic_load(&s.h->tablock.owner), 0);
+	client_send(b, "still here\n");
+	ck_assert_int_eq(client_expect(a, "still here", line, sizeof(line)), 0);
+	snprintf(want, sizeof(want), "<%s> still here", nb);
+	ck_assert_str_eq(line, want);
+	ck_assert_uint_eq(atomic_load(&s.h->head), head + 1);
+	shm_detach(&s);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
+START_TEST(status_says_why_it_cannot_show)
+{
+	const char *a1[] = {"chatd", "-S", "-n", "no-such-instance", "-c",
+	    "/dev/null", NULL};
+	const char *a2[] = {"chatd", "-S", "-p", "1", "-c", "/dev/null", NULL};
+	const char *a3[] = {"chatd", "-S", "-n", NULL, "-c", "/dev/null", NULL};
+	char out[4096], name[40], seg[64], junk[4096];
+	int fd, slot;
+
+	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out,
+	    "no running chatd instance no-such-instance "
+	    "(no segment /chatd-no-such-instance)"));
+	/* without -n, the instance is named after the port */
+	ck_assert_int_eq(run_chatd(a2, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(
+	    strstr(out, "no running chatd instance 1 (no segment /chatd-1)"));
+
+	/* a segment named as chatd names them, but not chatd's */
+	harness_unique(name, sizeof(name), "t");
+	snprintf(seg, sizeof(seg), "/chatd-%s", name);
+	fd = shm_open(seg, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ne(fd, -1);
+	slot = harness_track(0, seg);
+	memset(junk, 'x', sizeof(junk));
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	a3[3] = name;
+	ck_assert_int_eq(run_chatd(a3, out, sizeof(out), T_TIMEOUT), 1);
+	ck_assert_ptr_nonnull(strstr(out, "is not a chatd segment"));
+	ck_assert_ptr_null(strstr(out, "instance:"));
+	/* one the user may not read */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(status_as_nobody(name, out, sizeof(out)), 1);
+		ck_assert_ptr_nonnull(strstr(out, "permission denied"));
+		ck_assert_ptr_nonnull(strstr(out, "as root"));
+	}
+	ck_assert_int_eq(shm_unlink(seg), 0);
+	harness_untrack(slot);
 }
 END_TEST
 
@@ -1689,6 +2114,7 @@ daemon_suite(void)
 	tcase_add_test(tc, escapes_never_reach_others);
 	tcase_add_test(tc, hostile_input_reaches_nobody_raw);
 	tcase_add_test(tc, stalled_reader_is_told_what_it_missed);
+	tcase_add_test(tc, quiet_room_is_not_a_slow_reader);
 	tcase_add_test(tc, flooder_is_slowed_not_robbed);
 	tcase_add_test(tc, client_that_stops_reading_is_cut_off);
 	tcase_add_test(tc, full_server_refuses_newcomers);
@@ -1708,6 +2134,16 @@ daemon_suite(void)
 	tcase_add_test(tc, bad_settings_are_refused);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("configuration");
+	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, file_settings_and_the_command_line_over_them);
+	tcase_add_test(tc, sighup_changes_limits_and_motd_for_everyone);
+	tcase_add_test(tc, sighup_keeps_what_cannot_change_and_a_bad_file);
+	tcase_add_test(tc, dash_t_checks_and_says_why);
+	tcase_add_test(tc, bad_file_refuses_to_start);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("daemon life");
 	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
 	tcase_set_timeout(tc, 30);
@@ -1724,6 +2160,13 @@ daemon_suite(void)
 	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);
 	tcase_add_test(tc, never_serves_as_root);
 	tcase_add_test(tc, bad_options_are_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_unchecked_fixture(tc, harness_init, harness_cleanup);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, status_shows_the_instance_and_its_clients);
+	tcase_add_test(tc, status_says_why_it_cannot_show);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -320,6 +320,7 @@ START_TEST(wake_posts_only_sleepers_that_care)
 {
 	struct msg m;
 	struct row *r0 = &s.rows[0], *r1 = &s.rows[1];
+	uint64_t seq;
 	int v;
 
 	ck_assert_int_eq(table_claim(&s, "x"), 0);
@@ -331,8 +332,13 @@ START_TEST(wake_posts_only_sleepers_that_care)
 	atomic_store(&r0->asleep, 1);
 	atomic_store(&r1->asleep, 1);
 	text_msg(&m, 5, "#a", "hi");
-	ring_publish(&s, &m);
-	ring_wake(&s, &m, -1);
+	seq = ring_publish(&s, &m);
+	atomic_store(&r0->first_want, UINT64_MAX);
+	atomic_store(&r1->first_want, UINT64_MAX);
+	ring_wake(&s, &m, seq, -1);
+	/* the woken row knows what woke it; the other is untouched */
+	ck_assert_uint_eq(atomic_load(&r0->first_want), seq);
+	ck_assert_uint_eq(atomic_load(&r1->first_want), UINT64_MAX);
 	sem_getvalue(&r0->wake, &v);
 	ck_assert_int_eq(v, 1);
 	ck_assert_int_eq(atomic_load(&r0->asleep), 0);
@@ -340,19 +346,19 @@ START_TEST(wake_posts_only_sleepers_that_care)
 	ck_assert_int_eq(v, 0);
 	ck_assert_int_eq(atomic_load(&r1->asleep), 1);
 	/* awake rows are not posted, however interested */
-	ring_wake(&s, &m, -1);
+	ring_wake(&s, &m, seq, -1);
 	sem_getvalue(&r0->wake, &v);
 	ck_assert_int_eq(v, 1);
 	/* a private message wakes only its target */
 	m.type = MSG_PRIVATE;
 	m.target = 1;
-	ring_wake(&s, &m, -1);
+	ring_wake(&s, &m, seq, -1);
 	sem_getvalue(&r1->wake, &v);
 	ck_assert_int_eq(v, 1);
 	/* the skipped row is never posted */
 	atomic_store(&r0->asleep, 1);
 	m.type = MSG_SHUTDOWN;
-	ring_wake(&s, &m, 0);
+	ring_wake(&s, &m, seq, 0);
 	ck_assert_int_eq(atomic_load(&r0->asleep), 1);
 }
 END_TEST

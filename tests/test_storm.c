@@ -334,7 +334,8 @@ START_TEST(storm_against_the_default_limits)
 	for (i = 0; i < total; i++)
 		close(conns[i].fd);
 	close(ep);
-	deadline = now_ms() + 4 * T_TIMEOUT;
+	/* generous: under sanitizers each exit runs a leak check */
+	deadline = now_ms() + 120000;
 	while ((rows_taken() != 2 || children_of_master() != 2) &&
 	    now_ms() < deadline)
 		usleep(20000); /* polling the master's work: nothing to wait on */

@@ -203,18 +203,6 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
 	o->used += put(reserve(o), LINE_ROOM, "*** end of backlog\r\n");
 }
 
-/* Sleeps until a publisher posts our row, unless something is waiting. */
-static void
-wait_for_messages(struct worker *w, struct row *r)
-{
-	atomic_store(&r->asleep, 1);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (ring_head(w->shm) == w->cursor && !atomic_load(&w->closing))
-		while (sem_wait(&r->wake) == -1 && errno == EINTR)
-			;
-	atomic_store(&r->asleep, 0);
-}
-
 /*
  * Tells the client, at the very place of the gap, that it lost N messages
  * because it read too slowly; counts and logs it.
@@ -234,6 +222,49 @@ report_lost(struct outbuf *o, uint64_t n)
 	    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
+/*
+ * A gap of N messages before message BOUNDARY: told to the client if it
+ * may have held something for it.  After a sleep, everything before the
+ * first message a publisher woke us for was of no interest, so a gap
+ * below it is no loss: remembered, in case a publisher that was slow to
+ * say it wanted us says so later (see wait_for_messages()).
+ */
+static void
+gap(struct outbuf *o, uint64_t n, uint64_t boundary)
+{
+	struct worker *w = o->w;
+
+	if (w->want_from >= boundary) {
+		if (boundary > w->quiet_floor)
+			w->quiet_floor = boundary;
+		return;
+	}
+	report_lost(o, n);
+}
+
+/* Sleeps until a publisher posts our row, unless something is waiting. */
+static void
+wait_for_messages(struct outbuf *o, struct row *r)
+{
+	struct worker *w = o->w;
+	uint64_t first = atomic_load(&r->first_want);
+
+	/* a message we wanted, marked late, inside a gap we took as none */
+	if (first < w->quiet_floor)
+		report_lost(o, w->quiet_floor - first);
+	w->quiet_floor = 0;
+	atomic_store(&r->first_want, UINT64_MAX);
+	atomic_store(&r->asleep, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	w->want_from = 0; /* awake: every gap counts */
+	if (ring_head(w->shm) == w->cursor && !atomic_load(&w->closing)) {
+		while (sem_wait(&r->wake) == -1 && errno == EINTR)
+			;
+		w->want_from = atomic_load(&r->first_want);
+	}
+	atomic_store(&r->asleep, 0);
+}
+
 /* Drains the ring once; returns 1 if the server is going down. */
 static int
 drain(struct outbuf *o, struct msg *m, struct msg *bl)
@@ -246,7 +277,7 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl)
 
 	while (ring_read(w->shm, &w->cursor, m, &seq, &lost)) {
 		if (lost > 0) {
-			report_lost(o, lost);
+			gap(o, lost, seq);
 			lost = 0;
 		}
 		pthread_mutex_lock(&w->mu);
@@ -262,7 +293,7 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl)
 			break;
 	}
 	if (lost > 0)
-		report_lost(o, lost);
+		gap(o, lost, w->cursor);
 	/* once a batch: the counters are shared by every worker */
 	if (lines > 0) {
 		atomic_fetch_add_explicit(&r->lines_out, lines,
@@ -306,7 +337,7 @@ outbound_main(void *arg)
 			shutdown(w->fd, SHUT_RDWR);
 			break;
 		}
-		wait_for_messages(w, r);
+		wait_for_messages(o, r);
 	}
 out:
 	free(o);

@@ -152,8 +152,9 @@ msg_room(struct msg *m, const char *room)
 static void
 publish(struct worker *w, struct msg *m, int wake_self)
 {
-	ring_publish(w->shm, m);
-	ring_wake(w->shm, m, wake_self ? -1 : w->row);
+	uint64_t seq = ring_publish(w->shm, m);
+
+	ring_wake(w->shm, m, seq, wake_self ? -1 : w->row);
 }
 
 static void
@@ -334,6 +335,7 @@ change_nick(struct worker *w, const char *nick)
 	pthread_mutex_unlock(&w->mu);
 	msg_text(&m, nick);
 	publish(w, &m, 0);
+	log_debug("nick %s: %s is now %s", w->addr, old, nick);
 	worker_notice(w, "you are now known as %s", nick);
 }
 
@@ -711,6 +713,24 @@ linger_close(int fd)
 	close(fd);
 }
 
+/* The message of the day, a notice a line (the master made it safe). */
+static void
+show_motd(struct worker *w)
+{
+	char *motd = malloc(MOTD_MAX), *line, *next;
+
+	if (motd == NULL)
+		return;
+	shm_get_motd(w->shm, motd);
+	for (line = motd; *line != '\0'; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next == '\n')
+			*next++ = '\0';
+		worker_notice(w, "- %s", line);
+	}
+	free(motd);
+}
+
 static void
 greet(struct worker *w)
 {
@@ -726,6 +746,7 @@ greet(struct worker *w)
 		    "Say something or pick a /nick within %u seconds to "
 		    "stay connected.",
 		    w->shm->h->lim.register_timeout);
+	show_motd(w);
 }
 
 static pthread_t
@@ -765,6 +786,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	int quit, one = 1, sndbuf = CLIENT_SNDBUF;
 
 	signal(SIGPIPE, SIG_IGN);
+	log_follow(&shm->h->verbose);
 	/*
 	 * Lines are small and every one should leave at once: without this
 	 * Nagle's algorithm holds a line back until the client's delayed ACK

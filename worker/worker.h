@@ -90,6 +90,8 @@ struct worker {
 	pthread_mutex_t out_mu; /* one writer on the socket */
 	_Atomic int closing;
 	uint64_t cursor;    /* outbound thread only */
+	uint64_t want_from; /* after a sleep, the first message wanted */
+	uint64_t quiet_floor; /* the end of gaps taken as no loss */
 	double tokens;	    /* flood control: lines it may send now */
 	uint64_t refilled;  /* when TOKENS was last topped up (ms) */
 	int throttled;	    /* told it is being slowed down */
