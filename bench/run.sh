@@ -20,7 +20,7 @@ trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$log"' EXIT INT T
 
 # wait (bounded) for the daemon to say where it listens
 i=0
-while ! grep -q ' started: ' "$log"; do
+while ! grep -q ' started version=' "$log"; do
 	i=$((i + 1))
 	[ "$i" -le 100 ] || { echo "chatd did not start" >&2; cat "$log" >&2; exit 1; }
 	sleep 0.05

@@ -64,15 +64,15 @@ repair_master_locks(struct master *mp, pid_t old)
 	if (lock_release_dead(&h->publock, old)) {
 		ring_repair(&mp->shm);
 		lock_give(&h->publock);
-		log_err("repair: the old master %ld died holding the publish "
-			"lock; released",
+		log_err("repair: old master died holding a lock pid=%ld "
+			"lock=publish",
 		    (long)old);
 	}
 	if (lock_release_dead(&h->tablock, old)) {
 		table_recount_rooms(&mp->shm);
 		lock_give(&h->tablock);
-		log_err("repair: the old master %ld died holding the table "
-			"lock; released",
+		log_err("repair: old master died holding a lock pid=%ld "
+			"lock=table",
 		    (long)old);
 	}
 }
@@ -135,16 +135,16 @@ adopt_segment(struct master *mp, const char *name)
 		gone++;
 	}
 	if (mp->cf.maxclients != s.h->nrows || mp->cf.nslots != s.h->nslots)
-		log_warnx("adopted segment %s keeps its size: %u clients, %u "
-			  "slots",
+		log_warnx("adopted segment keeps its size segment=%s "
+			  "max_clients=%u ring_slots=%u",
 		    name, s.h->nrows, s.h->nslots);
 	if (limits_apply(&s, &mp->cf.lim))
-		log_notice("limits of segment %s now: backlog=%u flood=%u:%u "
-			   "send_timeout=%u",
+		log_notice("adopted segment takes our limits segment=%s "
+			   "backlog=%u flood=%u:%u send_timeout=%u",
 		    s.name, mp->cf.lim.backlog, mp->cf.lim.flood_rate,
 		    mp->cf.lim.flood_burst, mp->cf.lim.send_timeout);
-	log_notice("adopted %u workers of the dead master %ld from segment "
-		   "%s; %u others were gone",
+	log_notice("adopted the workers of a dead master workers=%u "
+		   "old_master=%ld segment=%s gone=%u",
 	    n, (long)old, name, gone);
 	return 1;
 }
@@ -197,7 +197,7 @@ adopt_reap(struct master *mp, const struct pollfd *pfd, int n)
 			mp->adopted[k++] = a;
 			continue;
 		}
-		log_info("adopted worker %ld exited", (long)a.pid);
+		log_info("adopted worker exited pid=%ld", (long)a.pid);
 		if (a.fd != -1)
 			close(a.fd);
 		reap_worker(mp, a.pid, 0);

@@ -193,7 +193,7 @@ drop_privileges(struct master *mp, char *why, size_t size)
 		snprintf(why, size, "still root after becoming %s", name);
 		return -1;
 	}
-	log_notice("serving as user %s (uid %ld, gid %ld)", name,
+	log_notice("serving as user=%s uid=%ld gid=%ld", name,
 	    (long)pw->pw_uid, (long)pw->pw_gid);
 	return 0;
 }

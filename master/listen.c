@@ -109,8 +109,20 @@ listen_open(struct master *mp)
 			}
 			fd = open_one(ai, mp->lst[mp->nlst].desc,
 			    sizeof(mp->lst[mp->nlst].desc));
-			if (fd != -1)
-				mp->lst[mp->nlst++].fd = fd;
+			if (fd != -1) {
+				struct listener *l = &mp->lst[mp->nlst++];
+				char *sp = strstr(l->desc, " port ");
+
+				/* "host:port", "[v6]:port" for key=value */
+				if (sp != NULL)
+					snprintf(l->name, sizeof(l->name),
+					    strchr(l->desc, ':') != NULL
+						? "[%.*s]:%s"
+						: "%.*s:%s",
+					    (int)(sp - l->desc), l->desc,
+					    sp + 6);
+				l->fd = fd;
+			}
 			else if (errno != EAFNOSUPPORT &&
 			    errno != EADDRNOTAVAIL) {
 				/* in use or forbidden: never half a daemon */

@@ -350,8 +350,8 @@ start(struct master *mp)
 	atomic_store(&mp->shm.h->verbose, mp->cf.verbose);
 	for (i = 0; i < mp->nlst; i++)
 		log_notice("listening on %s", mp->lst[i].desc);
-	log_notice("chatd %s started: instance %s, segment %s (%zu KiB), "
-		   "max clients %lu",
+	log_notice("chatd started version=%s instance=%s segment=%s "
+		   "size_kib=%zu max_clients=%lu",
 	    CHATD_VERSION, name, mp->segname, mp->shm.size / 1024,
 	    mp->cf.maxclients);
 	daemon_ready(mp, NULL);
@@ -472,7 +472,7 @@ stop(struct master *mp, int sig)
 	uint32_t i;
 	pid_t pid;
 
-	log_notice("shutting down on %s: %u clients", signame(sig),
+	log_notice("shutting down signal=%s clients=%u", signame(sig),
 	    mp->children);
 	listen_close(mp);
 	atomic_store(&mp->shm.h->shutting_down, 1);
@@ -480,7 +480,8 @@ stop(struct master *mp, int sig)
 	    "server is shutting down; goodbye");
 	await_workers(mp, now_ms() + SHUTDOWN_GRACE_MS);
 	if (mp->children > 0) {
-		log_warnx("%u workers still running after %d ms: killing them",
+		log_warnx("workers still running, killed workers=%u "
+			  "grace_ms=%d",
 		    mp->children, SHUTDOWN_GRACE_MS);
 		for (i = 0; i < mp->shm.h->nrows; i++)
 			if ((pid = atomic_load(&mp->shm.rows[i].pid)) > 0)

@@ -23,6 +23,7 @@
 struct listener {
 	int fd;
 	char desc[80]; /* "127.0.0.1 port 6660" */
+	char name[84]; /* "127.0.0.1:6660", "[::1]:6660" */
 };
 
 #ifndef SYSCONFDIR

@@ -24,16 +24,14 @@ repair_locks(struct master *mp, pid_t pid)
 		int fixed = ring_repair(&mp->shm);
 
 		lock_give(&h->publock);
-		log_err("repair: worker %ld died holding the publish lock; %s",
-		    (long)pid,
-		    fixed ? "its half-written slot was skipped"
-			  : "the ring was intact");
+		log_err("repair: worker died holding a lock pid=%ld "
+			"lock=publish slot=%s",
+		    (long)pid, fixed ? "skipped" : "intact");
 	}
 	if (lock_release_dead(&h->tablock, pid)) {
 		table_recount_rooms(&mp->shm);
 		lock_give(&h->tablock);
-		log_err("repair: worker %ld died holding the table lock; "
-			"released",
+		log_err("repair: worker died holding a lock pid=%ld lock=table",
 		    (long)pid);
 	}
 }
@@ -79,13 +77,13 @@ reap_worker(struct master *mp, pid_t pid, int status)
 		table_release(&mp->shm, row);
 	}
 	if (WIFSIGNALED(status))
-		log_warnx("worker %ld killed by signal %d%s", (long)pid,
-		    WTERMSIG(status), row >= 0 ? "; its row was released" : "");
+		log_warnx("worker killed pid=%ld signal=%d row_released=%s",
+		    (long)pid, WTERMSIG(status), row >= 0 ? "yes" : "no");
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		log_warnx("worker %ld exited with status %d", (long)pid,
+		log_warnx("worker failed pid=%ld status=%d", (long)pid,
 		    WEXITSTATUS(status));
 	else
-		log_debug("reaped worker %ld", (long)pid);
+		log_debug("worker reaped pid=%ld", (long)pid);
 }
 
 /* Reaps every worker that has died; never blocks. */

@@ -73,11 +73,10 @@ refuse(struct master *mp, int fd, const char *addr, const char *line,
 		return;
 	}
 	if (mp->full_quiet > 0)
-		log_warnx("refused %s: %s; %lu more refused since the last "
-			  "report",
+		log_warnx("refused peer=%s reason=\"%s\" suppressed=%lu",
 		    addr, why, mp->full_quiet);
 	else
-		log_warnx("refused %s: %s", addr, why);
+		log_warnx("refused peer=%s reason=\"%s\"", addr, why);
 	mp->full_logged = now;
 	mp->full_quiet = 0;
 }
@@ -111,13 +110,13 @@ from_host(struct master *mp, const char *addr)
  * spinning on a listener that stays readable, and log once per burst.
  */
 static void
-pause_accepting(struct master *mp, const char *what, const char *where)
+pause_accepting(struct master *mp, const char *what)
 {
 	int saved = errno;
 
 	if (mp->pause_quiet == 0)
-		log_warnx("%s %s: %s; not accepting for %d ms", what, where,
-		    strerror(saved), PAUSE_MS);
+		log_warnx("accept paused ms=%d op=%s error=\"%s\"",
+		    PAUSE_MS, what, strerror(saved));
 	mp->pause_quiet++;
 	mp->pause_until = now_ms() + PAUSE_MS;
 }
@@ -164,9 +163,9 @@ spawn_accept(struct master *mp, struct listener *l)
 				continue;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
-				pause_accepting(mp, "accept on", l->desc);
+				pause_accepting(mp, "accept");
 			else if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("accept on %s", l->desc);
+				log_warn("accept failed listener=%s", l->name);
 			return;
 		}
 		peer_name(&ss, len, addr, sizeof(addr));
@@ -191,7 +190,7 @@ spawn_accept(struct master *mp, struct listener *l)
 			continue;
 		}
 		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {
-			pause_accepting(mp, "fork for", addr);
+			pause_accepting(mp, "fork");
 			send(fd, "*** server is busy; try again later\r\n", 37,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);
@@ -203,7 +202,7 @@ spawn_accept(struct master *mp, struct listener *l)
 		mp->children++;
 		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
 		close(fd);
-		log_info("connect %s on %s: worker %ld row %d", addr, l->desc,
-		    (long)pid, row);
+		log_info("connect peer=%s listener=%s worker=%ld row=%d", addr,
+		    l->name, (long)pid, row);
 	}
 }

@@ -104,10 +104,9 @@ ring_publish(struct shm *s, struct msg *m)
 	 * the critical section.
 	 */
 	if (dead > 0)
-		log_err("repair: worker %ld died holding the publish lock; %s",
-		    (long)dead,
-		    fixed ? "its half-written slot was skipped"
-			  : "the ring was intact");
+		log_err("repair: worker died holding a lock pid=%ld "
+			"lock=publish slot=%s",
+		    (long)dead, fixed ? "skipped" : "intact");
 	return seq;
 }
 

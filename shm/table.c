@@ -33,8 +33,7 @@ table_lock(struct shm *s)
 	 */
 	if ((dead = lock_take(&s->h->tablock)) != 0) {
 		table_recount_rooms(s);
-		log_err("repair: worker %ld died holding the table lock; "
-			"released",
+		log_err("repair: worker died holding a lock pid=%ld lock=table",
 		    (long)dead);
 	}
 }

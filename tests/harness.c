@@ -317,7 +317,7 @@ daemon_start_named(struct daemon *d, const char *name, const char *const *extra)
 	close(p[1]);
 	d->errfd = p[0];
 	pthread_create(&d->reader, NULL, log_reader, d);
-	if (daemon_wait_log(d, " started: ", T_TIMEOUT) == -1)
+	if (daemon_wait_log(d, " started version=", T_TIMEOUT) == -1)
 		return -1;
 	pthread_mutex_lock(&d->mu);
 	port = strstr(d->log, "listening on 127.0.0.1 port ");

@@ -1003,13 +1003,13 @@ worker_of(struct client *c, size_t mark)
 {
 	char needle[64], line[256], *w;
 
-	snprintf(needle, sizeof(needle), "connect 127.0.0.1:%d on ",
+	snprintf(needle, sizeof(needle), "connect peer=127.0.0.1:%d ",
 	    client_port(c));
 	if (daemon_wait_log_from(&C.d, mark, needle, line, sizeof(line),
 		T_TIMEOUT) == -1 ||
-	    (w = strstr(line, ": worker ")) == NULL)
+	    (w = strstr(line, " worker=")) == NULL)
 		ck_abort_msg("no \"%s\" in the log", needle);
-	return (pid_t)atol(w + strlen(": worker "));
+	return (pid_t)atol(w + strlen(" worker="));
 }
 
 static struct peer *
@@ -1420,7 +1420,7 @@ all_reaped(void)
 
 	for (; reaped_upto < C.nk; reaped_upto++) {
 		snprintf(needle, sizeof(needle),
-		    "worker %ld killed by signal 9",
+		    "worker killed pid=%ld signal=9",
 		    (long)C.k[reaped_upto].pid);
 		for (v = times = 0; v <= reaped_upto; v++)
 			times += C.k[v].pid == C.k[reaped_upto].pid;
@@ -1553,11 +1553,11 @@ START_TEST(workers_killed_while_clients_chat)
 		in_tab += C.k[i].in_tablock;
 	}
 	/* a repair line for each kill inside the publish lock */
-	repairs = daemon_log_count(&C.d, "died holding the publish lock");
-	tabrepairs = daemon_log_count(&C.d, "died holding the table lock");
+	repairs = daemon_log_count(&C.d, "lock=publish");
+	tabrepairs = daemon_log_count(&C.d, "lock=table");
 	for (i = 0; i < C.nk; i++) {
 		snprintf(needle, sizeof(needle),
-		    "repair: worker %ld died holding the publish lock",
+		    "repair: worker died holding a lock pid=%ld lock=publish",
 		    (long)C.k[i].pid);
 		if (C.k[i].in_publock)
 			ck_assert_msg(daemon_log_has(&C.d, needle),

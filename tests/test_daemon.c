@@ -496,8 +496,8 @@ worker_pid(int nth)
 	pthread_mutex_lock(&d.mu);
 	p = d.log;
 	for (i = 0; p != NULL && i < nth; i++)
-		if ((p = strstr(p, ": worker ")) != NULL)
-			p += strlen(": worker ");
+		if ((p = strstr(p, " worker=")) != NULL)
+			p += strlen(" worker=");
 	pthread_mutex_unlock(&d.mu);
 	return p != NULL ? (pid_t)atol(p) : -1;
 }
@@ -513,7 +513,7 @@ START_TEST(killed_worker_is_reaped_and_announced)
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	snprintf(want, sizeof(want), "*** %s has quit (connection lost)", nc);
 	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "killed by signal 9", T_TIMEOUT),
+	ck_assert_int_eq(daemon_wait_log(&d, "signal=9", T_TIMEOUT),
 	    0);
 	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
 	client_send(a, "/who\n");
@@ -731,7 +731,7 @@ START_TEST(quiet_room_is_not_a_slow_reader)
 	client_send(c, "/msg %s hush\n", na);
 	/* A lost nothing it wanted, so hears of no loss */
 	ck_assert_int_eq(client_expect_before(a, "hush", "you missed"), 0);
-	snprintf(line, sizeof(line), "nick=%s: ", na);
+	snprintf(line, sizeof(line), "nick=%s dropped=", na);
 	ck_assert_msg(!daemon_log_has(&d, line), "%s", d.log);
 	client_close(a);
 	client_close(b);
@@ -831,7 +831,7 @@ START_TEST(flooder_is_slowed_not_robbed)
 		ck_assert_ptr_nonnull(strstr(line, want));
 	}
 	ck_assert_uint_ge(now_ms() - t0, 900);
-	ck_assert_int_eq(daemon_wait_log(&d, "flood from", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "flood slowed peer=", T_TIMEOUT), 0);
 	client_close(a);
 	client_close(b);
 	a = b = NULL;
@@ -863,7 +863,7 @@ START_TEST(client_that_stops_reading_is_cut_off)
 		used += (size_t)sprintf(flood + used, "%05d %0100d\n", i, 0);
 	ck_assert_int_eq(client_send_raw(a, flood, used), 0);
 	free(flood);
-	ck_assert_int_eq(daemon_wait_log(&d, "socket full for 1 s",
+	ck_assert_int_eq(daemon_wait_log(&d, "socket_full_s=1",
 			     3 * T_TIMEOUT),
 	    0);
 	ck_assert_int_eq(client_expect(a, "has quit (stopped reading)", NULL,
@@ -915,7 +915,7 @@ START_TEST(full_server_refuses_newcomers)
 	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
 	client_close(b);
 	b = NULL;
-	snprintf(reaped, sizeof(reaped), "reaped worker %ld",
+	snprintf(reaped, sizeof(reaped), "worker reaped pid=%ld",
 	    (long)worker_pid(2));
 	ck_assert_int_eq(daemon_wait_log(&d, reaped, T_TIMEOUT), 0);
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
@@ -965,7 +965,9 @@ tasks_of(uid_t uid)
 /*
  * In the daemon's child before exec: leave room under RLIMIT_NPROC for
  * the master and two workers of two threads each, no more.  Root is not
- * bound by the limit, so as root the daemon runs as nobody.
+ * bound by the limit, so as root the daemon runs as nobody.  The count is of
+ * the user's tasks now: other tests running as nobody at the same time
+ * (another make check on the same machine) make it wrong.
  */
 static void
 two_workers_at_most(void)
@@ -1006,10 +1008,10 @@ START_TEST(failed_fork_is_survived)
 	ck_assert_int_eq(client_wait_eof(y, T_TIMEOUT), 0);
 	client_close(x);
 	client_close(y);
-	ck_assert_int_eq(daemon_wait_log(&d, "fork for ", T_TIMEOUT), 0);
-	ck_assert(daemon_log_has(&d, "not accepting for 250 ms"));
+	ck_assert_int_eq(daemon_wait_log(&d, "op=fork", T_TIMEOUT), 0);
+	ck_assert(daemon_log_has(&d, "accept paused ms=250"));
 	pthread_mutex_lock(&d.mu);
-	ck_assert_ptr_null(strstr(strstr(d.log, "fork for ") + 1, "fork for "));
+	ck_assert_ptr_null(strstr(strstr(d.log, "op=fork") + 1, "op=fork"));
 	pthread_mutex_unlock(&d.mu);
 	/* the others chat on */
 	client_send(a, "still here\n");
@@ -1019,7 +1021,7 @@ START_TEST(failed_fork_is_survived)
 	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
 	client_close(b);
 	b = NULL;
-	snprintf(reaped, sizeof(reaped), "reaped worker %ld",
+	snprintf(reaped, sizeof(reaped), "worker reaped pid=%ld",
 	    (long)worker_pid(2));
 	ck_assert_int_eq(daemon_wait_log(&d, reaped, T_TIMEOUT), 0);
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
@@ -1095,7 +1097,7 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	ck_assert_int_eq(client_expect(b, "nobody minds", NULL, 0), 0);
 	/* a new master of the same instance adopts them, with its limits */
 	ck_assert_int_eq(daemon_start_named(&d2, d.name, unlimited), 0);
-	ck_assert(daemon_log_has(&d2, "adopted 2 workers"));
+	ck_assert(daemon_log_has(&d2, "workers=2 "));
 	ck_assert(daemon_log_has(&d2, "backlog=10 flood=0:20 "));
 	ck_assert_ptr_nonnull(x = client_greeted(&d2, NULL, 0));
 	client_send(x, "/who\n");
@@ -1109,7 +1111,7 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	snprintf(want, sizeof(want), "*** %s has quit (connection lost)", nb);
 	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
 	ck_assert_int_eq(client_expect(x, want, NULL, 0), 0);
-	snprintf(want, sizeof(want), "adopted worker %ld exited", (long)w2);
+	snprintf(want, sizeof(want), "adopted worker exited pid=%ld", (long)w2);
 	ck_assert_int_eq(daemon_wait_log(&d2, want, T_TIMEOUT), 0);
 	/* and SIGTERM stops everyone, old and new */
 	ck_assert_int_eq(daemon_stop(&d2), 0);
@@ -1268,7 +1270,7 @@ START_TEST(ctrl_c_to_the_group_is_a_graceful_stop)
 	ck_assert_int_eq(daemon_wait_exit(&d, 2 * T_TIMEOUT), 0);
 	ck_assert_int_eq(daemon_leftovers(&d), 0);
 	ck_assert(!daemon_log_has(&d, "connection lost"));
-	ck_assert(!daemon_log_has(&d, "killed by"));
+	ck_assert(!daemon_log_has(&d, "worker killed"));
 	client_close(a);
 	client_close(b);
 	client_close(c);
@@ -1423,7 +1425,7 @@ START_TEST(never_serves_as_root)
 		}
 	}
 	if (want == 65534)
-		ck_assert(daemon_log_has(&d, "serving as user nobody"));
+		ck_assert(daemon_log_has(&d, "serving as user=nobody"));
 	/* the segment is the serving user's, and only its */
 	snprintf(path, sizeof(path), "/dev/shm%s", d.segname);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -1606,7 +1608,7 @@ START_TEST(persistent_flooder_is_disconnected)
 	ck_assert_int_eq(client_expect(b, "> flood 0", NULL, 0), 0);
 	snprintf(want, sizeof(want), "%s has quit (excess flood)", na);
 	ck_assert_int_eq(client_expect_before(b, want, "flood 39"), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "disconnected after 1 s",
+	ck_assert_int_eq(daemon_wait_log(&d, "kick_s=1",
 			     T_TIMEOUT),
 	    0);
 	client_close(a);
@@ -1778,7 +1780,7 @@ START_TEST(sighup_changes_limits_and_motd_for_everyone)
 	start(args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	rename_to(a, "early");
-	ck_assert(!daemon_log_has(&d, "is now early"));
+	ck_assert(!daemon_log_has(&d, "new=early"));
 	write_file(motd, sizeof(motd), "/tmp/chatd-test-motd-",
 	    "Fresh news.\n");
 	conf_is("nick_length 5\nmotd %s\nverbose yes\nstats_interval 1\n",
@@ -1796,10 +1798,10 @@ START_TEST(sighup_changes_limits_and_motd_for_everyone)
 	ck_assert_int_eq(client_expect(b, "*** - Fresh news.", NULL, 0), 0);
 	/* the log level changed in the workers too, and stats come alone */
 	client_send(a, "/nick late\n");
-	ck_assert_int_eq(daemon_wait_log(&d, "is now late", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "new=late", T_TIMEOUT), 0);
 	client_send(b, "hello\n/quit\n");
 	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "reaped worker", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "worker reaped pid=", T_TIMEOUT), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=", T_TIMEOUT), 0);
 	client_close(a);
 	client_close(b);

@@ -328,7 +328,7 @@ START_TEST(storm_against_the_default_limits)
 		ck_assert_int_gt(count[FULL], 0);
 	ck_assert_int_gt(count[PERHOST], 0);
 	/* refusals are logged in a few lines, not one per connection */
-	ck_assert_int_le(log_count("refused 127."), 20);
+	ck_assert_int_le(log_count("refused peer=127."), 20);
 
 	/* everyone leaves but the two: no worker, no row is left over */
 	for (i = 0; i < total; i++)

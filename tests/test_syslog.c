@@ -208,12 +208,12 @@ START_TEST(lifecycle_arrives_with_facility_and_level)
 	daemon_free(&d);
 
 	/* each arrives, from chatd, with its facility and level */
-	ck_assert_ptr_nonnull(logged("local3.notice chatd:", " started: ",
+	ck_assert_ptr_nonnull(logged("local3.notice chatd:", " started version=",
 	    line, sizeof(line)));
-	ck_assert_ptr_nonnull(logged("local3.info chatd:", " connect 127.0.0.1",
+	ck_assert_ptr_nonnull(logged("local3.info chatd:", " connect peer=127.0.0.1",
 	    line, sizeof(line)));
 	ck_assert_ptr_nonnull(logged("local3.info chatd:",
-	    " disconnect 127.0.0.1", line, sizeof(line)));
+	    " disconnect peer=127.0.0.1", line, sizeof(line)));
 	ck_assert_ptr_nonnull(logged("local3.info chatd:", " stats clients=",
 	    line, sizeof(line)));
 	ck_assert_ptr_nonnull(logged("local3.notice chatd:", " chatd stopped",

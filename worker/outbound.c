@@ -214,7 +214,7 @@ report_lost(struct outbuf *o, uint64_t n)
 
 	atomic_fetch_add(&w->shm->rows[w->row].drops, n);
 	atomic_fetch_add(&w->shm->h->stats.drops, n);
-	log_warnx("slow client %s nick=%s: %llu messages dropped", w->addr,
+	log_warnx("slow client dropped peer=%s nick=%s dropped=%llu", w->addr,
 	    w->nick, (unsigned long long)n);
 	o->used += put(reserve(o), LINE_ROOM,
 	    "*** you missed %llu message%s: "
@@ -322,7 +322,8 @@ outbound_main(void *arg)
 	bl = o == NULL ? NULL
 	    : calloc((o->bl_cap = w->shm->h->lim.backlog) + 1, sizeof(*bl));
 	if (o == NULL || m == NULL || bl == NULL) {
-		log_warnx("worker for %s: out of memory", w->addr);
+		log_warnx("worker failed peer=%s error=\"out of memory\"",
+		    w->addr);
 		atomic_store(&w->closing, 1);
 		shutdown(w->fd, SHUT_RDWR);
 		goto out;

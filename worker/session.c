@@ -54,9 +54,8 @@ worker_send(struct worker *w, const char *buf, size_t len)
 	    atomic_compare_exchange_strong(&w->closing, &expect, 1)) {
 		w->gone = why;
 		if (why[0] == 's')
-			log_warnx("slow client %s nick=%s: socket full for %u "
-				  "s; "
-				  "disconnected",
+			log_warnx("slow client disconnected peer=%s nick=%s "
+				  "socket_full_s=%u",
 			    w->addr, w->nick, w->shm->h->lim.send_timeout);
 		shutdown(w->fd, SHUT_RDWR);
 	}
@@ -335,7 +334,7 @@ change_nick(struct worker *w, const char *nick)
 	pthread_mutex_unlock(&w->mu);
 	msg_text(&m, nick);
 	publish(w, &m, 0);
-	log_debug("nick %s: %s is now %s", w->addr, old, nick);
+	log_debug("nick changed peer=%s old=%s new=%s", w->addr, old, nick);
 	worker_notice(w, "you are now known as %s", nick);
 }
 
@@ -473,7 +472,7 @@ pace(struct worker *w)
 	if (w->tokens < 1) {
 		if (!w->throttled) {
 			w->throttled = 1;
-			log_warnx("flood from %s nick=%s: slowed to %u lines/s",
+			log_warnx("flood slowed peer=%s nick=%s rate=%u",
 			    w->addr, w->nick, rate);
 			worker_notice(w,
 			    "you are sending more than %u lines a second: "
@@ -484,9 +483,9 @@ pace(struct worker *w)
 		/* held back this long in all without a pause: enough */
 		w->held_ms += (uint64_t)wait;
 		if (kick > 0 && w->held_ms > (uint64_t)kick * 1000) {
-			log_warnx("flood from %s nick=%s: disconnected after "
-				  "%u s over the rate",
-			    w->addr, w->nick, kick);
+			log_warnx("flood disconnected peer=%s nick=%s rate=%u "
+				  "kick_s=%u",
+			    w->addr, w->nick, rate, kick);
 			worker_notice(w,
 			    "you kept sending more than %u lines a second: "
 			    "disconnected",
@@ -762,7 +761,7 @@ start_outbound(struct worker *w)
 	pthread_attr_destroy(&attr);
 	if (err != 0) {
 		errno = err;
-		log_warn("worker for %s: pthread_create", w->addr);
+		log_warn("worker failed peer=%s call=pthread_create", w->addr);
 		worker_notice(w, "server error: cannot serve you now");
 		close(w->fd);
 		table_release(w->shm, w->row);
@@ -850,7 +849,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	say_goodbye(&w, why);
 	if (quit)
 		worker_notice(&w, "bye");
-	log_info("disconnect %s nick=%s reason=\"%s\" lines_in=%llu "
+	log_info("disconnect peer=%s nick=%s reason=\"%s\" lines_in=%llu "
 		 "lines_out=%llu",
 	    w.addr, w.nick, quit ? "quit" : why,
 	    (unsigned long long)atomic_load(&r->lines_in),
