@@ -477,6 +477,8 @@ run_chatd(const char *const *argv, char *out, size_t size, int timeout_ms)
 		dup2(p[1], STDERR_FILENO);
 		close(p[0]);
 		close(p[1]);
+		if (harness_exec_hook != NULL)
+			harness_exec_hook();
 		execv(args[0], (char *const *)args);
 		_exit(127);
 	}

@@ -62,7 +62,8 @@ void harness_unique(char *buf, size_t size, const char *prefix);
 void scratch_shm(struct shm *, uint32_t nrows, uint32_t nslots);
 
 /* harness.c: the daemon */
-extern void (*harness_exec_hook)(void); /* run in the child before exec */
+/* run in the child of daemon_start*() and run_chatd() before exec */
+extern void (*harness_exec_hook)(void);
 const char *chatd_path(void);
 int daemon_start(struct daemon *, const char *const *extra);
 int daemon_start_named(struct daemon *, const char *name,

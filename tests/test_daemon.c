@@ -63,14 +63,31 @@ three(void)
 	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
 }
 
+static void two_done(void);
+
+static void
+one_done(void)
+{
+	client_close(a);
+	a = NULL;
+	stop();
+}
+
 static void
 three_done(void)
 {
-	client_close(a);
-	client_close(b);
 	client_close(c);
-	a = b = c = NULL;
-	stop();
+	c = NULL;
+	two_done();
+}
+
+/* Closes A and B and stops the daemon, checking it leaves nothing. */
+static void
+two_done(void)
+{
+	client_close(b);
+	b = NULL;
+	one_done();
 }
 
 /* Renames client X to NICK and waits for the confirmation. */
@@ -352,10 +369,7 @@ START_TEST(backlog_length_is_configurable)
 	ck_assert_int_eq(client_expect(b, "#lobby is now your current", line,
 			     sizeof(line)),
 	    0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -709,7 +723,9 @@ START_TEST(quiet_room_is_not_a_slow_reader)
 {
 	const char *const args[] = {"-l", "0", "-s", "64", NULL};
 	char line[64];
-	int i;
+	uint64_t deadline;
+	struct shm seg;
+	int i, row;
 
 	start(args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
@@ -719,6 +735,14 @@ START_TEST(quiet_room_is_not_a_slow_reader)
 	ck_assert_int_eq(client_expect(a, "you left #lobby", NULL, 0), 0);
 	client_send(c, "/msg %s ready\n", na);
 	ck_assert_int_eq(client_expect(a, "ready", NULL, 0), 0);
+	/* and A's worker sleeps (it would, in a moment, with no traffic) */
+	ck_assert_int_eq(shm_attach_ro(&seg, d.segname), 0);
+	ck_assert_int_ge(row = table_find_pid(&seg, worker_pid(1)), 0);
+	deadline = now_ms() + (uint64_t)T_TIMEOUT;
+	while (atomic_load(&seg.rows[row].asleep) == 0 && now_ms() < deadline)
+		usleep(1000); /* a flag in shared memory: nothing to wait on */
+	ck_assert_int_eq(atomic_load(&seg.rows[row].asleep), 1);
+	shm_detach(&seg);
 	/*
 	 * B fills the ring of 64 many times over in #lobby, while A's
 	 * worker sleeps: nothing of it is for A.  (A worker that is awake
@@ -801,10 +825,7 @@ START_TEST(stalled_reader_is_told_what_it_missed)
 	ck_assert_int_gt(missed, 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "slow client", T_TIMEOUT), 0);
 	client_close(slow);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -832,10 +853,7 @@ START_TEST(flooder_is_slowed_not_robbed)
 	}
 	ck_assert_uint_ge(now_ms() - t0, 900);
 	ck_assert_int_eq(daemon_wait_log(&d, "flood slowed peer=", T_TIMEOUT), 0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -870,9 +888,7 @@ START_TEST(client_that_stops_reading_is_cut_off)
 			     0),
 	    0);
 	client_close(stuck);
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 }
 END_TEST
 
@@ -921,9 +937,7 @@ START_TEST(full_server_refuses_newcomers)
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	client_close(b);
 	b = NULL;
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 }
 END_TEST
 
@@ -965,9 +979,9 @@ tasks_of(uid_t uid)
 /*
  * In the daemon's child before exec: leave room under RLIMIT_NPROC for
  * the master and two workers of two threads each, no more.  Root is not
- * bound by the limit, so as root the daemon runs as nobody.  The count is of
- * the user's tasks now: other tests running as nobody at the same time
- * (another make check on the same machine) make it wrong.
+ * bound by the limit, so as root the daemon runs as a uid of its own,
+ * which no other process (another test run, say) shares and counts
+ * against the limit; not root, it counts the user's tasks now.
  */
 static void
 two_workers_at_most(void)
@@ -976,8 +990,8 @@ two_workers_at_most(void)
 	uid_t uid = getuid();
 
 	if (uid == 0) {
-		uid = 65534;
-		if (setgroups(0, NULL) == -1 || setgid(65534) == -1)
+		uid = (uid_t)(61000 + getpid() % 4000);
+		if (setgroups(0, NULL) == -1 || setgid(uid) == -1)
 			_exit(126);
 	}
 	/* this process, the master to be, is among the counted already */
@@ -1055,10 +1069,7 @@ START_TEST(too_many_from_one_address)
 	/* the two already in are unharmed */
 	client_send(a, "still fine\n");
 	ck_assert_int_eq(client_expect(b, "still fine", NULL, 0), 0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -1168,9 +1179,7 @@ START_TEST(same_name_refused)
 	ck_assert_msg(strstr(out, "running already") != NULL, "%s", out);
 	/* the first one is unharmed */
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 }
 END_TEST
 
@@ -1212,9 +1221,7 @@ START_TEST(stale_segment_is_replaced)
 	close(fd);
 	ck_assert_int_eq(daemon_start_named(&d, name, NULL), 0);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 }
 END_TEST
 
@@ -1431,9 +1438,7 @@ START_TEST(never_serves_as_root)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_uid, want);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 	/* root is never whom to serve as; an unknown user is an error */
 	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
 	ck_assert_msg(strstr(out, geteuid() == 0 ? "will not serve clients as "
@@ -1553,10 +1558,7 @@ START_TEST(silent_newcomer_is_cut_off)
 	/* A, who spoke, stays */
 	client_send(a, "/who\n");
 	ck_assert_int_eq(client_expect(a, "1 in #lobby", NULL, 0), 0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -1578,10 +1580,7 @@ START_TEST(idle_client_is_cut_off)
 	ck_assert_int_eq(daemon_wait_log(&d, "reason=\"idle timeout\"",
 			     T_TIMEOUT),
 	    0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -1611,10 +1610,7 @@ START_TEST(persistent_flooder_is_disconnected)
 	ck_assert_int_eq(daemon_wait_log(&d, "kick_s=1",
 			     T_TIMEOUT),
 	    0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
@@ -1628,9 +1624,7 @@ START_TEST(nickname_length_is_a_setting)
 	ck_assert_int_eq(client_expect(a, "invalid nickname: 1 to 5 ", NULL, 0),
 	    0);
 	rename_to(a, "abcde");
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 }
 END_TEST
 
@@ -1765,9 +1759,7 @@ START_TEST(file_settings_and_the_command_line_over_them)
 	ck_assert_int_eq(client_expect(a, "you are in 2 rooms already", NULL,
 			     0),
 	    0);
-	client_close(a);
-	a = NULL;
-	stop();
+	one_done();
 	conf_done();
 }
 END_TEST
@@ -1803,10 +1795,7 @@ START_TEST(sighup_changes_limits_and_motd_for_everyone)
 	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "worker reaped pid=", T_TIMEOUT), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=", T_TIMEOUT), 0);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 	conf_done();
 }
 END_TEST
@@ -1839,10 +1828,7 @@ START_TEST(sighup_keeps_what_cannot_change_and_a_bad_file)
 	ck_assert(daemon_log_has(&d, "max_clients cannot change"));
 	ck_assert(daemon_log_has(&d, "facility cannot change"));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 	conf_done();
 }
 END_TEST
@@ -1907,38 +1893,27 @@ status_line(const char *out, const char *word, char *line, size_t size)
 	return -1;
 }
 
+/* In run_chatd()'s child: become nobody. */
+static void
+as_nobody(void)
+{
+	if (setgroups(0, NULL) == -1 || setgid(65534) == -1 ||
+	    setuid(65534) == -1)
+		_exit(126);
+}
+
 /* Runs "chatd -S -n NAME -c /dev/null" as uid and gid 65534. */
 static int
 status_as_nobody(const char *name, char *out, size_t size)
 {
-	const char *argv[] = {chatd_path(), "-S", "-n", name, "-c", "/dev/null",
+	const char *argv[] = {"chatd", "-S", "-n", name, "-c", "/dev/null",
 	    NULL};
-	size_t used = 0;
-	ssize_t n;
-	int p[2], status;
-	pid_t pid;
+	int r;
 
-	if (pipe(p) == -1 || (pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		close(p[0]);
-		close(p[1]);
-		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 ||
-		    setuid(65534) == -1)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while (used < size - 1 &&
-	    (n = read(p[0], out + used, size - 1 - used)) > 0)
-		used += (size_t)n;
-	out[used] = '\0';
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	harness_exec_hook = as_nobody;
+	r = run_chatd(argv, out, size, T_TIMEOUT);
+	harness_exec_hook = NULL;
+	return r;
 }
 
 START_TEST(status_shows_the_instance_and_its_clients)
@@ -2027,10 +2002,7 @@ START_TEST(status_shows_the_instance_and_its_clients)
 	ck_assert_str_eq(line, want);
 	ck_assert_uint_eq(atomic_load(&s.h->head), head + 1);
 	shm_detach(&s);
-	client_close(a);
-	client_close(b);
-	a = b = NULL;
-	stop();
+	two_done();
 }
 END_TEST
 
