@@ -565,6 +565,35 @@ START_TEST(bidi_isolates_removed)
 }
 END_TEST
 
+START_TEST(bidi_marks_removed)
+{
+	/* ALM is a bidi mark as LRM and RLM are, and as invisible */
+	EXPECT("a\xd8\x9c"
+	       "b",
+	    "ab"); /* U+061C */
+	EXPECT("a\xe2\x80\x8e\xe2\x80\x8f"
+	       "b",
+	    "ab"); /* U+200E, U+200F */
+	/* the letters around ALM stay */
+	SAME("\xd8\x9b\xd8\x9d");
+}
+END_TEST
+
+/* Characters that show nothing yet carry text or change it */
+START_TEST(hiders_removed)
+{
+	/* tag characters spell out hidden text after the visible one */
+	EXPECT("ok\xf3\xa0\x81\xa8\xf3\xa0\x81\xa9\xf3\xa0\x81\xbf",
+	    "ok"); /* U+E0068 U+E0069 U+E007F */
+	EXPECT("soft\xc2\xadhyphen", "softhyphen"); /* U+00AD */
+	EXPECT("a\xe2\x81\xaa\xe2\x81\xafz", "az"); /* U+206A, U+206F */
+	EXPECT("x\xef\xbf\xb9y\xef\xbf\xbaz\xef\xbf\xbb", "xyz");
+	/* their neighbours stay: U+00AC, U+E0080 (a variation selector) */
+	SAME("\xc2\xac");
+	SAME("\xf3\xa0\x82\x80");
+}
+END_TEST
+
 START_TEST(zero_width_removed)
 {
 	EXPECT("a\xe2\x80\x8b"
@@ -816,9 +845,10 @@ static int
 meant_invisible(unsigned long cp)
 {
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
-	    (cp >= 0x200b && cp <= 0x200f && cp != 0x200d) ||
-	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
-	    cp == 0xfeff;
+	    cp == 0x061c || (cp >= 0x200b && cp <= 0x200f && cp != 0x200d) ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) ||
+	    cp == 0xfeff || cp == 0x00ad || (cp >= 0xfff9 && cp <= 0xfffb) ||
+	    (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
 START_TEST(random_valid_text_unchanged)
@@ -1087,6 +1117,8 @@ sanitize_suite(void)
 	tc = tcase_create("invisible");
 	tcase_add_test(tc, bidi_override_removed);
 	tcase_add_test(tc, bidi_isolates_removed);
+	tcase_add_test(tc, bidi_marks_removed);
+	tcase_add_test(tc, hiders_removed);
 	tcase_add_test(tc, zero_width_removed);
 	tcase_add_test(tc, bom_removed);
 	tcase_add_test(tc, line_separators_removed);

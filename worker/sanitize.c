@@ -54,11 +54,15 @@ static int
 invisible(unsigned long cp)
 {
 	return (cp < 0x20 && cp != '\t') || cp == 0x7f ||
-	    (cp >= 0x80 && cp <= 0x9f) ||		      /* C1 controls */
+	    (cp >= 0x80 && cp <= 0x9f) || /* C1 controls */
+	    cp == 0x061c || /* ALM, a bidi mark like LRM and RLM */
 	    (cp >= 0x200b && cp <= 0x200f && cp != 0x200d) || /* ZW, marks */
 	    (cp >= 0x2028 && cp <= 0x202e) || /* separators, bidi */
-	    (cp >= 0x2060 && cp <= 0x2069) || /* joiners, isolates */
-	    cp == 0xfeff;		      /* BOM */
+	    cp == 0x00ad ||		      /* soft hyphen */
+	    (cp >= 0x2060 && cp <= 0x206f) || /* joiners, isolates, ... */
+	    cp == 0xfeff ||		      /* BOM */
+	    (cp >= 0xfff9 && cp <= 0xfffb) || /* interlinear annotation */
+	    (cp >= 0xe0000 && cp <= 0xe007f); /* tags: hidden text */
 }
 
 /* Bytes of the escape sequence starting at P[0] == ESC. */
