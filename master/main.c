@@ -279,10 +279,11 @@ master_stats(struct master *mp)
 {
 	struct shm_stats *st = &mp->shm.h->stats;
 
-	log_info("stats clients=%u connections=%llu published=%llu "
+	log_info("stats clients=%u rooms=%u connections=%llu published=%llu "
 		 "delivered=%llu drops=%llu repairs=%llu refused=%llu head=%llu "
 		 "lock_takeovers=%llu",
-	    mp->children, (unsigned long long)atomic_load(&st->connections),
+	    mp->children, mp->shm.h->rooms_in_use,
+	    (unsigned long long)atomic_load(&st->connections),
 	    (unsigned long long)atomic_load(&st->published),
 	    (unsigned long long)atomic_load(&st->delivered),
 	    (unsigned long long)atomic_load(&st->drops),
