@@ -14,6 +14,7 @@
  * death it repaired after.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,39 @@ try_take(struct shm_lock *l, int32_t me)
 
 	return atomic_compare_exchange_strong_explicit(&l->owner, &expect, me,
 	    memory_order_acquire, memory_order_relaxed);
+}
+
+/*
+ * Our pid, as the lock word holds it.  getpid() is a system call in
+ * current glibc, and every publish takes the lock: the pid is kept, and
+ * forgotten in the child of every fork().
+ */
+static _Atomic pid_t my_pid;
+static pthread_once_t my_pid_once = PTHREAD_ONCE_INIT;
+
+static void
+forget_pid(void)
+{
+	atomic_store_explicit(&my_pid, 0, memory_order_relaxed);
+}
+
+static void
+watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static int32_t
+self(void)
+{
+	pid_t pid = atomic_load_explicit(&my_pid, memory_order_relaxed);
+
+	if (pid == 0) {
+		pthread_once(&my_pid_once, watch_forks);
+		pid = getpid();
+		atomic_store_explicit(&my_pid, pid, memory_order_relaxed);
+	}
+	return (int32_t)pid;
 }
 
 /*
@@ -69,7 +103,7 @@ take_over(struct shm_lock *l, int32_t me)
 int
 lock_take(struct shm_lock *l)
 {
-	int32_t me = (int32_t)getpid(), dead;
+	int32_t me = self(), dead;
 	struct timespec ts;
 	int i;
 
@@ -121,7 +155,7 @@ lock_release_dead(struct shm_lock *l, pid_t dead)
 	if (dead <= 0)
 		return 0;
 	if (!atomic_compare_exchange_strong(&l->owner, &owner,
-		(int32_t)getpid()))
+		self()))
 		return 0;
 	atomic_fetch_add(&l->takeovers, 1);
 	return 1;
