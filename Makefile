@@ -198,3 +198,68 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# ---- ringbench: the shared ring alone (bench/ringbench.c) ----
+#
+#   make ringbench         publish cost (1..1,000 readers, busy and asleep),
+#                          ring_read cost, and system calls per publish
+#                          (under strace -c, when strace is installed)
+#
+# No network, no daemon: a scratch segment, unlinked as soon as made.
+
+.PHONY: ringbench
+
+$(BUILD)/bench/ringbench: bench/ringbench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/ringbench.c $(LIB) $(LDFLAGS) $(LDLIBS)
+
+ringbench: $(BUILD)/bench/ringbench
+	$(BUILD)/bench/ringbench
+
+# ---- memory: what an idle connected client costs (bench/memory.sh) ----
+#
+#   make memory            PSS of the daemon tree and MemAvailable, per
+#                          client, at 1,000 idle clients, and where one
+#                          worker's memory is
+#   make memory MEMORY_N="1000 10000"   also at 10,000 (MEMORY_CONNECT_S
+#                          bounds the connecting, 600 s by default)
+#
+# Starts its own chatd on a free loopback port and stops it.  1,000 clients
+# take under a minute; 10,000 take more than ten on two cores, need about
+# 3 GiB and 20,000 tasks (kernel.pid_max above that), hence 1,000 only by
+# default.
+
+MEMORY_N ?= 1000
+MEMORY_CONNECT_S ?= 600
+
+.PHONY: memory
+
+$(BUILD)/bench/idlemem: bench/idlemem.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -o $@ $< $(LDFLAGS)
+
+memory: chatd $(BUILD)/bench/idlemem
+	N="$(MEMORY_N)" CONNECT_S=$(MEMORY_CONNECT_S) CHATD=./chatd \
+	  IDLEMEM=$(BUILD)/bench/idlemem bench/memory.sh
+
+# ---- compare: chatd against redis-server, publish/subscribe (bench/) ----
+#
+#   make compare           the same load (S subscribers, P publishers, flat
+#                          out, 48-byte messages) against a chatd and a
+#                          redis-server of its own, three runs each; a table
+#                          of medians, deliveries/s and p99, chatd/redis
+#   make compare CMP_SUBS="10 100" CMP_PUBS="1 10" CMP_RUNS=3
+#   make compare CMP_SUBS=1000 DELIVERIES=200000   a thousand subscribers
+#                          (fewer messages: chatd needs minutes for 1M)
+#
+# Needs redis-server (apt-get install redis-server); without it, skipped.
+
+CMP_SUBS ?= 10 100
+CMP_PUBS ?= 1 10
+CMP_RUNS ?= 3
+
+.PHONY: compare
+
+compare: chatd $(BUILD)/bench/chatload
+	CHATD=./chatd LOAD=$(BUILD)/bench/chatload CMP_SUBS="$(CMP_SUBS)" \
+	  CMP_PUBS="$(CMP_PUBS)" RUNS="$(CMP_RUNS)" bench/compare.sh

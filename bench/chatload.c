@@ -1,351 +1,993 @@
 /*
- * chatload.c - how many lines per second a few chatd clients exchange.
+ * chatload.c - a publish/subscribe load generator for chatd (and redis).
  *
- * N clients connect to one chatd on loopback; each sends M lines flat out,
- * every line carrying its sender, its number and its CLOCK_MONOTONIC send
- * time.  A sender keeps at most W lines in flight (sent, not yet seen by
- * every other client), so the run measures the daemon rather than how much
- * the kernel buffers.  Prints lines sent per second, deliveries per second
- * (lines received by all clients together) and the latency from send to
- * receive (p50, p99, max), and any line lost or out of order.
+ * S subscribers and P publishers connect to one server on loopback; every
+ * publisher sends M messages of 48 bytes (its number, the message number and
+ * its CLOCK_MONOTONIC send time, padded), each subscriber receives what every
+ * publisher sends.  Publishers do not subscribe, subscribers do not publish.
+ * A publisher keeps at most W messages in flight (sent, not yet received by
+ * every subscriber), so the run measures the server rather than how much the
+ * kernel buffers; with -r the publishers together send that many messages a
+ * second instead of flat out (still bounded by the window).  Prints messages
+ * sent per second, deliveries per second (messages received by all the
+ * subscribers together), the latency from send to receive (p50, p99, p99.9,
+ * max) and the messages missing, duplicated or out of order, per subscriber
+ * and publisher, summed.
  *
- *	bench/chatload [-c clients] [-m lines] [-w window] [-z stalled]
- *	    [-p port] [host]
+ *	chatload [-x chatd|redis] [-S subscribers] [-P publishers]
+ *	    [-c clients] [-m messages] [-w window] [-r rate] [-z stalled]
+ *	    [-A sources] [-t seconds] [-p port] [host]
  *
- * With -z, that many more clients join the same room and then never read
- * a byte (with a small receive buffer), to show what a stalled client
- * costs the others: compare the figures with -z 0.
+ * -x chatd (the default): each client joins a room named after this run,
+ * publishers send plain lines there and subscribers read "<nick> text".
+ * A publisher has to be in the room to speak in it, so chatd also sends it
+ * what the other publishers say (read and thrown away, not counted): with
+ * P publishers, each message goes to S + P - 1 clients, to S with redis.
+ * -x redis: subscribers send SUBSCRIBE for a channel named after this run
+ * and wait for the confirmation, publishers send PUBLISH to it; replies are
+ * parsed as RESP, incrementally.
+ * -c N (chatd only) is the older shape: N clients that each publish and
+ * each receive what the others say.
+ * -z N: N more subscribers that, once in, never read a byte again (with a
+ * small receive buffer), to show what a stalled client costs the others.
+ * -A N: spread the connections over N source addresses 127.0.0.1..N (the
+ * default is one address for every 8 connections, up to 250, for chatd; one
+ * for redis, whose protected mode accepts 127.0.0.1 only), so that a
+ * per-address limit in the server does not refuse them.
  *
- * Each client first joins a room named after this run, so what others say
- * elsewhere does not count.  Only ever talks to the loopback addresses; every
- *loop is bounded by the line count and an overall time limit (-t seconds,
- *default 60).
+ * Only ever talks to loopback addresses (127.0.0.0/8, ::1); every loop is
+ * bounded by the message count and an overall time limit (-t seconds,
+ * default 60; getting every connection in may take up to 30 s + 0.1 s a
+ * connection when that is longer); a run in which nothing is delivered for 3 s (a window held
+ * shut by messages the server dropped) stops there.  Exits 0 when every
+ * message reached every subscriber, 2 when some did not, 1 on an error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAXC 64
+#define PAYLOAD 48	  /* bytes of every message */
+#define INBUF 16384	  /* receive buffer of a connection */
+#define OUTBUF 8192	  /* send buffer of a publisher */
+#define MAXCONN 60000	  /* connections at most */
+#define MAXDEPTH 8	  /* RESP nesting we accept */
+#define HBUCKETS (48 * 64) /* latency histogram, see hidx() */
+#define STUCK_NS 3000000000LL /* no delivery this long ends a run */
+
+enum { PROTO_CHATD, PROTO_REDIS };
+enum { ROLE_SUB = 1, ROLE_PUB = 2, ROLE_STALLED = 4 };
 
 struct conn {
 	int fd;
-	long sent;	 /* lines sent */
-	long got[MAXC];	 /* lines received from each sender */
-	long next[MAXC]; /* next number expected from each */
-	int ready;	 /* saw its own /nick confirmed */
-	int joins;	 /* stalled clients seen joining */
-	size_t len;
-	char buf[65536];
+	int role;
+	int pub;	/* publisher number, or -1 */
+	int sub;	/* subscriber number, or -1 */
+	int ready;	/* joined / subscribed */
+	int wantout;	/* EPOLLOUT registered */
+	long sent;	/* messages sent (publisher) */
+	long replies;	/* PUBLISH replies read (redis publisher) */
+	size_t len, olen, ooff;
+	char *in;
+	char *out;
 };
 
-static struct conn cl[MAXC];
-static int nclients = 3, window = 64, nstalled;
-static long lines = 100000;
-static long bad, missed;
-static double *lat;
-static size_t nlat;
+/* what a subscriber knows of one publisher */
+struct track {
+	long next;	/* next number expected */
+	uint64_t seen;	/* bit k: message next-1-k received */
+};
 
-static double
-now(void)
+static int proto = PROTO_CHATD;
+static int nsub, npub, nclients, nstalled, window = 64, nconn;
+static long lines = 100000;
+static double rate;
+static struct conn *conns;
+static int *pubconn;		/* connection of each publisher */
+static struct track *tracks;	/* nsubs x npubs */
+static uint32_t *wcount;	/* npubs x window: receivers of each in flight */
+static long *acked;		/* npubs: below this, received by all */
+static int nsubs_all;		/* subscribers that read */
+static long delivered, missing, dups, ooo, announced, protoerr;
+static uint64_t hist[HBUCKETS];
+static int64_t latmax;
+static char room[64];
+static int epfd;
+
+static int64_t
+now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* histogram bucket: exact below 64 ns, then 64 buckets per power of two */
+static int
+hidx(int64_t v)
+{
+	int e;
+
+	if (v < 64)
+		return v < 0 ? 0 : (int)v;
+	e = 63 - __builtin_clzll((unsigned long long)v);
+	if (e > 52)
+		return HBUCKETS - 1;
+	return (e - 5) * 64 + (int)((v >> (e - 6)) & 63);
+}
+
+static double
+hval(int i)
+{
+	int e;
+
+	if (i < 64)
+		return i;
+	e = i / 64 + 5;
+	return (double)((int64_t)(64 + i % 64) << (e - 6));
+}
+
+static double
+percentile(double q)
+{
+	uint64_t total = 0, want, acc = 0;
+	int i;
+
+	for (i = 0; i < HBUCKETS; i++)
+		total += hist[i];
+	if (total == 0)
+		return 0;
+	want = (uint64_t)((double)total * q);
+	if (want >= total)
+		want = total - 1;
+	for (i = 0; i < HBUCKETS; i++) {
+		acc += hist[i];
+		if (acc > want)
+			return hval(i);
+	}
+	return (double)latmax;
 }
 
 static int
-cmp(const void *a, const void *b)
+loopback(const char *host, struct sockaddr_storage *ss, socklen_t *sl,
+    int port)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
-	return x < y ? -1 : x > y;
+	memset(ss, 0, sizeof(*ss));
+	if (strcmp(host, "localhost") == 0)
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+		return 0;
+	}
+	return -1;
 }
 
+/* Connects (blocking, at most 5 s) from source address number SRC, then
+ * makes the socket non-blocking. */
 static int
-dial_rcvbuf(const char *host, int port, int rcvbuf);
-
-static int
-dial(const char *host, int port)
+dial(const struct sockaddr_storage *ss, socklen_t sl, int src, int rcvbuf)
 {
-	return dial_rcvbuf(host, port, 0);
-}
-
-static int
-dial_rcvbuf(const char *host, int port, int rcvbuf)
-{
-	struct sockaddr_in6 s6;
-	struct sockaddr_in s4;
+	struct timeval tv = { 5, 0 };
 	int fd, one = 1;
 
-	memset(&s6, 0, sizeof(s6));
-	memset(&s4, 0, sizeof(s4));
-	if (inet_pton(AF_INET, host, &s4.sin_addr) == 1) {
-		if (strncmp(host, "127.", 4) != 0)
+	fd = socket(ss->ss_family, SOCK_STREAM, 0);
+	if (fd == -1)
+		return -1;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (ss->ss_family == AF_INET && src > 0) {
+		struct sockaddr_in b;
+
+		memset(&b, 0, sizeof(b));
+		b.sin_family = AF_INET;
+		b.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)src);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+#endif
+		if (bind(fd, (void *)&b, sizeof(b)) == -1) {
+			close(fd);
 			return -1;
-		s4.sin_family = AF_INET;
-		s4.sin_port = htons((uint16_t)port);
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (fd != -1 && rcvbuf > 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-			    sizeof(rcvbuf));
-		if (fd == -1 || connect(fd, (void *)&s4, sizeof(s4)) == -1)
-			return -1;
-	} else if (inet_pton(AF_INET6, host, &s6.sin6_addr) == 1 &&
-	    IN6_IS_ADDR_LOOPBACK(&s6.sin6_addr)) {
-		s6.sin6_family = AF_INET6;
-		s6.sin6_port = htons((uint16_t)port);
-		fd = socket(AF_INET6, SOCK_STREAM, 0);
-		if (fd != -1 && rcvbuf > 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-			    sizeof(rcvbuf));
-		if (fd == -1 || connect(fd, (void *)&s6, sizeof(s6)) == -1)
-			return -1;
-	} else {
+		}
+	}
+	if (connect(fd, (const void *)ss, sl) == -1) {
+		close(fd);
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
 }
 
-/* Whether every other client has seen line SEQ of sender I. */
-static int
-seen_by_all(int i, long seq)
+static void
+watch(struct conn *c, int out)
 {
-	int k;
+	struct epoll_event ev;
 
-	for (k = 0; k < nclients; k++)
-		if (k != i && cl[k].got[i] <= seq)
-			return 0;
-	return 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->wantout = out;
+}
+
+/* Writes what is queued; -1 when the connection is gone. */
+static int
+flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->ooff < c->olen) {
+		n = write(c->fd, c->out + c->ooff, c->olen - c->ooff);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c->ooff += (size_t)n;
+	}
+	if (c->ooff == c->olen)
+		c->ooff = c->olen = 0;
+	if ((c->olen > 0) != c->wantout)
+		watch(c, c->olen > 0);
+	return 0;
+}
+
+static int
+queue(struct conn *c, const char *s, size_t n)
+{
+	if (c->ooff > 0 && c->olen + n > OUTBUF) {
+		memmove(c->out, c->out + c->ooff, c->olen - c->ooff);
+		c->olen -= c->ooff;
+		c->ooff = 0;
+	}
+	if (c->olen + n > OUTBUF)
+		return -1;
+	memcpy(c->out + c->olen, s, n);
+	c->olen += n;
+	return 0;
+}
+
+/* Whether publisher P may send message SEQ: fewer than W in flight. */
+static int
+window_open(int p, long seq)
+{
+	return seq < acked[p] + window;
 }
 
 static void
-on_line(struct conn *c, char *line, double t)
+credit(int p, long seq, int expect)
 {
-	int from;
-	long seq;
-	double sent;
-	char *p;
+	uint32_t *w = wcount + (size_t)p * (size_t)window;
 
-	if (strstr(line, "*** you joined #load-") != NULL)
-		c->ready = 1;
-	if (strstr(line, "*** stalled") != NULL && strstr(line, " joined #load-"))
-		c->joins++;
-	if (!c->ready)
-		return; /* nothing before our own room counts */
-	if (strncmp(line, "*** you missed ", 15) == 0) {
-		missed += atol(line + 15);
+	if (seq < acked[p] || seq >= acked[p] + window)
 		return;
+	w[seq % window]++;
+	while (w[acked[p] % window] >= (uint32_t)expect) {
+		w[acked[p] % window] = 0;
+		acked[p]++;
 	}
-	if ((p = strstr(line, "> L ")) == NULL)
-		return;
-	if (sscanf(p + 4, "%d %ld %lf", &from, &seq, &sent) != 3 || from < 0 ||
-	    from >= nclients) {
-		bad++;
-		return;
-	}
-	if (seq != c->next[from])
-		bad++;
-	c->next[from] = seq + 1;
-	c->got[from]++;
-	if (nlat < (size_t)(lines * nclients * nclients))
-		lat[nlat++] = t - sent;
 }
 
+/* receivers of each message of publisher P */
+static int
+expected(int p)
+{
+	return nsubs_all - (conns[pubconn[p]].sub >= 0 ? 1 : 0);
+}
+
+/* A message received by subscriber C: publisher P, number SEQ, sent at T. */
+static void
+on_message(struct conn *c, const char *payload, size_t n, int64_t t)
+{
+	struct track *tr;
+	char tmp[PAYLOAD + 1];
+	long p, seq;
+	long long sent;
+	long k;
+
+	if (c->sub < 0)
+		return; /* a publisher hears other publishers in chatd */
+	if (n != PAYLOAD) {
+		protoerr++;
+		return;
+	}
+	memcpy(tmp, payload, n);
+	tmp[n] = '\0';
+	if (sscanf(tmp, "%ld %ld %lld", &p, &seq, &sent) != 3 || p < 0 ||
+	    p >= npub || seq < 0 || seq >= lines) {
+		protoerr++;
+		return;
+	}
+	tr = tracks + (size_t)c->sub * (size_t)npub + (size_t)p;
+	if (seq >= tr->next) {
+		for (k = tr->next; k < seq; k++) {
+			missing++;
+			credit((int)p, k, expected((int)p));
+		}
+		if (seq - tr->next + 1 >= 64)
+			tr->seen = 0;
+		else
+			tr->seen <<= (seq - tr->next + 1);
+		tr->seen |= 1;
+		tr->next = seq + 1;
+		delivered++;
+		credit((int)p, seq, expected((int)p));
+	} else {
+		k = tr->next - 1 - seq;
+		if (k < 64 && (tr->seen >> k & 1)) {
+			dups++;
+			return;
+		}
+		if (k < 64) {
+			tr->seen |= (uint64_t)1 << k;
+			missing--; /* counted missing when skipped */
+			delivered++;
+		}
+		ooo++;
+	}
+	t -= (int64_t)sent;
+	hist[hidx(t)]++;
+	if (t > latmax)
+		latmax = t;
+}
+
+/* chatd: one line (without its newline) */
+static void
+chatd_line(struct conn *c, char *line, size_t n, int64_t t)
+{
+	char *p;
+
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	if (!c->ready) {
+		if (strstr(line, "*** you joined #") != NULL &&
+		    strstr(line, room) != NULL)
+			c->ready = 1;
+		return;
+	}
+	if (strncmp(line, "*** you missed ", 15) == 0) {
+		if (c->sub >= 0)
+			announced += atol(line + 15);
+		return;
+	}
+	if (line[0] != '<' || (p = memchr(line, '>', n)) == NULL ||
+	    p[1] != ' ')
+		return;
+	p += 2;
+	on_message(c, p, n - (size_t)(p - line), t);
+}
+
+/*
+ * RESP: parses one value at BUF[*POS..LEN).  Returns 1 and advances *POS
+ * when it is complete, 0 when more bytes are needed, -1 on nonsense.  The
+ * elements of a top-level array (up to 4) are left in EL/ELN, an integer or
+ * an array length in *NUM.
+ */
+struct rval {
+	char type;
+	long long num;
+	int nel;
+	char eltype[4];
+	const char *el[4];
+	long long eln[4];
+};
+
+static const char *
+crlf(const char *s, const char *end)
+{
+	const char *p;
+
+	for (p = s; p + 1 < end; p++)
+		if (p[0] == '\r' && p[1] == '\n')
+			return p;
+	return NULL;
+}
+
+static int
+resp_parse(const char *buf, size_t len, size_t *pos, struct rval *top,
+    int depth)
+{
+	const char *s = buf + *pos, *end = buf + len, *e;
+	char type;
+	long long num, i;
+	char *stop;
+	int r;
+
+	if (depth > MAXDEPTH)
+		return -1;
+	if (s >= end)
+		return 0;
+	if ((e = crlf(s, end)) == NULL)
+		return (size_t)(end - s) > 512 ? -1 : 0;
+	type = s[0];
+	num = 0;
+	if (type == ':' || type == '$' || type == '*') {
+		errno = 0;
+		num = strtoll(s + 1, &stop, 10);
+		if (stop != e || errno != 0)
+			return -1;
+	}
+	if (depth == 0) {
+		top->type = type;
+		top->num = num;
+		top->nel = 0;
+	}
+	switch (type) {
+	case '+':
+	case '-':
+		*pos = (size_t)(e + 2 - buf);
+		return 1;
+	case ':':
+		*pos = (size_t)(e + 2 - buf);
+		return 1;
+	case '$':
+		if (num < 0) {
+			*pos = (size_t)(e + 2 - buf);
+			return 1;
+		}
+		if (num > 1 << 20)
+			return -1;
+		if ((size_t)(end - (e + 2)) < (size_t)num + 2)
+			return 0;
+		if (e[2 + num] != '\r' || e[3 + num] != '\n')
+			return -1;
+		*pos = (size_t)(e + 4 + num - buf);
+		return 1;
+	case '*':
+		if (num > 1 << 16)
+			return -1;
+		*pos = (size_t)(e + 2 - buf);
+		for (i = 0; i < num; i++) {
+			size_t at = *pos;
+
+			if ((r = resp_parse(buf, len, pos, top, depth + 1)) != 1)
+				return r;
+			if (depth == 0 && i < 4) {
+				const char *v = buf + at, *ve;
+
+				ve = crlf(v, end);
+				top->eltype[i] = v[0];
+				if (v[0] == '$') {
+					top->el[i] = ve + 2;
+					top->eln[i] = strtoll(v + 1, NULL, 10);
+				} else {
+					top->el[i] = v + 1;
+					top->eln[i] = ve - (v + 1);
+				}
+				top->nel = (int)i + 1;
+			}
+		}
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+static int
+is(const struct rval *v, int i, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v->nel > i && v->eln[i] == (long long)n &&
+	    strncasecmp(v->el[i], s, n) == 0;
+}
+
+/* redis: the values in C's buffer; returns bytes used, -1 on nonsense */
+static long
+redis_values(struct conn *c, int64_t t)
+{
+	size_t pos = 0, at;
+	struct rval v;
+	int r;
+
+	for (;;) {
+		at = pos;
+		if ((r = resp_parse(c->in, c->len, &pos, &v, 0)) == 0)
+			return (long)at;
+		if (r < 0)
+			return -1;
+		if (v.type == '-') {
+			fprintf(stderr, "chatload: redis says %.*s\n",
+			    (int)(pos - at - 3), c->in + at + 1);
+			return -1;
+		}
+		if (c->role & ROLE_PUB) {
+			if (v.type == ':')
+				c->replies++;
+			else
+				protoerr++;
+			continue;
+		}
+		if (v.type != '*' || v.nel < 3) {
+			protoerr++;
+			continue;
+		}
+		if (is(&v, 0, "subscribe") && is(&v, 1, room + 1)) {
+			c->ready = 1;
+		} else if (is(&v, 0, "message") && v.eltype[2] == '$') {
+			if (c->ready)
+				on_message(c, v.el[2], (size_t)v.eln[2], t);
+		} else {
+			protoerr++;
+		}
+	}
+}
+
+/* Reads what C has; -1 when the connection is gone or speaks nonsense. */
 static int
 drain(struct conn *c)
 {
 	ssize_t n;
+	int64_t t;
 	char *nl, *start;
-	double t;
+	long used;
 
-	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-	if (n <= 0)
+	n = read(c->fd, c->in + c->len, INBUF - c->len);
+	if (n == 0)
 		return -1;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	c->len += (size_t)n;
-	t = now();
-	start = c->buf;
-	while ((nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
-		*nl = '\0';
-		on_line(c, start, t);
-		start = nl + 1;
+	t = now_ns();
+	if (proto == PROTO_REDIS) {
+		if ((used = redis_values(c, t)) < 0)
+			return -1;
+		start = c->in + used;
+	} else {
+		start = c->in;
+		while ((nl = memchr(start, '\n',
+			    c->len - (size_t)(start - c->in))) != NULL) {
+			*nl = '\0';
+			chatd_line(c, start, (size_t)(nl - start), t);
+			start = nl + 1;
+		}
+		if (start == c->in && c->len == INBUF)
+			start = c->in + c->len; /* an endless line */
 	}
-	c->len -= (size_t)(start - c->buf);
-	memmove(c->buf, start, c->len);
+	c->len -= (size_t)(start - c->in);
+	memmove(c->in, start, c->len);
 	return 0;
+}
+
+/* Queues the next message of publisher C. */
+static int
+publish(struct conn *c)
+{
+	char pl[PAYLOAD + 1], msg[160];
+	int n;
+
+	n = snprintf(pl, sizeof(pl), "%d %ld %lld ", c->pub, c->sent,
+	    (long long)now_ns());
+	if (n < 0 || n > PAYLOAD)
+		return -1;
+	memset(pl + n, 'x', (size_t)(PAYLOAD - n));
+	pl[PAYLOAD] = '\0';
+	if (proto == PROTO_REDIS)
+		n = snprintf(msg, sizeof(msg),
+		    "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%d\r\n%s\r\n",
+		    strlen(room + 1), room + 1, PAYLOAD, pl);
+	else
+		n = snprintf(msg, sizeof(msg), "%s\n", pl);
+	if (queue(c, msg, (size_t)n) == -1)
+		return 1;
+	c->sent++;
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: chatload [-x chatd|redis] [-S subscribers] [-P publishers]"
+	    " [-c clients]\n"
+	    "\t[-m messages] [-w window] [-r rate] [-z stalled] [-A sources]"
+	    " [-t seconds]\n\t[-p port] [host]\n");
+	exit(1);
+}
+
+static void
+raise_nofile(int want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur >= (rlim_t)want)
+		return;
+	if (rl.rlim_max < (rlim_t)want) {
+		rl.rlim_max = (rlim_t)want;
+		rl.rlim_cur = (rlim_t)want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return;
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Sends C's greeting: join the room or subscribe. */
+static int
+hello(struct conn *c, int i)
+{
+	char out[256];
+	int n;
+
+	if (proto == PROTO_REDIS) {
+		if (!(c->role & (ROLE_SUB | ROLE_STALLED))) {
+			c->ready = 1; /* publishers need nothing */
+			return 0;
+		}
+		n = snprintf(out, sizeof(out),
+		    "*2\r\n$9\r\nSUBSCRIBE\r\n$%zu\r\n%s\r\n",
+		    strlen(room + 1), room + 1);
+	} else {
+		n = snprintf(out, sizeof(out),
+		    "/nick %c%d\n/join %s\n/part #lobby\n",
+		    c->role & ROLE_STALLED ? 'z' :
+		    c->role & ROLE_PUB ? 'p' : 's', i, room);
+	}
+	return queue(c, out, (size_t)n) == 0 && flush(c) == 0 ? 0 : -1;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *host = "127.0.0.1";
-	struct pollfd pfd[MAXC];
-	int stalled[MAXC];
-	double t0, t1, limit = 60, deadline;
-	long total, delivered = 0;
-	int port = 6660, ch, i, k;
-	char out[128];
+	struct sockaddr_storage ss;
+	struct epoll_event ev, *evs;
+	socklen_t sl;
+	int64_t t0, t1, start, deadline_ns, last;
+	double limit = 60, secs;
+	long total_deliveries, lost = 0, seen;
+	int stuck = 0;
+	int port = -1, ch, i, n, nsrc = -1, ready, nready;
 
-	while ((ch = getopt(argc, argv, "c:m:w:p:t:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:c:m:P:p:r:S:t:w:x:z:")) != -1) {
 		switch (ch) {
+		case 'A':
+			nsrc = atoi(optarg);
+			break;
 		case 'c':
 			nclients = atoi(optarg);
 			break;
 		case 'm':
 			lines = atol(optarg);
 			break;
-		case 'w':
-			window = atoi(optarg);
+		case 'P':
+			npub = atoi(optarg);
 			break;
 		case 'p':
 			port = atoi(optarg);
 			break;
+		case 'r':
+			rate = atof(optarg);
+			break;
+		case 'S':
+			nsub = atoi(optarg);
+			break;
 		case 't':
 			limit = atof(optarg);
+			break;
+		case 'w':
+			window = atoi(optarg);
+			break;
+		case 'x':
+			if (strcmp(optarg, "chatd") == 0)
+				proto = PROTO_CHATD;
+			else if (strcmp(optarg, "redis") == 0)
+				proto = PROTO_REDIS;
+			else
+				usage();
 			break;
 		case 'z':
 			nstalled = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr,
-			    "usage: chatload [-c clients] [-m lines]"
-			    " [-w window] [-z stalled] [-p port] [-t seconds]"
-			    " [host]\n");
-			return 1;
+			usage();
 		}
 	}
 	if (optind < argc)
 		host = argv[optind];
-	if (nclients < 2 || nclients > MAXC || lines < 1 || window < 1 ||
-	    nstalled < 0 || nstalled > MAXC) {
+	if (optind + 1 < argc)
+		usage();
+	if (port < 0)
+		port = proto == PROTO_REDIS ? 6379 : 6660;
+	if (nclients > 0) {
+		if (proto != PROTO_CHATD || nsub > 0 || npub > 0) {
+			fprintf(stderr, "chatload: -c is for chatd, without "
+			    "-S and -P\n");
+			return 1;
+		}
+		if (nclients < 2) {
+			fprintf(stderr, "chatload: -c needs 2 clients\n");
+			return 1;
+		}
+		nsub = npub = nclients;
+	} else {
+		if (nsub == 0)
+			nsub = 2;
+		if (npub == 0)
+			npub = 1;
+	}
+	if (nsub < 1 || npub < 1 || lines < 1 || window < 1 ||
+	    window > 1 << 20 || nstalled < 0 || rate < 0 || limit <= 0 ||
+	    port < 1 || port > 65535 || lines > 1000000000L) {
 		fprintf(stderr, "chatload: bad numbers\n");
 		return 1;
 	}
-	lat = calloc((size_t)(lines * nclients * nclients), sizeof(double));
-	for (i = 0; i < nclients; i++) {
-		if ((cl[i].fd = dial(host, port)) == -1) {
+	nconn = nclients > 0 ? nclients + nstalled : nsub + npub + nstalled;
+	if (nconn > MAXCONN) {
+		fprintf(stderr, "chatload: at most %d connections\n", MAXCONN);
+		return 1;
+	}
+	if (loopback(host, &ss, &sl, port) == -1) {
+		fprintf(stderr, "chatload: %s: loopback addresses only\n", host);
+		return 1;
+	}
+	/* redis has no per-address limit, and its protected mode takes only
+	 * 127.0.0.1 for loopback */
+	if (nsrc < 0)
+		nsrc = proto == PROTO_REDIS ? 1 : (nconn + 7) / 8;
+	if (nsrc > 250)
+		nsrc = 250;
+	if (nsrc < 1)
+		nsrc = 1;
+	raise_nofile(nconn + 64);
+	snprintf(room, sizeof(room), "#load-%ld", (long)getpid());
+
+	conns = calloc((size_t)nconn, sizeof(*conns));
+	pubconn = calloc((size_t)npub, sizeof(*pubconn));
+	tracks = calloc((size_t)nsub * (size_t)npub, sizeof(*tracks));
+	wcount = calloc((size_t)npub * (size_t)window, sizeof(*wcount));
+	acked = calloc((size_t)npub, sizeof(*acked));
+	evs = calloc(1024, sizeof(*evs));
+	if (!conns || !pubconn || !tracks || !wcount || !acked || !evs ||
+	    (epfd = epoll_create1(0)) == -1) {
+		perror("chatload");
+		return 1;
+	}
+	nsubs_all = nsub;
+	/* subscribers first, so that they are in before anyone publishes */
+	for (i = 0; i < nconn; i++) {
+		struct conn *c = &conns[i];
+
+		c->pub = c->sub = -1;
+		if (nclients > 0 && i < nclients) {
+			c->role = ROLE_SUB | ROLE_PUB;
+			c->sub = c->pub = i;
+			pubconn[i] = i;
+		} else if (nclients == 0 && i < nsub) {
+			c->role = ROLE_SUB;
+			c->sub = i;
+		} else if (nclients == 0 && i < nsub + npub) {
+			c->role = ROLE_PUB;
+			c->pub = i - nsub;
+			pubconn[c->pub] = i;
+		} else {
+			c->role = ROLE_STALLED;
+		}
+		c->in = malloc(INBUF);
+		c->out = malloc(OUTBUF);
+		c->fd = dial(&ss, sl, nsrc > 1 ? i % nsrc : 0,
+		    c->role == ROLE_STALLED ? 4096 : 0);
+		if (!c->in || !c->out || c->fd == -1) {
 			fprintf(stderr,
-			    "chatload: cannot connect to %s port %d "
-			    "(loopback only)\n",
-			    host, port);
+			    "chatload: connection %d to %s port %d: %s\n", i,
+			    host, port, strerror(errno));
+			return 1;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1 ||
+		    hello(c, i) == -1) {
+			fprintf(stderr, "chatload: connection %d lost\n", i);
 			return 1;
 		}
 	}
-	/* wait until each has seen the last client join: all are ready */
-	deadline = now() + 10;
-	for (i = 0; i < nclients; i++) {
-		/* a room of our own: no backlog of an earlier run */
-		snprintf(out, sizeof(out), "/nick load%d\n/join #load-%ld\n", i,
-		    (long)getpid());
-		if (write(cl[i].fd, out, strlen(out)) < 0)
-			return 1;
-	}
-	for (i = 0; i < nclients; i++) {
-		pfd[0].fd = cl[i].fd;
-		pfd[0].events = POLLIN;
-		while (!cl[i].ready && now() < deadline)
-			if (poll(pfd, 1, 100) == 1 && drain(&cl[i]) == -1)
-				return 1;
-		if (!cl[i].ready) {
-			fprintf(stderr, "chatload: client %d never ready\n", i);
-			return 1;
-		}
-	}
-	/* the stalled ones join the room, then read nothing ever again */
-	for (i = 0; i < nstalled; i++) {
-		if ((stalled[i] = dial_rcvbuf(host, port, 4096)) == -1)
-			return 1;
-		snprintf(out, sizeof(out), "/nick stalled%d\n/join #load-%ld\n",
-		    i, (long)getpid());
-		if (write(stalled[i], out, strlen(out)) < 0)
-			return 1;
-	}
-	if (nstalled > 0) {
-		/* their joins reach the others before the clock starts */
-		for (i = 0; i < nclients; i++) {
-			pfd[0].fd = cl[i].fd;
-			pfd[0].events = POLLIN;
-			while (cl[i].joins < nstalled && now() < deadline + 10)
-				if (poll(pfd, 1, 100) == 1 &&
-				    drain(&cl[i]) == -1)
-					return 1;
-		}
-	}
-	total = lines * nclients;
-	t0 = now();
-	deadline = t0 + limit;
-	while (now() < deadline) {
-		long done = 0;
-
-		for (i = 0; i < nclients; i++) {
-			/* send what the window allows, in one write */
-			char batch[8192];
-			size_t used = 0;
-
-			while (cl[i].sent < lines &&
-			    used < sizeof(batch) - 100 &&
-			    (cl[i].sent < window ||
-				seen_by_all(i, cl[i].sent - window))) {
-				used += (size_t)snprintf(batch + used,
-				    sizeof(batch) - used, "L %d %ld %.9f\n", i,
-				    cl[i].sent, now());
-				cl[i].sent++;
-			}
-			if (used > 0 &&
-			    write(cl[i].fd, batch, used) != (ssize_t)used) {
-				perror("chatload: write");
-				return 1;
-			}
-			pfd[i].fd = cl[i].fd;
-			pfd[i].events = POLLIN;
-		}
-		for (i = 0; i < nclients; i++)
-			for (k = 0; k < nclients; k++)
-				if (k != i)
-					done += cl[i].got[k];
-		if (done + missed >= total * (nclients - 1))
+	/* everyone in (bounded): joined the room or subscribed; in chatd,
+	 * every join is told to everyone already in, which takes a while
+	 * with thousands */
+	start = now_ns();
+	deadline_ns = start + (int64_t)((limit > 30 + nconn / 10.0 ? limit :
+	    30 + nconn / 10.0) * 1e9);
+	for (;;) {
+		nready = 0;
+		for (i = 0; i < nconn; i++)
+			nready += conns[i].ready;
+		if (nready == nconn)
 			break;
-		if (poll(pfd, (nfds_t)nclients, 1000) <= 0)
-			continue;
-		for (i = 0; i < nclients; i++)
-			if (pfd[i].revents & POLLIN && drain(&cl[i]) == -1) {
-				fprintf(stderr, "chatload: connection lost\n");
+		if (now_ns() > deadline_ns) {
+			fprintf(stderr, "chatload: %d of %d connections never "
+			    "ready\n", nconn - nready, nconn);
+			return 1;
+		}
+		n = epoll_wait(epfd, evs, 1024, 100);
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if ((evs[i].events & EPOLLOUT) && flush(c) == -1)
+				return 1;
+			if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+			    !(c->role == ROLE_STALLED && c->ready) &&
+			    drain(c) == -1) {
+				fprintf(stderr, "chatload: connection lost "
+				    "while getting ready\n");
 				return 1;
 			}
+		}
 	}
-	t1 = now();
-	for (i = 0; i < nclients; i++)
-		for (k = 0; k < nclients; k++)
-			if (k != i)
-				delivered += cl[i].got[k];
-	qsort(lat, nlat, sizeof(double), cmp);
-	printf("clients %d, lines %ld each, window %d: %.2f s\n", nclients,
-	    lines, window, t1 - t0);
-	printf("sent       %10.0f lines/s\n", (double)total / (t1 - t0));
-	printf("delivered  %10.0f lines/s (%ld deliveries)\n",
-	    (double)delivered / (t1 - t0), delivered);
-	if (nlat > 0)
-		printf("latency    p50 %.1f us, p99 %.1f us, max %.1f us\n",
-		    lat[nlat / 2] * 1e6, lat[nlat * 99 / 100] * 1e6,
-		    lat[nlat - 1] * 1e6);
-	printf("missed     %ld (announced by the server), out of order %ld\n",
-	    missed, bad);
+	/* the stalled ones read nothing from now on */
+	for (i = 0; i < nconn; i++)
+		if (conns[i].role == ROLE_STALLED)
+			epoll_ctl(epfd, EPOLL_CTL_DEL, conns[i].fd, NULL);
+	/* what joined late still arrives: let it settle, reading */
+	start = now_ns();
+	while (now_ns() < start + 50000000) {
+		n = epoll_wait(epfd, evs, 1024, 10);
+		for (i = 0; i < n; i++)
+			if (drain(evs[i].data.ptr) == -1)
+				return 1;
+	}
+
+	total_deliveries = lines * (long)npub * (long)(nclients > 0 ?
+	    nclients - 1 : nsub);
+	t0 = now_ns();
+	deadline_ns = t0 + (int64_t)(limit * 1e9);
+	ready = 1;
+	last = t0;
+	seen = 0;
+	while (now_ns() < deadline_ns) {
+		int64_t t = now_ns();
+		int timeout = rate > 0 ? 1 : 100;
+
+		/* messages the server dropped can hold a window shut for good */
+		if (delivered + announced != seen) {
+			seen = delivered + announced;
+			last = t;
+		} else if (t - last > STUCK_NS) {
+			fprintf(stderr, "chatload: nothing delivered for %d s, "
+			    "giving up\n", (int)(STUCK_NS / 1000000000));
+			stuck = 1;
+			break;
+		}
+
+		for (i = 0; i < npub; i++) {
+			struct conn *c = &conns[pubconn[i]];
+			long allow = lines;
+
+			if (rate > 0) {
+				allow = (long)((double)(t - t0) / 1e9 * rate /
+				    npub) + 1;
+				if (allow > lines)
+					allow = lines;
+			}
+			while (c->sent < allow && window_open(i, c->sent))
+				if (publish(c) != 0)
+					break;
+			if (c->olen > 0 && flush(c) == -1) {
+				fprintf(stderr, "chatload: publisher %d lost\n",
+				    i);
+				lost++;
+				ready = 0;
+				break;
+			}
+		}
+		if (!ready)
+			break;
+		if (delivered + missing + announced >= total_deliveries)
+			break;
+		n = epoll_wait(epfd, evs, 1024, timeout);
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if ((evs[i].events & EPOLLOUT) && flush(c) == -1)
+				ready = 0;
+			if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+			    drain(c) == -1)
+				ready = 0;
+			if (!ready) {
+				fprintf(stderr, "chatload: %s %d lost\n",
+				    c->sub >= 0 ? "subscriber" : "publisher",
+				    c->sub >= 0 ? c->sub : c->pub);
+				lost++;
+				break;
+			}
+		}
+		if (!ready)
+			break;
+	}
+	t1 = stuck ? last : now_ns();
+	secs = (double)(t1 - t0) / 1e9;
+	if (secs <= 0)
+		secs = 1e-9;
+	{
+		long sent = 0;
+
+		for (i = 0; i < npub; i++)
+			sent += conns[pubconn[i]].sent;
+		if (nclients > 0)
+			printf("clients %d, lines %ld each, window %d: "
+			    "%.2f s\n", nclients, lines, window, secs);
+		else
+			printf("%s: subscribers %d, publishers %d, %ld "
+			    "messages each, window %d, %s: %.2f s\n",
+			    proto == PROTO_REDIS ? "redis" : "chatd", nsub,
+			    npub, lines, window, rate > 0 ? "rate" : "flat out",
+			    secs);
+		if (rate > 0)
+			printf("rate       %10.0f msgs/s asked\n", rate);
+		printf("sent       %10.0f lines/s (%ld messages)\n",
+		    (double)sent / secs, sent);
+	}
+	printf("delivered  %10.0f lines/s (%ld deliveries of %ld)\n",
+	    (double)delivered / secs, delivered, total_deliveries);
+	printf("latency    p50 %.1f us, p99 %.1f us, p999 %.1f us, "
+	    "max %.1f us\n", percentile(0.5) / 1e3, percentile(0.99) / 1e3,
+	    percentile(0.999) / 1e3, (double)latmax / 1e3);
+	printf("missing    %ld, duplicated %ld, out of order %ld",
+	    total_deliveries - delivered, dups, ooo);
+	if (announced > 0)
+		printf(" (server announced %ld missed)", announced);
+	printf("\n");
+	if (protoerr > 0)
+		printf("garbled    %ld replies or lines not understood\n",
+		    protoerr);
+	if (stuck)
+		printf("stuck      nothing delivered for %d s: run cut short\n",
+		    (int)(STUCK_NS / 1000000000));
 	if (nstalled > 0)
 		printf("stalled    %d client%s in the room reading nothing\n",
 		    nstalled, nstalled == 1 ? "" : "s");
-	for (i = 0; i < nclients; i++)
-		close(cl[i].fd);
-	for (i = 0; i < nstalled; i++)
-		close(stalled[i]);
-	free(lat);
-	return delivered + missed == total * (nclients - 1) ? 0 : 2;
+	printf("RESULT proto=%s subs=%d pubs=%d deliveries_per_s=%.0f "
+	    "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f missing=%ld "
+	    "dups=%ld ooo=%ld lost=%ld\n",
+	    proto == PROTO_REDIS ? "redis" : "chatd", nsub, npub,
+	    (double)delivered / secs, percentile(0.5) / 1e3,
+	    percentile(0.99) / 1e3, percentile(0.999) / 1e3,
+	    (double)latmax / 1e3, total_deliveries - delivered, dups, ooo,
+	    lost);
+	for (i = 0; i < nconn; i++) {
+		close(conns[i].fd);
+		free(conns[i].in);
+		free(conns[i].out);
+	}
+	free(conns);
+	free(pubconn);
+	free(tracks);
+	free(wcount);
+	free(acked);
+	free(evs);
+	close(epfd);
+	return delivered == total_deliveries && dups == 0 && ooo == 0 &&
+	    lost == 0 ? 0 : 2;
 }

@@ -37,5 +37,7 @@ done
 # one stalled client in the room (compare with the runs above)
 for w in 1 64; do
 	echo "--- window $w, one stalled client"
-	"$LOAD" -p "$port" -c 3 -m "$LINES" -w "$w" -z 1 -t 60
+	# the server may drop lines for the others too: say so, go on
+	"$LOAD" -p "$port" -c 3 -m "$LINES" -w "$w" -z 1 -t 60 ||
+		echo "(not every line arrived: exit status $?)"
 done

@@ -1,0 +1,358 @@
+#!/bin/sh
+# bench/memory.sh - what an idle connected client costs in memory.
+#
+# For each N (the environment's N, default "1000 10000") it starts a chatd
+# of its own on a free loopback port with the limits lifted, connects N
+# idle clients to it (bench/idlemem), and reports:
+#   - the PSS of the daemon's whole process tree (master and every worker,
+#     /proc/PID/smaps_rollup) before the clients and once all are greeted,
+#     and the difference divided by N;
+#   - the machine's MemAvailable drop (/proc/meminfo) over the same
+#     interval divided by N, with the kernel's share (kernel stacks, page
+#     tables, slab) and the client process's own share;
+#   - for one worker, which mappings its memory is in (/proc/PID/smaps),
+#     its threads, descriptors, page tables and socket buffers.
+# Then it stops the daemon it started, by pid, and checks its segment is
+# gone.  Repeat with:
+#	make memory                      (1,000 clients)
+#	make memory MEMORY_N="1000 10000"
+# MemAvailable, KernelStack, PageTables, Slab and the slab caches are the
+# whole machine's: anything else starting or ending processes at the same
+# time shows in them, so run it on a quiet machine.  The PSS figures and
+# the last lines, counted from the workers' own /proc files, are not
+# disturbed that way.
+#
+# IDLEMEM_FLAGS is passed to idlemem; by default clients stay in #lobby up
+# to LOBBY_MAX (2000) clients and leave it (-l) beyond, because every join
+# is told to everyone in the room: N*N/2 notices.
+set -eu
+cd "$(dirname "$0")/.."
+CHATD=${CHATD:-./chatd}
+IDLEMEM=${IDLEMEM:-build/default/bench/idlemem}
+N=${N:-"1000 10000"}
+LOBBY_MAX=${LOBBY_MAX:-2000}
+CONNECT_S=${CONNECT_S:-600}
+
+tmp=$(mktemp -d)
+pid=
+ipid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || :
+		wait "$pid" 2>/dev/null || :
+	fi
+	if [ -n "$ipid" ]; then
+		kill "$ipid" 2>/dev/null || :
+		wait "$ipid" 2>/dev/null || :
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+kib() { # the value of FIELD in /proc/meminfo
+	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
+}
+
+tcp_mem_kib() { # socket buffer memory of all TCP sockets
+	awk -v pg="$(getconf PAGESIZE)" \
+	    '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") \
+		print $(i + 1) * pg / 1024 }' /proc/net/sockstat
+}
+
+workers() { # the master's children, one a line
+	pgrep -P "$pid" || :
+}
+
+# Sums the smaps_rollup fields of the master ($pid) and every worker:
+# prints "procs pss pss_anon pss_shmem private_dirty rss"
+tree_rollup() {
+	{ echo "$pid"; workers; } |
+	    sed 's|.*|/proc/&/smaps_rollup|' |
+	    xargs cat 2>/dev/null |
+	    awk '$1 == "Rss:" { n++; rss += $2 }
+		 $1 == "Pss:" { pss += $2 }
+		 $1 == "Pss_Anon:" { anon += $2 }
+		 $1 == "Pss_Shmem:" { shm += $2 }
+		 $1 == "Private_Dirty:" { pd += $2 }
+		 END { printf "%d %d %d %d %d %d\n", n, pss, anon, shm, pd, rss }'
+}
+
+pss_of() {
+	awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"
+}
+
+# Where one worker's memory is, by mapping kind.  A mapping holding the
+# stack pointer of a thread other than the main one is that thread's
+# stack; an anonymous mapping starting on a 64 MiB boundary is a glibc
+# malloc arena of a thread (the main thread's is [heap]).
+breakdown() {
+	w=$1
+	sps=
+	for t in /proc/"$w"/task/*; do
+		tid=${t##*/}
+		[ "$tid" = "$w" ] && continue
+		sp=$(awk 'NF >= 9 { print $(NF - 1) }' "$t/syscall" \
+		    2>/dev/null || :)
+		case $sp in
+		0x[0-9a-f]*) sps="$sps $sp" ;;
+		esac
+	done
+	awk -v sps="$sps" -v exe="$(readlink "/proc/$w/exe" | sed 's/ (deleted)$//')" '
+	function pad(h) { # hex without 0x, 16 digits, comparable as text
+		sub(/^0x/, "", h)
+		while (length(h) < 16)
+			h = "0" h
+		return h
+	}
+	function kind(name, perms, lo, hi,    i, s) {
+		for (i = 1; i <= nsp; i++)
+			if (sp[i] >= lo && sp[i] < hi)
+				return "outbound thread stack"
+		if (name == "[stack]") return "main thread stack"
+		if (name == "[heap]") return "malloc main arena ([heap])"
+		if (name ~ /^\/dev\/shm\/chatd-/) return "shared segment"
+		if (name ~ /\/libc[.-]/) return "libc"
+		if (name ~ /\/ld-linux/) return "ld.so"
+		if (name == exe) return "chatd binary"
+		if (name ~ /^\[(vdso|vvar|vsyscall|vvar_vclock)\]$/)
+			return "vdso, vvar"
+		if (name != "") return "other files"
+		if (perms ~ /^---/) return "reserved, no access (guards)"
+		s = substr(lo, 10)
+		if (substr(s, 2) == "000000" && index("048c", substr(s, 1, 1)))
+			return "malloc thread arena"
+		return "other anonymous"
+	}
+	BEGIN {
+		nsp = split(sps, sp, " ")
+		for (i = 1; i <= nsp; i++)
+			sp[i] = pad(sp[i])
+	}
+	/^[0-9a-f]+-[0-9a-f]+ / {
+		split($1, r, "-")
+		name = NF >= 6 ? $6 : ""
+		cur = kind(name, $2, pad(r[1]), pad(r[2]))
+		if (!(cur in maps))
+			order[++nk] = cur
+		maps[cur]++
+		next
+	}
+	$1 == "Size:" { size[cur] += $2 }
+	$1 == "Rss:" { rss[cur] += $2 }
+	$1 == "Pss:" { pss[cur] += $2 }
+	$1 == "Private_Dirty:" { pd[cur] += $2 }
+	$1 == "Private_Clean:" { pc[cur] += $2 }
+	$1 == "Shared_Clean:" || $1 == "Shared_Dirty:" { sh[cur] += $2 }
+	END {
+		printf "  %-30s %4s %9s %7s %7s %7s %7s %7s\n", "mapping",
+		    "maps", "size", "rss", "pss", "privdty", "privcln",
+		    "shared"
+		for (i = 1; i <= nk; i++) {
+			k = order[i]
+			printf "  %-30s %4d %9d %7d %7.1f %7d %7d %7d\n", k,
+			    maps[k], size[k], rss[k], pss[k], pd[k], pc[k],
+			    sh[k]
+			t[1] += size[k]; t[2] += rss[k]; t[3] += pss[k]
+			t[4] += pd[k]; t[5] += pc[k]; t[6] += sh[k]
+		}
+		printf "  %-30s %4s %9d %7d %7.1f %7d %7d %7d   (KiB)\n",
+		    "total", "", t[1], t[2], t[3], t[4], t[5], t[6]
+	}' "/proc/$w/smaps"
+	awk '$1 ~ /^(Threads|VmPTE|VmRSS|VmStk|VmData|RssAnon|RssFile|RssShmem):$/ {
+		printf "  %s %s%s", $1, $2, ($3 == "" ? "" : " " $3) "," }
+		END { print "" }' "/proc/$w/status"
+	echo "  open fds: $(ls "/proc/$w/fd" | wc -l)" \
+	    "($(ls -l "/proc/$w/fd" | awk '/socket:/ { n++ } END { print n + 0 }')" \
+	    "sockets)"
+}
+
+# The server side of one client connection: its socket memory (ss -m).
+one_socket() {
+	ss -tmnH state established "( sport = :$port )" 2>/dev/null |
+	    awk 'NR % 2 == 1 { peer = $NF } /skmem/ { print "  " peer ": " \
+		$1; exit }'
+}
+
+# The slab caches that grew most over the interval (objects in use times
+# their size), per client: the kernel objects behind a worker and its
+# connection (both ends: the client's socket is in there too).
+slab_delta() {
+	[ -s "$tmp/slab.before" ] && [ -s "$tmp/slab.after" ] || return 0
+	echo "  slab caches that grew most (KiB per client, object size):"
+	awk -v g="$1" 'NR == FNR { if (FNR > 2) b[$1] = $2 * $4; next }
+		FNR > 2 { d = $2 * $4 - b[$1]
+			if (d > 0) printf "%.2f %s %d\n", d / 1024 / g, $1, $4 }' \
+	    "$tmp/slab.before" "$tmp/slab.after" | sort -rn | head -n 14 |
+	    awk '{ printf "    %-24s %6.2f  (%d B)\n", $2, $1, $3; t += $1 }
+		END { printf "    %-24s %6.2f\n", "these together", t }'
+}
+
+run() {
+	n=$1
+	flags=${IDLEMEM_FLAGS-}
+	if [ -z "${IDLEMEM_FLAGS+set}" ] && [ "$n" -gt "$LOBBY_MAX" ]; then
+		flags=-l
+	fi
+	need=$((n + 64))
+	# shellcheck disable=SC3045
+	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
+		ulimit -n "$need" 2>/dev/null || {
+			echo "cannot raise the descriptor limit to $need" \
+			    "(hard: $(ulimit -Hn))" >&2
+			return 1
+		}
+	fi
+	name="mem-$$-$n"
+	log=$tmp/chatd-$n.log
+	: >"$log"
+	"$CHATD" -f -p 0 -b 127.0.0.1 -n "$name" -m $((n + 1000)) -a 0 \
+	    -o register_timeout=0 -o idle_timeout=0 2>"$log" &
+	pid=$!
+	i=0
+	while ! grep -q ' started version=' "$log"; do
+		i=$((i + 1))
+		[ "$i" -le 100 ] || { echo "chatd did not start" >&2; cat "$log" >&2; return 1; }
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' "$log" | head -n 1)
+	sleep 1
+
+	echo "=== $n idle clients: chatd pid $pid, port $port," \
+	    "segment /dev/shm/chatd-$name," \
+	    "$(du -k "/dev/shm/chatd-$name" | cut -f1) KiB in use of" \
+	    "$(($(stat -c %s "/dev/shm/chatd-$name") / 1024)) KiB" \
+	    "${flags:+, idlemem $flags}"
+	# shellcheck disable=SC2046
+	set -- $(tree_rollup)
+	b_procs=$1 b_pss=$2 b_anon=$3 b_shm=$4 b_pd=$5
+	b_avail=$(kib MemAvailable) b_kstack=$(kib KernelStack)
+	b_pt=$(kib PageTables) b_slab=$(kib Slab) b_sunr=$(kib SUnreclaim)
+	b_shmem=$(kib Shmem) b_anonp=$(kib AnonPages) b_tcp=$(tcp_mem_kib)
+	cat /proc/slabinfo >"$tmp/slab.before" 2>/dev/null || :
+
+	rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+	t0=$(date +%s)
+	# shellcheck disable=SC2086
+	"$IDLEMEM" -c "$n" -p "$port" -t "$CONNECT_S" -w 3600 $flags \
+	    <"$tmp/fifo" >"$tmp/idle.out" 2>"$tmp/idle.err" &
+	ipid=$!
+	exec 3>"$tmp/fifo"
+	i=0
+	while ! grep -q '^ready ' "$tmp/idle.out"; do
+		i=$((i + 1))
+		if [ "$i" -gt $((CONNECT_S * 5 + 100)) ] ||
+		    ! kill -0 "$ipid" 2>/dev/null; then
+			echo "idlemem did not get ready" >&2
+			cat "$tmp/idle.err" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+	t1=$(date +%s)
+	sed 's/^/  /' "$tmp/idle.err"
+	greeted=$(sed -n 's/^ready .*greeted=\([0-9]*\).*/\1/p' "$tmp/idle.out")
+	[ "$greeted" -gt 0 ] || { echo "no client was greeted" >&2; return 1; }
+	sleep 2
+
+	# shellcheck disable=SC2046
+	set -- $(tree_rollup)
+	a_procs=$1 a_pss=$2 a_anon=$3 a_shm=$4 a_pd=$5
+	a_avail=$(kib MemAvailable) a_kstack=$(kib KernelStack)
+	a_pt=$(kib PageTables) a_slab=$(kib Slab) a_sunr=$(kib SUnreclaim)
+	a_shmem=$(kib Shmem) a_anonp=$(kib AnonPages) a_tcp=$(tcp_mem_kib)
+	cat /proc/slabinfo >"$tmp/slab.after" 2>/dev/null || :
+	ipss=$(pss_of "$ipid")
+	mpss=$(pss_of "$pid")
+
+	echo "  $greeted of $n greeted in $((t1 - t0)) s; processes in the" \
+	    "tree: $b_procs before, $a_procs after"
+	awk -v g="$greeted" \
+	    -v bp="$b_pss" -v ap="$a_pss" -v ba="$b_anon" -v aa="$a_anon" \
+	    -v bs="$b_shm" -v as="$a_shm" -v bd="$b_pd" -v ad="$a_pd" \
+	    -v bv="$b_avail" -v av="$a_avail" -v bk="$b_kstack" \
+	    -v ak="$a_kstack" -v bt="$b_pt" -v at="$a_pt" -v bl="$b_slab" \
+	    -v al="$a_slab" -v bu="$b_sunr" -v au="$a_sunr" \
+	    -v bh="$b_shmem" -v ah="$a_shmem" -v bn="$b_anonp" \
+	    -v an="$a_anonp" -v bc="$b_tcp" -v ac="$a_tcp" -v ip="$ipss" \
+	    -v mp="$mpss" 'BEGIN {
+		f = "  %-44s %10.0f KiB  %7.1f KiB/client\n"
+		printf "  %-44s %10s      %11s\n", "", "total", "per client"
+		printf f, "PSS of the daemon tree, after - before", ap - bp, (ap - bp) / g
+		printf f, "  of which anonymous (Pss_Anon)", aa - ba, (aa - ba) / g
+		printf f, "  of which shared memory (Pss_Shmem)", as - bs, (as - bs) / g
+		printf f, "  Private_Dirty of the tree", ad - bd, (ad - bd) / g
+		printf f, "  the master alone (PSS, after)", mp, mp / g
+		printf f, "MemAvailable drop", bv - av, (bv - av) / g
+		printf f, "  KernelStack", ak - bk, (ak - bk) / g
+		printf f, "  PageTables", at - bt, (at - bt) / g
+		printf f, "  Slab (unreclaimable)", al - bl, (al - bl) / g
+		printf f, "    of which SUnreclaim", au - bu, (au - bu) / g
+		printf f, "  AnonPages", an - bn, (an - bn) / g
+		printf f, "  Shmem", ah - bh, (ah - bh) / g
+		printf f, "  TCP socket buffers, both ends", ac - bc, (ac - bc) / g
+		printf f, "  the idlemem client process (PSS)", ip, ip / g
+		printf f, "MemAvailable drop without idlemem", bv - av - ip, (bv - av - ip) / g
+		s = ap - bp + ak - bk + at - bt + au - bu + ac - bc
+		printf f, "PSS + KernelStack + PageTables + SUnreclaim", s, s / g
+		printf "  %-44s\n", "  + TCP buffers (less noisy than MemAvailable)"
+	}'
+
+	slab_delta "$greeted"
+
+	# one typical worker: the one in the middle of the pid order
+	# shellcheck disable=SC2046
+	set -- $(workers | sort -n)
+	w=$(eval echo "\${$(($# / 2 + 1))}")
+	echo "  --- worker $w"
+	breakdown "$w"
+	echo "  socket of one client, server side (r,rb: receive queued,"\
+	    "buffer; t,tb: send; f: forward alloc; w; o; bl; d):"
+	one_socket
+	# the average over every worker, to check the one above is typical
+	workers | sed 's|.*|/proc/&/status|' | xargs cat 2>/dev/null |
+	    awk -v pss=$((a_pss - b_pss)) -v g="$greeted" \
+		'$1 == "Threads:" { n++; th += $2 } $1 == "VmPTE:" { pte += $2 }
+		 $1 == "RssAnon:" { ra += $2 }
+		 END { if (!n) exit
+		printf "  all %d workers: threads %.2f, VmPTE %.1f KiB, RssAnon %.1f KiB on average\n", n, th / n, pte / n, ra / n
+		# x86-64: a 16 KiB kernel stack a task
+		printf "  per client from the workers'"'"' own figures, not disturbed by the rest\n"
+		printf "  of the machine: PSS %.1f + kernel stacks %.1f + VmPTE %.1f = %.1f KiB,\n", pss / g, 16 * th / n, pte / n, pss / g + 16 * th / n + pte / n
+		printf "  plus the PGD (4 or 8 KiB) and the slab objects above\n" }'
+
+	# stop the daemon first: its shutdown tells every worker at once,
+	# rather than N goodbyes to the room
+	kill "$pid"
+	i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le 600 ] || { echo "chatd did not stop in 60 s" >&2; return 1; }
+		sleep 0.1
+	done
+	wait "$pid" || :
+	pid=
+	exec 3>&-
+	i=0
+	while kill -0 "$ipid" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le 300 ] || { echo "idlemem did not stop" >&2; return 1; }
+		sleep 0.1
+	done
+	wait "$ipid" || :
+	ipid=
+	if [ -e "/dev/shm/chatd-$name" ]; then
+		echo "segment /dev/shm/chatd-$name left behind" >&2
+		return 1
+	fi
+	echo "  stopped; segment removed"
+}
+
+[ -x "$IDLEMEM" ] || { echo "$IDLEMEM: not built (make memory builds it)" >&2; exit 1; }
+echo "chatd $($CHATD -V | cut -d' ' -f2), $(nproc) cores," \
+    "$(($(kib MemTotal) / 1024)) MiB," \
+    "MemAvailable $(($(kib MemAvailable) / 1024)) MiB, kernel $(uname -r)," \
+    "page size $(getconf PAGESIZE)"
+for n in $N; do
+	run "$n"
+done
