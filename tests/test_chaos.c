@@ -314,13 +314,14 @@ static const char *where_name[W_N] = {"before the lock", "holding the lock",
     "half-way writing the slot", "after committing, before HEAD",
     "after HEAD, before giving the lock", "after giving the lock"};
 
+/* Where publisher PID is in ring_publish(), read from segment SEG. */
 static enum where
-where_is(pid_t pid, uint64_t h0)
+where_in(struct shm *seg, pid_t pid, uint64_t h0)
 {
-	uint64_t head = ring_head(&s);
-	uint64_t st = atomic_load(&s.slots[h0 % s.h->nslots].stamp);
+	uint64_t head = ring_head(seg);
+	uint64_t st = atomic_load(&seg->slots[h0 % seg->h->nslots].stamp);
 
-	if (atomic_load(&s.h->publock.owner) != pid)
+	if (atomic_load(&seg->h->publock.owner) != pid)
 		return head == h0 ? W_BEFORE : W_AFTER;
 	if (head != h0)
 		return W_PUBLISHED;
@@ -415,7 +416,7 @@ START_TEST(publisher_killed_at_every_instruction)
 	}
 	h0 = ring_head(&s);
 	for (total = 0;; total++) {
-		w = where_is(pid, h0);
+		w = where_in(&s, pid, h0);
 		if (w != W_BEFORE && w != W_AFTER) {
 			if (lo < 0)
 				lo = total;
@@ -464,7 +465,7 @@ START_TEST(publisher_killed_at_every_instruction)
 		ck_assert_int_eq(kill(pid, SIGKILL), 0);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-		w = where_is(pid, h0);
+		w = where_in(&s, pid, h0);
 		hits[w]++;
 		master_reaps(pid, status);
 		ck_assert_msg(atomic_load(&s.h->publock.owner) == 0,
@@ -1147,25 +1148,6 @@ kill_worker(pid_t pid, const char *nick)
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 }
 
-/* Where publisher PID is in ring_publish(), from the segment. */
-static enum where
-daemon_where(pid_t pid, uint64_t h0)
-{
-	struct shm_header *h = C.seg.h;
-	uint64_t head = atomic_load(&h->head);
-	uint64_t st = atomic_load(&C.seg.slots[h0 % h->nslots].stamp);
-
-	if (atomic_load(&h->publock.owner) != pid)
-		return head == h0 ? W_BEFORE : W_AFTER;
-	if (head != h0)
-		return W_PUBLISHED;
-	if (st == STAMP(h0, SLOT_WRITING))
-		return W_WRITING;
-	if (st == STAMP(h0, SLOT_COMMITTED))
-		return W_COMMITTED;
-	return W_LOCKED;
-}
-
 /*
  * Kills publisher P's worker inside the publish lock: single-steps its
  * inbound thread (the one that publishes) until it holds the lock and
@@ -1214,7 +1196,7 @@ kill_in_lock(struct peer *p, enum where want)
 			held = 1;
 			h0 = atomic_load(&C.seg.h->head);
 		}
-		w = daemon_where(pid, h0);
+		w = where_in(&C.seg, pid, h0);
 		if (w >= want || w == W_AFTER)
 			break;
 	}

@@ -90,6 +90,15 @@ two_done(void)
 	one_done();
 }
 
+/* Sends LINE from X and waits for a line holding WANT. */
+static void
+answer(struct client *x, const char *line, const char *want)
+{
+	client_send(x, "%s\n", line);
+	ck_assert_msg(client_expect(x, want, NULL, 0) == 0,
+	    "\"%s\" got no \"%s\"", line, want);
+}
+
 /* Renames client X to NICK and waits for the confirmation. */
 static void
 rename_to(struct client *x, const char *nick)
@@ -177,10 +186,7 @@ START_TEST(nick_change_is_announced)
 	char line[LINE], want[64];
 
 	three();
-	client_send(a, "/nick alice\n");
-	ck_assert_int_eq(client_expect(a, "you are now known as alice", NULL,
-			     0),
-	    0);
+	answer(a, "/nick alice", "you are now known as alice");
 	snprintf(want, sizeof(want), "*** %s is now known as alice", na);
 	ck_assert_int_eq(client_expect(b, "is now known as", line,
 			     sizeof(line)),
@@ -197,13 +203,9 @@ START_TEST(nick_unique_case_insensitively)
 {
 	three();
 	rename_to(a, "Alice");
-	client_send(b, "/nick aLICE\n");
-	ck_assert_int_eq(client_expect(b, "already in use", NULL, 0), 0);
+	answer(b, "/nick aLICE", "already in use");
 	/* changing only the case of one's own nick is fine */
-	client_send(a, "/nick ALICE\n");
-	ck_assert_int_eq(client_expect(a, "you are now known as ALICE", NULL,
-			     0),
-	    0);
+	answer(a, "/nick ALICE", "you are now known as ALICE");
 	three_done();
 }
 END_TEST
@@ -211,19 +213,15 @@ END_TEST
 START_TEST(nick_invalid_is_refused)
 {
 	three();
-	client_send(a, "/nick 1abc\n");
-	ck_assert_int_eq(client_expect(a, "*** invalid nickname", NULL, 0), 0);
-	client_send(a, "/nick abcdefghijklmnopq\n");
-	ck_assert_int_eq(client_expect(a, "*** invalid nickname", NULL, 0), 0);
+	answer(a, "/nick 1abc", "*** invalid nickname");
+	answer(a, "/nick abcdefghijklmnopq", "*** invalid nickname");
 	client_send(a,
 	    "/nick a\x01"
 	    "b\n");
 	ck_assert_int_eq(client_expect(a, "you are now known as ab", NULL, 0),
 	    0);
-	client_send(a, "/nick\n");
-	ck_assert_int_eq(client_expect(a, "*** usage: /nick NAME", NULL, 0), 0);
-	client_send(a, "/nick x y\n");
-	ck_assert_int_eq(client_expect(a, "*** usage: /nick NAME", NULL, 0), 0);
+	answer(a, "/nick", "*** usage: /nick NAME");
+	answer(a, "/nick x y", "*** usage: /nick NAME");
 	three_done();
 }
 END_TEST
@@ -240,8 +238,7 @@ START_TEST(who_lists_the_room)
 	ck_assert_ptr_nonnull(strstr(line, "alice"));
 	ck_assert_ptr_nonnull(strstr(line, nb));
 	ck_assert_ptr_nonnull(strstr(line, nc));
-	client_send(b, "/who #empty\n");
-	ck_assert_int_eq(client_expect(b, "nobody is in #empty", NULL, 0), 0);
+	answer(b, "/who #empty", "nobody is in #empty");
 	three_done();
 }
 END_TEST
@@ -253,8 +250,7 @@ START_TEST(msg_reaches_only_its_target)
 	three();
 	rename_to(a, "alice");
 	rename_to(b, "bob");
-	client_send(a, "/msg BOB psst secret\n");
-	ck_assert_int_eq(client_expect(a, "-> *bob* psst secret", NULL, 0), 0);
+	answer(a, "/msg BOB psst secret", "-> *bob* psst secret");
 	ck_assert_int_eq(client_expect(b, "psst", line, sizeof(line)), 0);
 	ck_assert_str_eq(line, "*alice* psst secret");
 	client_send(a, "public-after\n");
@@ -267,15 +263,9 @@ START_TEST(msg_errors)
 {
 	three();
 	rename_to(a, "alice");
-	client_send(a, "/msg nobody hello\n");
-	ck_assert_int_eq(client_expect(a, "*** no such nickname: nobody", NULL,
-			     0),
-	    0);
-	client_send(a, "/msg alice hello\n");
-	ck_assert_int_eq(client_expect(a, "*** that is you", NULL, 0), 0);
-	client_send(a, "/msg alice\n");
-	ck_assert_int_eq(client_expect(a, "*** usage: /msg NICK TEXT", NULL, 0),
-	    0);
+	answer(a, "/msg nobody hello", "*** no such nickname: nobody");
+	answer(a, "/msg alice hello", "*** that is you");
+	answer(a, "/msg alice", "*** usage: /msg NICK TEXT");
 	three_done();
 }
 END_TEST
@@ -289,8 +279,7 @@ START_TEST(me_is_an_action)
 	client_send(a, "/me waves at everyone\n");
 	ck_assert_int_eq(client_expect(b, "waves", line, sizeof(line)), 0);
 	ck_assert_str_eq(line, "* alice waves at everyone");
-	client_send(a, "/me\n");
-	ck_assert_int_eq(client_expect(a, "usage: /me", NULL, 0), 0);
+	answer(a, "/me", "usage: /me");
 	three_done();
 }
 END_TEST
@@ -302,10 +291,8 @@ START_TEST(rooms_separate_talk)
 	three();
 	rename_to(a, "alice");
 	rename_to(b, "bob");
-	client_send(a, "/join #ops\n");
-	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
-	client_send(b, "/join #OPS\n");
-	ck_assert_int_eq(client_expect(b, "you joined #ops", NULL, 0), 0);
+	answer(a, "/join #ops", "you joined #ops");
+	answer(b, "/join #OPS", "you joined #ops");
 	ck_assert_int_eq(client_expect(a, "*** bob joined #ops", NULL, 0), 0);
 	client_send(a, "ops only\n");
 	ck_assert_int_eq(client_expect(b, "ops only", line, sizeof(line)), 0);
@@ -313,10 +300,7 @@ START_TEST(rooms_separate_talk)
 	/* C stays in #lobby: it sees the lobby line but never the ops one */
 	client_send(b, "//lobby? no, ops\n");
 	ck_assert_int_eq(client_expect(a, "/lobby? no, ops", NULL, 0), 0);
-	client_send(a, "/join #lobby\n");
-	ck_assert_int_eq(client_expect(a, "#lobby is now your current room",
-			     NULL, 0),
-	    0);
+	answer(a, "/join #lobby", "#lobby is now your current room");
 	client_send(a, "lobby line\n");
 	ck_assert_int_eq(client_expect_before(c, "lobby line", "ops"), 0);
 	/* B is in both; the lobby is not its current room: tagged */
@@ -332,13 +316,11 @@ START_TEST(join_shows_backlog)
 
 	three();
 	rename_to(a, "alice");
-	client_send(a, "/join #hist\n");
-	ck_assert_int_eq(client_expect(a, "you joined #hist", NULL, 0), 0);
+	answer(a, "/join #hist", "you joined #hist");
 	client_send(a, "one\ntwo\n/me three\n");
 	client_send(a, "/msg %s sync\n", nb);
 	ck_assert_int_eq(client_expect(b, "sync", NULL, 0), 0);
-	client_send(b, "/join #hist\n");
-	ck_assert_int_eq(client_expect(b, "you joined #hist", NULL, 0), 0);
+	answer(b, "/join #hist", "you joined #hist");
 	ck_assert_int_eq(client_line(b, line, sizeof(line), T_TIMEOUT) > 0, 1);
 	ck_assert_str_eq(line, "*** last 3 messages in #hist:");
 	client_line(b, line, sizeof(line), T_TIMEOUT);
@@ -379,26 +361,16 @@ START_TEST(part_leaves_a_room)
 
 	three();
 	rename_to(a, "alice");
-	client_send(a, "/join #ops\n");
-	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	answer(a, "/join #ops", "you joined #ops");
 	client_send(b, "/join #ops\n");
 	ck_assert_int_eq(client_expect(a, "joined #ops", NULL, 0), 0);
-	client_send(a, "/part #ops off to lunch\n");
-	ck_assert_int_eq(client_expect(a,
-			     "you left #ops; you now talk in "
-			     "#lobby",
-			     NULL, 0),
-	    0);
+	answer(a, "/part #ops off to lunch",
+	    "you left #ops; you now talk in #lobby");
 	ck_assert_int_eq(client_expect(b, "alice left", line, sizeof(line)), 0);
 	ck_assert_str_eq(line, "*** alice left #ops (off to lunch)");
-	client_send(a, "/part #ops\n");
-	ck_assert_int_eq(client_expect(a, "*** you are not in #ops", NULL, 0),
-	    0);
-	client_send(a, "/part\n");
-	ck_assert_int_eq(client_expect(a, "/join a room to talk", NULL, 0), 0);
-	client_send(a, "into the void\n");
-	ck_assert_int_eq(client_expect(a, "*** you are in no room", NULL, 0),
-	    0);
+	answer(a, "/part #ops", "*** you are not in #ops");
+	answer(a, "/part", "/join a room to talk");
+	answer(a, "into the void", "*** you are in no room");
 	three_done();
 }
 END_TEST
@@ -408,14 +380,12 @@ START_TEST(rooms_lists_rooms_and_counts)
 	char line[LINE];
 
 	three();
-	client_send(a, "/join #ops\n");
-	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	answer(a, "/join #ops", "you joined #ops");
 	client_send(c, "/rooms\n");
 	ck_assert_int_eq(client_expect(c, "2 rooms:", line, sizeof(line)), 0);
 	ck_assert_ptr_nonnull(strstr(line, "#lobby(3)"));
 	ck_assert_ptr_nonnull(strstr(line, "#ops(1)"));
-	client_send(c, "/rooms extra\n");
-	ck_assert_int_eq(client_expect(c, "usage: /rooms", NULL, 0), 0);
+	answer(c, "/rooms extra", "usage: /rooms");
 	three_done();
 }
 END_TEST
@@ -425,15 +395,11 @@ START_TEST(join_errors)
 	int i;
 
 	three();
-	client_send(a, "/join ops\n");
-	ck_assert_int_eq(client_expect(a, "*** invalid room name", NULL, 0), 0);
-	client_send(a, "/join\n");
-	ck_assert_int_eq(client_expect(a, "*** usage: /join #ROOM", NULL, 0),
-	    0);
+	answer(a, "/join ops", "*** invalid room name");
+	answer(a, "/join", "*** usage: /join #ROOM");
 	for (i = 1; i < ROOMS_PER_CLIENT; i++)
 		client_send(a, "/join #r%d\n", i);
-	client_send(a, "/join #toomany\n");
-	ck_assert_int_eq(client_expect(a, "rooms already", NULL, 0), 0);
+	answer(a, "/join #toomany", "rooms already");
 	three_done();
 }
 END_TEST
@@ -443,8 +409,7 @@ START_TEST(quit_says_goodbye_and_closes)
 	char line[LINE], want[96];
 
 	three();
-	client_send(c, "/quit gone fishing\n");
-	ck_assert_int_eq(client_expect(c, "*** bye", NULL, 0), 0);
+	answer(c, "/quit gone fishing", "*** bye");
 	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
 	snprintf(want, sizeof(want), "*** %s has quit (gone fishing)", nc);
 	ck_assert_int_eq(client_expect(a, "has quit", line, sizeof(line)), 0);
@@ -472,10 +437,7 @@ END_TEST
 START_TEST(unknown_command_is_an_error)
 {
 	three();
-	client_send(a, "/frobnicate now\n");
-	ck_assert_int_eq(client_expect(a, "*** unknown command /frobnicate",
-			     NULL, 0),
-	    0);
+	answer(a, "/frobnicate now", "*** unknown command /frobnicate");
 	client_send(a, "//not a command\n");
 	ck_assert_int_eq(client_expect(b, "> /not a command", NULL, 0), 0);
 	three_done();
@@ -527,11 +489,9 @@ START_TEST(killed_worker_is_reaped_and_announced)
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	snprintf(want, sizeof(want), "*** %s has quit (connection lost)", nc);
 	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "signal=9", T_TIMEOUT),
-	    0);
+	ck_assert_int_eq(daemon_wait_log(&d, "signal=9", T_TIMEOUT), 0);
 	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
-	client_send(a, "/who\n");
-	ck_assert_int_eq(client_expect(a, "2 in #lobby", NULL, 0), 0);
+	answer(a, "/who", "2 in #lobby");
 	three_done();
 }
 END_TEST
@@ -619,7 +579,9 @@ rss_kib(pid_t pid)
 	return kib;
 }
 
+/* clang-format off */
 #define J(s) {s, sizeof(s) - 1}
+/* clang-format on */
 
 START_TEST(hostile_input_reaches_nobody_raw)
 {
@@ -632,8 +594,10 @@ START_TEST(hostile_input_reaches_nobody_raw)
 	    J("surrogates \xed\xa0\x80 \xed\xbf\xbf end\n"),
 	    J("ansi \x1b[2J\x1b[31mred\x1b[0m\n"),
 	    J("osc \x1b]0;title\x07 and \x1b]8;;http://x\x1b\\link\n"),
-	    J("iac \xff\xfb\x01\xff\xfd\x03\xff\xff\xff\xfa\x18\x01\xff\xf0 run\n"),
-	    J("c1 \xc2\x80\xc2\x9b""31m\xc2\x9d done\n"),
+	    J("iac \xff\xfb\x01\xff\xfd\x03\xff\xff\xff\xfa\x18\x01\xff\xf0 "
+	      "run\n"),
+	    J("c1 \xc2\x80\xc2\x9b"
+	      "31m\xc2\x9d done\n"),
 	    J("del \x7f and bell \x07 and bs \x08\x08\n"),
 	    J("cr\rin the middle\n"),
 	    J("max \xf4\x8f\xbf\xbf over \xf4\x90\x80\x80 end\n"),
@@ -650,8 +614,7 @@ START_TEST(hostile_input_reaches_nobody_raw)
 	before = rss_kib(wa);
 	ck_assert_int_gt(before, 0);
 	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
-		ck_assert_int_eq(client_send_raw(a, junk[i].bytes,
-				     junk[i].len),
+		ck_assert_int_eq(client_send_raw(a, junk[i].bytes, junk[i].len),
 		    0);
 	/* 1 MB without a newline, ten times over: a cut, not a heap */
 	ck_assert_ptr_nonnull(mb = malloc(big));
@@ -659,45 +622,30 @@ START_TEST(hostile_input_reaches_nobody_raw)
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(client_send_raw(a, mb, big), 0);
 	free(mb);
-	client_send(a, "\n");
-	ck_assert_int_eq(client_expect(a, "longer than 510 bytes", NULL, 0), 0);
+	answer(a, "", "longer than 510 bytes");
 	after = rss_kib(wa);
 	ck_assert_msg(after - before < 1024,
 	    "worker grew from %ld to %ld KiB on 10 MB of one line", before,
 	    after);
 	/* nicknames of nothing visible, /msg to oneself and to nobody */
 	/* (what cannot be seen is gone before the command is read) */
-	client_send(a, "/nick \x01\x02\x03\n");
-	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
-	client_send(a, "/nick \xe2\x80\x8b\xe2\x80\x8b\n");
-	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
-	client_send(a, "/nick \xc3\xa9t\xc3\xa9\n");
-	ck_assert_int_eq(client_expect(a, "invalid nickname", NULL, 0), 0);
+	answer(a, "/nick \x01\x02\x03", "usage: /nick");
+	answer(a, "/nick \xe2\x80\x8b\xe2\x80\x8b", "usage: /nick");
+	answer(a, "/nick \xc3\xa9t\xc3\xa9", "invalid nickname");
 	client_send(a, "/nick %s\xe2\x80\x8b\n", nb);
 	ck_assert_int_eq(client_expect(a, "is already in use", NULL, 0), 0);
 	client_send(a, "/msg %s hi me\n", na);
 	ck_assert_int_eq(client_expect(a, "that is you", NULL, 0), 0);
-	client_send(a, "/msg nobody-here hi\n");
-	ck_assert_int_eq(client_expect(a, "no such nickname: nobody-here",
-			     NULL, 0),
-	    0);
+	answer(a, "/msg nobody-here hi", "no such nickname: nobody-here");
 	/* missing and extra arguments */
-	client_send(a, "/msg\n");
-	ck_assert_int_eq(client_expect(a, "usage: /msg NICK TEXT", NULL, 0),
-	    0);
+	answer(a, "/msg", "usage: /msg NICK TEXT");
 	client_send(a, "/msg %s\n", nb);
-	ck_assert_int_eq(client_expect(a, "usage: /msg NICK TEXT", NULL, 0),
-	    0);
-	client_send(a, "/nick\n");
-	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
-	client_send(a, "/nick two words\n");
-	ck_assert_int_eq(client_expect(a, "usage: /nick", NULL, 0), 0);
-	client_send(a, "/join\n");
-	ck_assert_int_eq(client_expect(a, "usage: /join", NULL, 0), 0);
-	client_send(a, "/join #a #b\n");
-	ck_assert_int_eq(client_expect(a, "usage: /join", NULL, 0), 0);
-	client_send(a, "/rooms extra\n");
-	ck_assert_int_eq(client_expect(a, "usage: /rooms", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(a, "usage: /msg NICK TEXT", NULL, 0), 0);
+	answer(a, "/nick", "usage: /nick");
+	answer(a, "/nick two words", "usage: /nick");
+	answer(a, "/join", "usage: /join");
+	answer(a, "/join #a #b", "usage: /join");
+	answer(a, "/rooms extra", "usage: /rooms");
 	client_send(a, "END-OF-BATTERY\n");
 	/* B saw only safe lines, A's nick unchanged, nothing from /msg */
 	snprintf(want, sizeof(want), "<%s> ", na);
@@ -731,8 +679,7 @@ START_TEST(quiet_room_is_not_a_slow_reader)
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
-	client_send(a, "/join #quiet\n/part #lobby\n");
-	ck_assert_int_eq(client_expect(a, "you left #lobby", NULL, 0), 0);
+	answer(a, "/join #quiet\n/part #lobby", "you left #lobby");
 	client_send(c, "/msg %s ready\n", na);
 	ck_assert_int_eq(client_expect(a, "ready", NULL, 0), 0);
 	/* and A's worker sleeps (it would, in a moment, with no traffic) */
@@ -840,10 +787,7 @@ START_TEST(flooder_is_slowed_not_robbed)
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	t0 = now_ms();
-	client_send(a, "f0\nf1\nf2\nf3\nf4\nf5\nf6\n");
-	ck_assert_int_eq(client_expect(a, "your lines are slowed down", NULL,
-			     0),
-	    0);
+	answer(a, "f0\nf1\nf2\nf3\nf4\nf5\nf6", "your lines are slowed down");
 	/* every line arrives, in order: 3 at once, 4 more at 4 a second */
 	for (i = 0; i < 7; i++) {
 		snprintf(want, sizeof(want), "> f%d", i);
@@ -852,7 +796,8 @@ START_TEST(flooder_is_slowed_not_robbed)
 		ck_assert_ptr_nonnull(strstr(line, want));
 	}
 	ck_assert_uint_ge(now_ms() - t0, 900);
-	ck_assert_int_eq(daemon_wait_log(&d, "flood slowed peer=", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "flood slowed peer=", T_TIMEOUT),
+	    0);
 	two_done();
 }
 END_TEST
@@ -881,8 +826,7 @@ START_TEST(client_that_stops_reading_is_cut_off)
 		used += (size_t)sprintf(flood + used, "%05d %0100d\n", i, 0);
 	ck_assert_int_eq(client_send_raw(a, flood, used), 0);
 	free(flood);
-	ck_assert_int_eq(daemon_wait_log(&d, "socket_full_s=1",
-			     3 * T_TIMEOUT),
+	ck_assert_int_eq(daemon_wait_log(&d, "socket_full_s=1", 3 * T_TIMEOUT),
 	    0);
 	ck_assert_int_eq(client_expect(a, "has quit (stopped reading)", NULL,
 			     0),
@@ -995,8 +939,8 @@ two_workers_at_most(void)
 			_exit(126);
 	}
 	/* this process, the master to be, is among the counted already */
-	rl.rlim_cur = rl.rlim_max = (rlim_t)(tasks_of(uid) + 4 +
-	    (uid != getuid()));
+	rl.rlim_cur = rl.rlim_max =
+	    (rlim_t)(tasks_of(uid) + 4 + (uid != getuid()));
 	if (setrlimit(RLIMIT_NPROC, &rl) == -1 ||
 	    (uid != getuid() && setuid(uid) == -1))
 		_exit(126);
@@ -1299,8 +1243,9 @@ START_TEST(usr1_logs_statistics_hup_is_harmless)
 	ck_assert(daemon_log_has(&d, " delivered="));
 	ck_assert(!daemon_log_has(&d, " delivered=0 "));
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration /dev/null "
-					     "read",
+	ck_assert_int_eq(daemon_wait_log(&d,
+			     "reload: configuration /dev/null "
+			     "read",
 			     T_TIMEOUT),
 	    0);
 	client_send(a, "after hup\n");
@@ -1393,8 +1338,8 @@ uids_of(pid_t pid, long uid[4], long *ngroups, long *group)
 			sscanf(line + 4, "%ld %ld %ld %ld", &uid[0], &uid[1],
 			    &uid[2], &uid[3]);
 		if (strncmp(line, "Groups:", 7) == 0)
-			for (p = line + 7; *(p += strspn(p, " \t")) != '\n' &&
-			     *p != '\0';
+			for (p = line + 7;
+			     *(p += strspn(p, " \t")) != '\n' && *p != '\0';
 			     p += strcspn(p, " \t\n"))
 				*group = atol(p), (*ngroups)++;
 	}
@@ -1441,13 +1386,15 @@ START_TEST(never_serves_as_root)
 	one_done();
 	/* root is never whom to serve as; an unknown user is an error */
 	ck_assert_int_eq(run_chatd(a1, out, sizeof(out), T_TIMEOUT), 1);
-	ck_assert_msg(strstr(out, geteuid() == 0 ? "will not serve clients as "
-						   "root"
-						 : "needs root") != NULL,
+	ck_assert_msg(strstr(out,
+			  geteuid() == 0 ? "will not serve clients as "
+					   "root"
+					 : "needs root") != NULL,
 	    "%s", out);
 	ck_assert_int_eq(run_chatd(a2, out, sizeof(out), T_TIMEOUT), 1);
-	ck_assert_msg(strstr(out, geteuid() == 0 ? "no user no-such-user-here"
-						 : "needs root") != NULL,
+	ck_assert_msg(strstr(out,
+			  geteuid() == 0 ? "no user no-such-user-here"
+					 : "needs root") != NULL,
 	    "%s", out);
 }
 END_TEST
@@ -1482,8 +1429,7 @@ START_TEST(detaches_as_a_daemon_with_pidfile)
 		struct stat st;
 
 		ck_assert_int_eq(stat(pidfile, &st), 0);
-		ck_assert_int_eq(st.st_uid,
-		    geteuid() == 0 ? 65534 : geteuid());
+		ck_assert_int_eq(st.st_uid, geteuid() == 0 ? 65534 : geteuid());
 	}
 	/* detached: in a session of its own, and not its leader */
 	ck_assert_int_ne(getsid(pid), getsid(0));
@@ -1556,8 +1502,7 @@ START_TEST(silent_newcomer_is_cut_off)
 			     T_TIMEOUT),
 	    0);
 	/* A, who spoke, stays */
-	client_send(a, "/who\n");
-	ck_assert_int_eq(client_expect(a, "1 in #lobby", NULL, 0), 0);
+	answer(a, "/who", "1 in #lobby");
 	two_done();
 }
 END_TEST
@@ -1607,9 +1552,7 @@ START_TEST(persistent_flooder_is_disconnected)
 	ck_assert_int_eq(client_expect(b, "> flood 0", NULL, 0), 0);
 	snprintf(want, sizeof(want), "%s has quit (excess flood)", na);
 	ck_assert_int_eq(client_expect_before(b, want, "flood 39"), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "kick_s=1",
-			     T_TIMEOUT),
-	    0);
+	ck_assert_int_eq(daemon_wait_log(&d, "kick_s=1", T_TIMEOUT), 0);
 	two_done();
 }
 END_TEST
@@ -1620,9 +1563,7 @@ START_TEST(nickname_length_is_a_setting)
 
 	start(args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
-	client_send(a, "/nick abcdef\n");
-	ck_assert_int_eq(client_expect(a, "invalid nickname: 1 to 5 ", NULL, 0),
-	    0);
+	answer(a, "/nick abcdef", "invalid nickname: 1 to 5 ");
 	rename_to(a, "abcde");
 	one_done();
 }
@@ -1636,29 +1577,17 @@ START_TEST(rooms_per_client_and_in_all)
 	start(args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	client_send(a, "/join #one\n");
-	ck_assert_int_eq(client_expect(a, "you joined #one", NULL, 0), 0);
-	client_send(a, "/join #two\n");
-	ck_assert_int_eq(client_expect(a, "you are in 2 rooms already", NULL,
-			     0),
-	    0);
-	client_send(b, "/join #two\n");
-	ck_assert_int_eq(client_expect(b, "you joined #two", NULL, 0), 0);
+	answer(a, "/join #one", "you joined #one");
+	answer(a, "/join #two", "you are in 2 rooms already");
+	answer(b, "/join #two", "you joined #two");
 	/* #lobby, #one, #two: a fourth room is refused, a used one is not */
-	client_send(a, "/part #one\n/join #three\n");
-	ck_assert_int_eq(client_expect(a, "you joined #three", NULL, 0), 0);
+	answer(a, "/part #one\n/join #three", "you joined #three");
 	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
-	client_send(c, "/join #four\n");
-	ck_assert_int_eq(client_expect(c, "the server has 3 rooms already",
-			     NULL, 0),
-	    0);
-	client_send(c, "/join #three\n");
-	ck_assert_int_eq(client_expect(c, "you joined #three", NULL, 0), 0);
+	answer(c, "/join #four", "the server has 3 rooms already");
+	answer(c, "/join #three", "you joined #three");
 	/* a room ends with its last member and frees its place */
-	client_send(b, "/part #two\n");
-	ck_assert_int_eq(client_expect(b, "you left #two", NULL, 0), 0);
-	client_send(c, "/part #three\n/join #four\n");
-	ck_assert_int_eq(client_expect(c, "you joined #four", NULL, 0), 0);
+	answer(b, "/part #two", "you left #two");
+	answer(c, "/part #three\n/join #four", "you joined #four");
 	client_close(a);
 	client_close(b);
 	client_close(c);
@@ -1709,8 +1638,7 @@ write_file(char *path, size_t size, const char *prefix, const char *text)
 	ck_assert_int_eq(chmod(path, 0644), 0);
 }
 
-static void
-conf_is(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void conf_is(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 conf_is(const char *fmt, ...)
@@ -1752,10 +1680,8 @@ START_TEST(file_settings_and_the_command_line_over_them)
 	    0);
 	ck_assert_int_eq(client_expect(a, "*** - Be nice.", NULL, 0), 0);
 	/* the file's rooms_per_client, the command line's nick_length */
-	client_send(a, "/nick abcdefg\n/join #x\n/join #y\n");
-	ck_assert_int_eq(client_expect(a, "you are now known as abcdefg", NULL,
-			     0),
-	    0);
+	answer(a, "/nick abcdefg\n/join #x\n/join #y",
+	    "you are now known as abcdefg");
 	ck_assert_int_eq(client_expect(a, "you are in 2 rooms already", NULL,
 			     0),
 	    0);
@@ -1778,13 +1704,12 @@ START_TEST(sighup_changes_limits_and_motd_for_everyone)
 	conf_is("nick_length 5\nmotd %s\nverbose yes\nstats_interval 1\n",
 	    motd);
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration", T_TIMEOUT),
+	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration",
+			     T_TIMEOUT),
 	    0);
 	ck_assert(daemon_log_has(&d, "nick_length=5"));
 	/* a client already connected obeys the new limit */
-	client_send(a, "/nick abcdef\n");
-	ck_assert_int_eq(client_expect(a, "invalid nickname: 1 to 5 ", NULL, 0),
-	    0);
+	answer(a, "/nick abcdef", "invalid nickname: 1 to 5 ");
 	/* a new one sees the new message of the day */
 	ck_assert_ptr_nonnull(b = client_open(d.port));
 	ck_assert_int_eq(client_expect(b, "*** - Fresh news.", NULL, 0), 0);
@@ -1793,7 +1718,8 @@ START_TEST(sighup_changes_limits_and_motd_for_everyone)
 	ck_assert_int_eq(daemon_wait_log(&d, "new=late", T_TIMEOUT), 0);
 	client_send(b, "hello\n/quit\n");
 	ck_assert_int_eq(client_wait_eof(b, T_TIMEOUT), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "worker reaped pid=", T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "worker reaped pid=", T_TIMEOUT),
+	    0);
 	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=", T_TIMEOUT), 0);
 	two_done();
 	conf_done();
@@ -1810,19 +1736,18 @@ START_TEST(sighup_keeps_what_cannot_change_and_a_bad_file)
 	/* a file with a mistake changes nothing */
 	conf_is("backlog 4\nnick_length 5\nbogus yes\n");
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "keeping the running "
-					     "configuration",
+	ck_assert_int_eq(daemon_wait_log(&d,
+			     "keeping the running "
+			     "configuration",
 			     T_TIMEOUT),
 	    0);
 	ck_assert(daemon_log_has(&d, ":3: unknown setting \"bogus\""));
-	client_send(a, "/nick abcdef\n");
-	ck_assert_int_eq(client_expect(a, "you are now known as abcdef", NULL,
-			     0),
-	    0);
+	answer(a, "/nick abcdef", "you are now known as abcdef");
 	/* what the sockets and the segment were made with stays */
 	conf_is("ring_slots 128\nmax_clients 5\nfacility local5\n");
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration", T_TIMEOUT),
+	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration",
+			     T_TIMEOUT),
 	    0);
 	ck_assert(daemon_log_has(&d, "ring_slots cannot change"));
 	ck_assert(daemon_log_has(&d, "max_clients cannot change"));
@@ -1849,8 +1774,7 @@ START_TEST(dash_t_checks_and_says_why)
 	    "%s", out);
 	conf_is("motd /nonexistent/motd\n");
 	ck_assert_int_eq(run_chatd(good, out, sizeof(out), T_TIMEOUT), 1);
-	ck_assert_msg(strstr(out, "motd /nonexistent/motd") != NULL, "%s",
-	    out);
+	ck_assert_msg(strstr(out, "motd /nonexistent/motd") != NULL, "%s", out);
 	conf_is("user no-such-user-here\n");
 	ck_assert_int_eq(run_chatd(good, out, sizeof(out), T_TIMEOUT), 1);
 	ck_assert_int_eq(run_chatd(missing, out, sizeof(out), T_TIMEOUT), 1);
@@ -1867,8 +1791,9 @@ START_TEST(bad_file_refuses_to_start)
 
 	conf_is("idle_timeout 10\nidle_timeout 20\n");
 	ck_assert_int_eq(run_chatd(argv, out, sizeof(out), T_TIMEOUT), 1);
-	ck_assert_msg(strstr(out, ":2: idle_timeout is set already, on line "
-				  "1") != NULL,
+	ck_assert_msg(strstr(out,
+			  ":2: idle_timeout is set already, on line "
+			  "1") != NULL,
 	    "%s", out);
 	conf_done();
 }
@@ -1930,12 +1855,10 @@ START_TEST(status_shows_the_instance_and_its_clients)
 	start(NULL);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	client_send(b, "/join #ops\n");
-	ck_assert_int_eq(client_expect(b, "you joined #ops", NULL, 0), 0);
+	answer(b, "/join #ops", "you joined #ops");
 	/* five lines from A: two commands and three said in #ops */
 	rename_to(a, "alice");
-	client_send(a, "/join #OPS\n");
-	ck_assert_int_eq(client_expect(a, "you joined #ops", NULL, 0), 0);
+	answer(a, "/join #OPS", "you joined #ops");
 	client_send(a, "one\ntwo\nthree\n");
 	ck_assert_int_eq(client_expect(b, "<alice> three", NULL, 0), 0);
 
