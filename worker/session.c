@@ -9,7 +9,6 @@
  * A semaphore is not a file descriptor, so one thread cannot wait for both.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -580,44 +579,55 @@ closed_why(struct worker *w)
 }
 
 /*
- * Waits for input as long as the registration and idle timeouts allow.
- * Returns NULL when there is something to read (or the socket is closed),
- * or the reason for disconnecting a client that sent nothing in time.
+ * Whether the registration or idle timeout has run out; if so tells the
+ * client and returns the reason for disconnecting it, else NULL.  The
+ * limits are read each time: a reload may have changed them.
  */
 static char *
 timed_out(struct worker *w)
 {
-	struct pollfd pfd = {w->fd, POLLIN, 0};
-	uint64_t deadline, now, from;
-	uint32_t reg, idle;
-	int r, first;
+	uint32_t reg = w->shm->h->lim.register_timeout;
+	uint32_t idle = w->shm->h->lim.idle_timeout;
+	uint64_t now = now_ms();
+	int first = w->last_ms == 0;
 
-	for (;;) {
-		/* read each time: a new master may have changed them */
-		reg = w->shm->h->lim.register_timeout;
-		idle = w->shm->h->lim.idle_timeout;
-		first = w->last_ms == 0;
-		from = first ? w->since_ms : w->last_ms;
-		deadline = UINT64_MAX;
-		if (first && reg > 0)
-			deadline = w->since_ms + (uint64_t)reg * 1000;
-		if (idle > 0 && from + (uint64_t)idle * 1000 < deadline)
-			deadline = from + (uint64_t)idle * 1000;
-		now = now_ms();
-		if (now >= deadline)
-			break;
-		r = poll(&pfd, 1,
-		    deadline - now > 60000 ? 60000 : (int)(deadline - now));
-		if (r > 0 || (r == -1 && errno != EINTR))
-			return NULL;
-	}
 	if (first && reg > 0 && now >= w->since_ms + (uint64_t)reg * 1000) {
 		worker_notice(w, "you sent nothing for %u seconds: goodbye",
 		    reg);
 		return "registration timeout";
 	}
-	worker_notice(w, "you were idle for %u seconds: goodbye", idle);
-	return "idle timeout";
+	if (idle > 0 &&
+	    now >= (first ? w->since_ms : w->last_ms) + (uint64_t)idle * 1000) {
+		worker_notice(w, "you were idle for %u seconds: goodbye", idle);
+		return "idle timeout";
+	}
+	return NULL;
+}
+
+/*
+ * Makes read() give up now and then, so that timed_out() is asked: every
+ * TICK seconds, the shortest timeout that applies (at most a minute, so a
+ * reload is noticed).  The socket option is set only when the tick
+ * changes, not at every read.
+ */
+static void
+arm_tick(struct worker *w)
+{
+	uint32_t reg = w->shm->h->lim.register_timeout;
+	uint32_t idle = w->shm->h->lim.idle_timeout;
+	uint32_t tick = 60;
+	struct timeval tv;
+
+	if (w->last_ms == 0 && reg > 0 && reg < tick)
+		tick = reg;
+	if (idle > 0 && idle < tick)
+		tick = idle;
+	if (tick == w->tick_s)
+		return;
+	tv.tv_sec = (time_t)tick;
+	tv.tv_usec = 0;
+	if (setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
+		w->tick_s = tick;
 }
 
 /*
@@ -636,9 +646,10 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 	for (;;) {
 		if ((why = timed_out(w)) != NULL)
 			return why;
+		arm_tick(w);
 		n = read(w->fd, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue; /* interrupted, or a tick: check the time */
 		if (n == 0 && atomic_load(&w->shm->h->shutting_down))
 			return "server shutdown";
 		if (n == 0)

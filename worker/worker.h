@@ -89,17 +89,18 @@ struct worker {
 	pthread_mutex_t mu;	/* guards nick, rooms, current */
 	pthread_mutex_t out_mu; /* one writer on the socket */
 	_Atomic int closing;
-	uint64_t cursor;    /* outbound thread only */
-	uint64_t want_from; /* after a sleep, the first message wanted */
+	uint64_t cursor;      /* outbound thread only */
+	uint64_t want_from;   /* after a sleep, the first message wanted */
 	uint64_t quiet_floor; /* the end of gaps taken as no loss */
-	double tokens;	    /* flood control: lines it may send now */
-	uint64_t refilled;  /* when TOKENS was last topped up (ms) */
-	int throttled;	    /* told it is being slowed down */
-	uint64_t held_ms;   /* ms its lines were held back this episode */
-	uint64_t since_ms;  /* when it connected (monotonic ms) */
-	uint64_t last_ms;   /* when its last line came, 0: none yet */
-	const char *gone;   /* why we shut the connection, if we did */
-	struct frame frame; /* inbound thread only */
+	double tokens;	      /* flood control: lines it may send now */
+	uint64_t refilled;    /* when TOKENS was last topped up (ms) */
+	int throttled;	      /* told it is being slowed down */
+	uint64_t held_ms;     /* ms its lines were held back this episode */
+	uint64_t since_ms;    /* when it connected (monotonic ms) */
+	uint64_t last_ms;     /* when its last line came, 0: none yet */
+	uint32_t tick_s;      /* the SO_RCVTIMEO set on the socket, s */
+	const char *gone;     /* why we shut the connection, if we did */
+	struct frame frame;   /* inbound thread only */
 };
 
 void worker_main(struct shm *, int row, int fd, const char *addr)
