@@ -162,7 +162,7 @@ publish(struct shm *s, struct msg *m)
 
 /*
  * A reader process for row ROW: drains the ring, then goes to sleep the
- * way worker/outbound.c does (first_want, asleep := 1, fence, look at the
+ * way worker/outbound.c does (first_want, asleep := 1, ring_sleep(), look at the
  * head once more, sem_wait).  It ends when the segment says shutting_down
  * or its parent is gone; every wait is bounded.
  */
@@ -185,6 +185,7 @@ reader(struct shm *s, int row, pid_t parent)
 			_exit(0);
 		atomic_store(&r->first_want, UINT64_MAX);
 		atomic_store(&r->asleep, 1);
+		ring_sleep(s, row);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ring_head(s) == cursor &&
 		    !atomic_load(&s->h->shutting_down)) {
@@ -198,6 +199,7 @@ reader(struct shm *s, int row, pid_t parent)
 			}
 		}
 		atomic_store(&r->asleep, 0);
+		ring_awake(s, row);
 	}
 }
 

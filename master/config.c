@@ -62,6 +62,7 @@ static const struct setting {
     {"rooms_per_client", K_U32, LIM(rooms_per_client), 1, ROOMS_PER_CLIENT,
 	1},
     {"max_rooms", K_U32, LIM(max_rooms), 0, 1000000, 1},
+    {"announce_limit", K_U32, LIM(announce_limit), 0, 1000000, 1},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -84,6 +85,7 @@ config_defaults(struct config *cf)
 	cf->lim.nick_length = DEFAULT_NICK_LENGTH;
 	cf->lim.rooms_per_client = ROOMS_PER_CLIENT;
 	cf->lim.max_rooms = DEFAULT_MAX_ROOMS;
+	cf->lim.announce_limit = DEFAULT_ANNOUNCE_LIMIT;
 	cf->facility = LOG_DAEMON;
 	cf->config = DEFAULT_CONFIG;
 }

@@ -43,6 +43,7 @@ struct listener {
 #define DEFAULT_REGISTER_TIMEOUT 60
 #define DEFAULT_NICK_LENGTH 16
 #define DEFAULT_MAX_ROOMS 256
+#define DEFAULT_ANNOUNCE_LIMIT 100 /* members above which a room is quiet */
 
 struct config {
 	const char *config; /* the file; DEFAULT_CONFIG need not exist */

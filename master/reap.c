@@ -36,13 +36,17 @@ repair_locks(struct master *mp, pid_t pid)
 	}
 }
 
-/* Tells the rooms of row ROW that its client is gone. */
+/*
+ * Tells the rooms of row ROW that its client is gone, those small enough
+ * to be told (announce_limit).
+ */
 static void
 goodbye_for(struct master *mp, int row)
 {
 	struct row *r = &mp->shm.rows[row];
+	char room[ROOM_MAX + 1];
 	struct msg m;
-	int i;
+	int i, in = 0, told = 0;
 
 	memset(&m, 0, offsetof(struct msg, text));
 	m.type = MSG_QUIT;
@@ -52,8 +56,20 @@ goodbye_for(struct master *mp, int row)
 	m.time_ms = wall_ms();
 	memcpy(m.nick, r->nick, sizeof(m.nick));
 	m.nick[NICK_MAX] = '\0';
-	for (i = 0; i < ROOMS_PER_CLIENT; i++)
-		m.rooms[i] = atomic_load(&r->rooms[i].hash);
+	for (i = 0; i < ROOMS_PER_CLIENT; i++) {
+		if ((m.rooms[i] = atomic_load(&r->rooms[i].hash)) == 0)
+			continue;
+		in++;
+		memcpy(room, r->rooms[i].name, sizeof(room));
+		room[ROOM_MAX] = '\0';
+		if (table_crowded(&mp->shm, m.rooms[i], room,
+			mp->shm.h->lim.announce_limit))
+			m.rooms[i] = 0;
+		else
+			told++;
+	}
+	if (in > 0 && told == 0)
+		return; /* every room of its was too big to be told */
 	m.len = (uint16_t)strlcpy_(m.text, "connection lost", TEXT_MAX + 1);
 	ring_wake(&mp->shm, &m, ring_publish(&mp->shm, &m), row);
 }

@@ -159,12 +159,13 @@ master_reload(struct master *mp)
 		log_notice("reload: limits now backlog=%u flood=%u:%u "
 			   "flood_kick=%u send_timeout=%u idle_timeout=%u "
 			   "register_timeout=%u nick_length=%u "
-			   "rooms_per_client=%u max_rooms=%u",
+			   "rooms_per_client=%u max_rooms=%u "
+			   "announce_limit=%u",
 		    nc.lim.backlog, nc.lim.flood_rate, nc.lim.flood_burst,
 		    nc.lim.flood_kick, nc.lim.send_timeout,
 		    nc.lim.idle_timeout, nc.lim.register_timeout,
 		    nc.lim.nick_length, nc.lim.rooms_per_client,
-		    nc.lim.max_rooms);
+		    nc.lim.max_rooms, nc.lim.announce_limit);
 	cf->lim = nc.lim;
 	cf->maxperhost = nc.maxperhost;
 	cf->stats_interval = nc.stats_interval;

@@ -14,9 +14,10 @@
  *    newer message, the second load sees a newer stamp and the copy is
  *    thrown away.  This is the classic seqlock; readers never write.
  *  - wake-up (a Dekker pair): the publisher stores HEAD then, after a full
- *    fence, loads a row's ASLEEP; the consumer stores ASLEEP then, after a
- *    full fence, loads HEAD.  At least one of them sees the other's store,
- *    so a consumer never sleeps with a message waiting for it.
+ *    fence, loads the sleep map and the ASLEEP of a row whose bit is set;
+ *    the consumer stores ASLEEP, sets its bit (a full barrier), then loads
+ *    HEAD.  At least one of them sees the other's stores, so a consumer
+ *    never sleeps with a message waiting for it.
  */
 #include <stddef.h>
 #include <string.h>
@@ -133,9 +134,13 @@ interested(const struct row *r, int idx, const struct msg *m)
 	int i;
 
 	switch (m->type) {
+	case MSG_JOIN:
+		/* a JOIN for its sender alone: the room is too big to tell */
+		if (m->target != TARGET_ALL)
+			return m->target == idx;
+		return has_room(r, m->room_hash);
 	case MSG_TEXT:
 	case MSG_ACTION:
-	case MSG_JOIN:
 	case MSG_PART:
 		return has_room(r, m->room_hash);
 	case MSG_PRIVATE:
@@ -153,38 +158,75 @@ interested(const struct row *r, int idx, const struct msg *m)
 }
 
 /*
+ * Row IDX is going to sleep: from now on publishers look at it.  The
+ * caller has set its ASLEEP flag and, after this (a full barrier), looks
+ * at HEAD once more before it sleeps; see the note at the top.
+ */
+void
+ring_sleep(struct shm *s, int idx)
+{
+	atomic_fetch_or(&s->sleepmap[idx / 64], (uint64_t)1 << (idx % 64));
+}
+
+/* Row IDX is awake again (or gone): publishers need not look at it. */
+void
+ring_awake(struct shm *s, int idx)
+{
+	atomic_fetch_and(&s->sleepmap[idx / 64], ~((uint64_t)1 << (idx % 64)));
+}
+
+/* Wakes row I for message SEQ if it still sleeps. */
+static void
+wake_row(struct row *r, uint64_t seq)
+{
+	uint64_t first = atomic_load(&r->first_want);
+	int32_t one = 1;
+
+	while (seq < first &&
+	    !atomic_compare_exchange_weak(&r->first_want, &first, seq))
+		;
+	if (atomic_compare_exchange_strong(&r->asleep, &one, 0))
+		sem_post(&r->wake);
+}
+
+/*
  * Wakes every row that sleeps and may want M, message SEQ, except row
- * SKIP.  A busy consumer costs nothing here but two loads; a sleeping one
- * a sem_post() (one futex wake).  The CAS makes sure each sleep is posted
- * only once.  A sleeper is also told the first message it wanted: what
- * came before was of no interest to it, so if the ring overwrote that
- * while it slept, it lost nothing (it is not a slow reader).
+ * SKIP.  Only rows whose bit is set in the sleep map are looked at, so a
+ * publish costs the same however many readers are busy: a load per 64
+ * rows of the table.  A sleeping reader costs a sem_post() (one futex
+ * wake); the CAS on ASLEEP makes sure each sleep is posted only once.  A
+ * sleeper is also told the first message it wanted: what came before was
+ * of no interest to it, so if the ring overwrote that while it slept, it
+ * lost nothing (it is not a slow reader).
  */
 void
 ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
 {
-	uint32_t i, hwm;
+	uint32_t w, words, hwm;
+	uint64_t bits;
 	struct row *r;
-	uint64_t first;
-	int32_t one;
+	int i;
 
 	atomic_thread_fence(memory_order_seq_cst);
 	hwm = atomic_load(&s->h->rows_hwm);
-	for (i = 0; i < hwm && i < s->h->nrows; i++) {
-		r = &s->rows[i];
-		if ((int)i == skip ||
-		    atomic_load_explicit(&r->asleep, memory_order_relaxed) == 0)
-			continue;
-		if (atomic_load(&r->state) == ROW_FREE ||
-		    !interested(r, (int)i, m))
-			continue;
-		first = atomic_load(&r->first_want);
-		while (seq < first &&
-		    !atomic_compare_exchange_weak(&r->first_want, &first, seq))
-			;
-		one = 1;
-		if (atomic_compare_exchange_strong(&r->asleep, &one, 0))
-			sem_post(&r->wake);
+	if (hwm > s->h->nrows)
+		hwm = s->h->nrows;
+	words = (hwm + 63) / 64;
+	for (w = 0; w < words; w++) {
+		bits = atomic_load(&s->sleepmap[w]);
+		while (bits != 0) {
+			i = (int)(w * 64) + __builtin_ctzll(bits);
+			bits &= bits - 1;
+			if (i == skip || (uint32_t)i >= hwm)
+				continue;
+			r = &s->rows[i];
+			if (atomic_load_explicit(&r->asleep,
+				memory_order_relaxed) == 0 ||
+			    atomic_load(&r->state) == ROW_FREE ||
+			    !interested(r, i, m))
+				continue;
+			wake_row(r, seq);
+		}
 	}
 }
 

@@ -27,14 +27,17 @@ static size_t
 layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 {
 	size_t rows_off = align64(sizeof(struct shm_header));
-	size_t slots_off =
+	size_t map_off =
 	    align64(rows_off + (size_t)nrows * sizeof(struct row));
+	size_t slots_off =
+	    align64(map_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
 	size_t size = slots_off + (size_t)nslots * sizeof(struct slot);
 	long page = sysconf(_SC_PAGESIZE);
 
 	size = (size + (size_t)page - 1) & ~((size_t)page - 1);
 	if (s->h != NULL) {
 		s->rows = (struct row *)((char *)s->h + rows_off);
+		s->sleepmap = (_Atomic uint64_t *)((char *)s->h + map_off);
 		s->slots = (struct slot *)((char *)s->h + slots_off);
 	}
 	return size;
@@ -224,6 +227,7 @@ shm_detach(struct shm *s)
 		munmap(s->h, s->size);
 	s->h = NULL;
 	s->rows = NULL;
+	s->sleepmap = NULL;
 	s->slots = NULL;
 }
 

@@ -4,9 +4,13 @@
  * This header is the whole contract between the shm module and its users
  * (master, workers, tests, the status tool).  Layout in memory:
  *
- *	+--------+------------------------+---------------------------+
- *	| header | rows[nrows] (clients)  | slots[nslots] (the ring)  |
- *	+--------+------------------------+---------------------------+
+ *	+--------+-----------------------+----------+--------------------------+
+ *	| header | rows[nrows] (clients) | sleepmap | slots[nslots] (the ring) |
+ *	+--------+-----------------------+----------+--------------------------+
+ *
+ * The sleep map has a bit per row, set while that row's worker is asleep
+ * or about to be: publishers look for sleepers in it, a word for 64 rows,
+ * rather than in every row.
  *
  * Everything is sized once at creation; nothing in the segment is ever
  * allocated or freed afterwards.  Pointers are never stored in the segment,
@@ -22,7 +26,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 4
+#define SHM_VERSION 5
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -156,6 +160,7 @@ struct shm_limits { /* uint32_t fields only: see set_limits() */
 	uint32_t nick_length;	   /* bytes in a nickname, <= NICK_MAX */
 	uint32_t rooms_per_client; /* <= ROOMS_PER_CLIENT */
 	uint32_t max_rooms;	   /* rooms in use at once, 0: any */
+	uint32_t announce_limit;   /* rooms with more members are quiet */
 };
 
 /* Counters for statistics; only ever incremented. */
@@ -195,6 +200,7 @@ struct shm_header {
 struct shm {
 	struct shm_header *h;
 	struct row *rows;
+	_Atomic uint64_t *sleepmap; /* (nrows + 63) / 64 words */
 	struct slot *slots;
 	size_t size;
 	char name[64];
@@ -225,6 +231,8 @@ int lock_release_dead(struct shm_lock *, pid_t dead);
 /* ring.c */
 uint64_t ring_publish(struct shm *, struct msg *);
 void ring_wake(struct shm *, const struct msg *, uint64_t seq, int skip);
+void ring_sleep(struct shm *, int row);
+void ring_awake(struct shm *, int row);
 uint64_t ring_head(struct shm *);
 int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
     uint64_t *lost);
@@ -258,6 +266,8 @@ int table_add_room(struct shm *, int row, const char *room,
     uint32_t max_rooms);
 void table_recount_rooms(struct shm *);
 int table_del_room(struct shm *, int row, const char *room);
+int table_crowded(struct shm *, uint32_t hash, const char *room,
+    uint32_t limit);
 int table_count(struct shm *);
 size_t table_members(struct shm *, const char *room, struct nick *, size_t max);
 size_t table_rooms(struct shm *, struct room_count *, size_t max);

@@ -78,6 +78,7 @@ table_claim(struct shm *s, const char *addr)
 		r->gen++;
 		atomic_store(&r->pid, 0);
 		atomic_store(&r->asleep, 0);
+		ring_awake(s, found);
 		atomic_store(&r->quit_sent, 0);
 		r->nick[0] = '\0';
 		strlcpy_(r->addr, addr, sizeof(r->addr));
@@ -111,6 +112,36 @@ room_held(struct shm *s, uint32_t hash, const char *room)
 			if (atomic_load(&s->rows[i].rooms[k].hash) == hash &&
 			    strcmp(s->rows[i].rooms[k].name, room) == 0)
 				return 1;
+	return 0;
+}
+
+/*
+ * Whether more than LIMIT clients are in ROOM (hash HASH); LIMIT 0: never.
+ * Counts no further than it needs to, without the lock: the answer only
+ * decides whether joins and leaves are announced, and a client joining or
+ * leaving meanwhile may or may not be counted.
+ */
+int
+table_crowded(struct shm *s, uint32_t hash, const char *room, uint32_t limit)
+{
+	uint32_t i, n = 0, hwm = atomic_load(&s->h->rows_hwm);
+	int k;
+
+	if (limit == 0)
+		return 0;
+	for (i = 0; i < hwm && i < s->h->nrows; i++) {
+		/* as /who: a client saying goodbye is no longer counted */
+		if (atomic_load(&s->rows[i].state) != ROW_ACTIVE)
+			continue;
+		for (k = 0; k < ROOMS_PER_CLIENT; k++)
+			if (atomic_load(&s->rows[i].rooms[k].hash) == hash &&
+			    strncmp(s->rows[i].rooms[k].name, room,
+				ROOM_MAX + 1) == 0) {
+				if (++n > limit)
+					return 1;
+				break;
+			}
+	}
 	return 0;
 }
 

@@ -144,6 +144,7 @@ scratch_shm(struct shm *s, uint32_t nrows, uint32_t nslots)
 	p.lim.backlog = 10;
 	p.lim.nick_length = NICK_MAX;
 	p.lim.rooms_per_client = ROOMS_PER_CLIENT;
+	p.lim.announce_limit = 100;
 
 	harness_unique(name, sizeof(name), "/chatd-unit-");
 	if (shm_create(s, name, &p, &live) == -1) {

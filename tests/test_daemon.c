@@ -1596,6 +1596,43 @@ START_TEST(rooms_per_client_and_in_all)
 }
 END_TEST
 
+START_TEST(crowded_rooms_are_quiet)
+{
+	const char *const args[] = {"-o", "announce_limit=2", NULL};
+	char want[128];
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	/* two members: the second one's join is told */
+	snprintf(want, sizeof(want), "*** %s joined #lobby", nb);
+	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
+	/* a third is one too many: nobody is told, the joiner still is */
+	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
+	answer(c, "/who", nc);
+	client_send(b, "after the third\n");
+	ck_assert_int_eq(client_expect_before(a, "after the third", "joined"),
+	    0);
+	/* nor told of a nick change or a quit there */
+	answer(c, "/nick crowd3", "you are now known as crowd3");
+	client_send(c, "/quit\n");
+	ck_assert_int_eq(client_wait_eof(c, T_TIMEOUT), 0);
+	client_close(c);
+	c = NULL;
+	client_send(b, "after the quit\n");
+	ck_assert_int_eq(client_expect_before(a, "after the quit", "crowd3"),
+	    0);
+	/* two again: a leave is told */
+	client_send(b, "/part\n");
+	snprintf(want, sizeof(want), "*** %s left #lobby", nb);
+	ck_assert_int_eq(client_expect(a, want, NULL, 0), 0);
+	client_close(a);
+	client_close(b);
+	a = b = NULL;
+	stop();
+}
+END_TEST
+
 START_TEST(bad_settings_are_refused)
 {
 	char out[4096];
@@ -2028,6 +2065,7 @@ daemon_suite(void)
 	tcase_add_test(tc, persistent_flooder_is_disconnected);
 	tcase_add_test(tc, nickname_length_is_a_setting);
 	tcase_add_test(tc, rooms_per_client_and_in_all);
+	tcase_add_test(tc, crowded_rooms_are_quiet);
 	tcase_add_test(tc, bad_settings_are_refused);
 	suite_add_tcase(s, tc);
 

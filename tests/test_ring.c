@@ -332,6 +332,13 @@ START_TEST(wake_posts_only_sleepers_that_care)
 	atomic_store(&r0->asleep, 1);
 	atomic_store(&r1->asleep, 1);
 	text_msg(&m, 5, "#a", "hi");
+	/* a sleeper publishers cannot see in the sleep map is not posted */
+	seq = ring_publish(&s, &m);
+	ring_wake(&s, &m, seq, -1);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 0);
+	ring_sleep(&s, 0);
+	ring_sleep(&s, 1);
 	seq = ring_publish(&s, &m);
 	atomic_store(&r0->first_want, UINT64_MAX);
 	atomic_store(&r1->first_want, UINT64_MAX);
@@ -357,6 +364,7 @@ START_TEST(wake_posts_only_sleepers_that_care)
 	ck_assert_int_eq(v, 1);
 	/* the skipped row is never posted */
 	atomic_store(&r0->asleep, 1);
+	ring_sleep(&s, 0);
 	m.type = MSG_SHUTDOWN;
 	ring_wake(&s, &m, seq, 0);
 	ck_assert_int_eq(atomic_load(&r0->asleep), 1);

@@ -245,6 +245,27 @@ START_TEST(members_and_room_counts)
 }
 END_TEST
 
+START_TEST(crowded_counts_active_members_of_the_room)
+{
+	int a = active_row("a"), b = active_row("b"), c = active_row("c");
+	uint32_t lobby = room_hash("#lobby");
+
+	table_add_room(&s, a, "#lobby", 0);
+	table_add_room(&s, b, "#lobby", 0);
+	table_add_room(&s, c, "#ops", 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1), 1);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 2), 0);
+	/* 0: no limit */
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 0), 0);
+	ck_assert_int_eq(table_crowded(&s, room_hash("#ops"), "#ops", 1), 0);
+	/* a client saying goodbye is not counted, as /who does not list it */
+	table_leave(&s, b);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1), 0);
+	table_add_room(&s, c, "#lobby", 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1), 1);
+}
+END_TEST
+
 /*
  * Processes race for one nickname: the table lock makes exactly one of
  * them win, however they interleave.
@@ -311,6 +332,7 @@ table_suite(void)
 	tcase_add_test(tc, rooms_add_remove_and_limit);
 	tcase_add_test(tc, rooms_in_use_counted_and_limited);
 	tcase_add_test(tc, members_and_room_counts);
+	tcase_add_test(tc, crowded_counts_active_members_of_the_room);
 	tcase_add_test(tc, nick_race_has_one_winner);
 	tcase_add_test(tc, table_lock_of_a_dead_worker_is_taken_over);
 	suite_add_tcase(su, tc);

@@ -112,7 +112,8 @@ format_msg(struct worker *w, const struct msg *m, uint64_t seq, char *out,
 			*replay = i;
 			return put(out, size, "*** you joined %s\r\n", m->room);
 		}
-		if (joined_room(w, m->room_hash, m->room, seq) < 0)
+		if (m->target != TARGET_ALL ||
+		    joined_room(w, m->room_hash, m->room, seq) < 0)
 			return 0;
 		return put(out, size, "*** %s joined %s\r\n", m->nick, m->room);
 	case MSG_PART:
@@ -255,6 +256,7 @@ wait_for_messages(struct outbuf *o, struct row *r)
 	w->quiet_floor = 0;
 	atomic_store(&r->first_want, UINT64_MAX);
 	atomic_store(&r->asleep, 1);
+	ring_sleep(w->shm, w->row);
 	atomic_thread_fence(memory_order_seq_cst);
 	w->want_from = 0; /* awake: every gap counts */
 	if (ring_head(w->shm) == w->cursor && !atomic_load(&w->closing)) {
@@ -263,6 +265,7 @@ wait_for_messages(struct outbuf *o, struct row *r)
 		w->want_from = atomic_load(&r->first_want);
 	}
 	atomic_store(&r->asleep, 0);
+	ring_awake(w->shm, w->row);
 }
 
 /* Drains the ring once; returns 1 if the server is going down. */

@@ -8,8 +8,11 @@
  * semaphore and copies from the ring to the socket what is for this client.
  * A semaphore is not a file descriptor, so one thread cannot wait for both.
  */
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,6 +142,42 @@ msg_text(struct msg *m, const char *text)
 		m->len = TEXT_MAX;
 }
 
+/*
+ * Whether room ROOM has more members than the announce limit: then its
+ * members are not told who joins, leaves, quits or changes nickname.  In
+ * a room of thousands such notices would be most of the traffic, and
+ * filling the room would cost a notice to everyone for everyone.
+ */
+static int
+quiet_room(struct worker *w, const char *room)
+{
+	return table_crowded(w->shm, room_hash(room), room,
+	    w->shm->h->lim.announce_limit);
+}
+
+/*
+ * Fills M's room list with our rooms that are told about NICK and QUIT
+ * messages; returns 0 if we are in rooms and every one is quiet, so the
+ * message need not be published at all.  The caller holds W->mu.
+ */
+static int
+told_rooms(struct worker *w, struct msg *m)
+{
+	int i, in = 0, told = 0;
+
+	for (i = 0; i < ROOMS_PER_CLIENT; i++) {
+		m->rooms[i] = 0;
+		if (w->rooms[i].name[0] == '\0')
+			continue;
+		in++;
+		if (quiet_room(w, w->rooms[i].name))
+			continue;
+		m->rooms[i] = w->rooms[i].hash;
+		told++;
+	}
+	return told > 0 || in == 0;
+}
+
 static void
 msg_room(struct msg *m, const char *room)
 {
@@ -210,6 +249,9 @@ join_room(struct worker *w, char *room)
 	msg_init(w, &m, MSG_JOIN);
 	msg_room(&m, room);
 	m.target_gen = w->rooms[i].token;
+	/* only our own outbound thread needs the JOIN of a crowded room */
+	if (quiet_room(w, room))
+		m.target = w->row;
 	pthread_mutex_unlock(&w->mu);
 	/* our own JOIN comes back to the outbound thread, which replays */
 	publish(w, &m, 1);
@@ -219,7 +261,7 @@ static void
 part_room(struct worker *w, char *room, const char *reason)
 {
 	struct msg m;
-	int i, k;
+	int i, k, quiet;
 
 	pthread_mutex_lock(&w->mu);
 	if (room == NULL) {
@@ -239,6 +281,7 @@ part_room(struct worker *w, char *room, const char *reason)
 	msg_init(w, &m, MSG_PART);
 	msg_room(&m, w->rooms[i].name);
 	msg_text(&m, reason != NULL ? reason : "");
+	quiet = quiet_room(w, m.room);
 	table_del_room(w->shm, w->row, w->rooms[i].name);
 	w->rooms[i].name[0] = '\0';
 	if (w->current == i) {
@@ -251,7 +294,8 @@ part_room(struct worker *w, char *room, const char *reason)
 	}
 	k = w->current;
 	pthread_mutex_unlock(&w->mu);
-	publish(w, &m, 0);
+	if (!quiet)
+		publish(w, &m, 0);
 	if (k >= 0)
 		worker_notice(w, "you left %s; you now talk in %s", m.room,
 		    w->rooms[k].name);
@@ -307,7 +351,7 @@ change_nick(struct worker *w, const char *nick)
 	uint32_t max = w->shm->h->lim.nick_length;
 	char old[NICK_MAX + 1];
 	struct msg m;
-	int i;
+	int told;
 
 	if (!nick_valid(nick) || strlen(nick) > max) {
 		worker_notice(w,
@@ -328,11 +372,11 @@ change_nick(struct worker *w, const char *nick)
 	strlcpy_(w->nick, nick, sizeof(w->nick));
 	msg_init(w, &m, MSG_NICK);
 	memcpy(m.nick, old, sizeof(m.nick));
-	for (i = 0; i < ROOMS_PER_CLIENT; i++)
-		m.rooms[i] = w->rooms[i].name[0] != '\0' ? w->rooms[i].hash : 0;
+	told = told_rooms(w, &m);
 	pthread_mutex_unlock(&w->mu);
 	msg_text(&m, nick);
-	publish(w, &m, 0);
+	if (told > 0)
+		publish(w, &m, 0);
 	log_debug("nick changed peer=%s old=%s new=%s", w->addr, old, nick);
 	worker_notice(w, "you are now known as %s", nick);
 }
@@ -690,16 +734,19 @@ static void
 say_goodbye(struct worker *w, const char *reason)
 {
 	struct msg m;
-	int i;
+	int told;
 
 	if (atomic_load(&w->shm->h->shutting_down))
 		return;
-	table_leave(w->shm, w->row);
+	/* counted as the rooms were with us in them, as for a part */
 	msg_init(w, &m, MSG_QUIT);
-	for (i = 0; i < ROOMS_PER_CLIENT; i++)
-		m.rooms[i] = w->rooms[i].name[0] != '\0' ? w->rooms[i].hash : 0;
+	pthread_mutex_lock(&w->mu);
+	told = told_rooms(w, &m);
+	pthread_mutex_unlock(&w->mu);
+	table_leave(w->shm, w->row);
 	msg_text(&m, reason);
-	publish(w, &m, 0);
+	if (told > 0)
+		publish(w, &m, 0);
 	atomic_store(&w->shm->rows[w->row].quit_sent, 1);
 }
 
@@ -759,6 +806,30 @@ greet(struct worker *w)
 	show_motd(w);
 }
 
+/*
+ * Asks the kernel to treat this worker (and the outbound thread it will
+ * start) as a batch task: one that a wake-up does not let preempt the task
+ * running.  A publisher then finishes the lines it has read before the
+ * readers it woke run, and each reader finds a batch to drain instead of a
+ * single line: on two cores with a hundred readers this doubles the lines
+ * delivered per second and cuts the p99 latency of a flooded room by
+ * three (bench/compare.sh).  A reader still runs as soon as a CPU is free,
+ * so a quiet server answers as fast as before.  Linux-only; elsewhere, or
+ * if refused, the worker keeps the normal policy.
+ */
+static void
+batch_scheduling(void)
+{
+#ifdef SCHED_BATCH
+	struct sched_param sp;
+
+	memset(&sp, 0, sizeof(sp));
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)
+		log_debug("worker scheduling unchanged error=\"%s\"",
+		    strerror(errno));
+#endif
+}
+
 static pthread_t
 start_outbound(struct worker *w)
 {
@@ -796,6 +867,15 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	int quit, one = 1, sndbuf = CLIENT_SNDBUF;
 
 	signal(SIGPIPE, SIG_IGN);
+	batch_scheduling();
+#ifdef M_ARENA_MAX
+	/*
+	 * One malloc arena: the outbound thread would otherwise get one of
+	 * its own, a 64 MiB reservation of which it dirties 16 KiB and a page
+	 * table page, per client, for a few small buffers.
+	 */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	log_follow(&shm->h->verbose);
 	/*
 	 * Lines are small and every one should leave at once: without this
