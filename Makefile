@@ -242,24 +242,38 @@ memory: chatd $(BUILD)/bench/idlemem
 	N="$(MEMORY_N)" CONNECT_S=$(MEMORY_CONNECT_S) CHATD=./chatd \
 	  IDLEMEM=$(BUILD)/bench/idlemem bench/memory.sh
 
-# ---- compare: chatd against redis-server, publish/subscribe (bench/) ----
+# ---- compare: chatd against redis-server and ngircd (bench/) ----
 #
 #   make compare           the same load (S subscribers, P publishers, flat
-#                          out, 48-byte messages) against a chatd and a
-#                          redis-server of its own, three runs each; a table
-#                          of medians, deliveries/s and p99, chatd/redis
-#   make compare CMP_SUBS="10 100" CMP_PUBS="1 10" CMP_RUNS=3
-#   make compare CMP_SUBS=1000 DELIVERIES=200000   a thousand subscribers
-#                          (fewer messages: chatd needs minutes for 1M)
+#                          out, 48-byte messages) against a chatd, a
+#                          redis-server (pub/sub) and an ngircd of its own,
+#                          three runs each; a table of medians and spread,
+#                          deliveries/s and p99, with the ratios; then the
+#                          latency at a fixed 1,000 messages/s, S=100
+#   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
+#   make compare CMP_RATE=0     no fixed-rate scenario
+#   make compare CMP_SERVERS="chatd redis"   leave ngircd out
+#   make plot              deliveries/s against subscribers, from the last
+#                          compare: bench/results/deliveries.svg and text
 #
-# Needs redis-server (apt-get install redis-server); without it, skipped.
+# Needs redis-server and ngircd (apt-get install redis-server ngircd) and,
+# for the plot, gnuplot (apt-get install gnuplot-nox); a server that is
+# missing is skipped.  The medians go to bench/results/compare.dat.
 
 CMP_SUBS ?= 10 100
 CMP_PUBS ?= 1 10
 CMP_RUNS ?= 3
+CMP_RATE ?= 1000
+CMP_SERVERS ?= chatd redis ngircd
+DELIVERIES ?= 1000000
 
-.PHONY: compare
+.PHONY: compare plot
 
 compare: chatd $(BUILD)/bench/chatload
 	CHATD=./chatd LOAD=$(BUILD)/bench/chatload CMP_SUBS="$(CMP_SUBS)" \
-	  CMP_PUBS="$(CMP_PUBS)" RUNS="$(CMP_RUNS)" bench/compare.sh
+	  CMP_PUBS="$(CMP_PUBS)" RUNS="$(CMP_RUNS)" CMP_RATE="$(CMP_RATE)" \
+	  CMP_SERVERS="$(CMP_SERVERS)" DELIVERIES="$(DELIVERIES)" \
+	  bench/compare.sh
+
+plot:
+	bench/plot.sh

@@ -1,5 +1,6 @@
 /*
- * chatload.c - a publish/subscribe load generator for chatd (and redis).
+ * chatload.c - a publish/subscribe load generator for chatd (and redis and
+ * IRC servers).
  *
  * S subscribers and P publishers connect to one server on loopback; every
  * publisher sends M messages of 48 bytes (its number, the message number and
@@ -14,7 +15,7 @@
  * max) and the messages missing, duplicated or out of order, per subscriber
  * and publisher, summed.
  *
- *	chatload [-x chatd|redis] [-S subscribers] [-P publishers]
+ *	chatload [-x chatd|redis|irc] [-S subscribers] [-P publishers]
  *	    [-c clients] [-m messages] [-w window] [-r rate] [-z stalled]
  *	    [-A sources] [-t seconds] [-p port] [host]
  *
@@ -26,23 +27,34 @@
  * -x redis: subscribers send SUBSCRIBE for a channel named after this run
  * and wait for the confirmation, publishers send PUBLISH to it; replies are
  * parsed as RESP, incrementally.
- * -c N (chatd only) is the older shape: N clients that each publish and
+ * -x irc (RFC 1459/2812, e.g. ngircd with bench/ngircd.conf): each client
+ * registers with NICK and USER, waits for the welcome (numeric 001), JOINs
+ * a channel named after this run and counts as ready at the end of its
+ * NAMES (366); publishers send "PRIVMSG #chan :text", subscribers read
+ * ":nick!user@host PRIVMSG #chan :text", line by line as they come, however
+ * split.  Every "PING :x" is answered "PONG :x", at any time.  As in chatd,
+ * the publishers are in the channel too (a stock channel may be +n, no
+ * messages from outside), so each message goes to S + P - 1 clients.
+ * -c N (chatd and irc) is the older shape: N clients that each publish and
  * each receive what the others say.
  * -z N: N more subscribers that, once in, never read a byte again (with a
  * small receive buffer), to show what a stalled client costs the others.
  * -A N: spread the connections over N source addresses 127.0.0.1..N (the
  * default is one address for every 8 connections, up to 250, for chatd; one
- * for redis, whose protected mode accepts 127.0.0.1 only), so that a
+ * for redis, whose protected mode accepts 127.0.0.1 only, and for irc,
+ * whose per-address limit bench/ngircd.conf turns off), so that a
  * per-address limit in the server does not refuse them.
  *
  * Only ever talks to loopback addresses (127.0.0.0/8, ::1); every loop is
  * bounded by the message count and an overall time limit (-t seconds,
  * default 60; getting every connection in may take up to 30 s + 0.1 s a
- * connection when that is longer); a run in which nothing is delivered for 3 s (a window held
- * shut by messages the server dropped) stops there.  Exits 0 when every
- * message reached every subscriber, 2 when some did not, 1 on an error.
+ * connection when that is longer); a run in which nothing is delivered for
+ * 3 s (a window held shut by messages the server dropped) stops there.
+ * Exits 0 when every message reached every subscriber, 2 when some did
+ * not, 1 on an error.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -64,8 +76,11 @@
 #define MAXDEPTH 8	  /* RESP nesting we accept */
 #define HBUCKETS (48 * 64) /* latency histogram, see hidx() */
 #define STUCK_NS 3000000000LL /* no delivery this long ends a run */
+#define IRC_LINE 512	  /* an IRC line at most, CR LF included (RFC 2812) */
+#define COMPLAINTS 10	  /* server error lines shown at most */
 
-enum { PROTO_CHATD, PROTO_REDIS };
+enum { PROTO_CHATD, PROTO_REDIS, PROTO_IRC };
+static const char *const protoname[] = { "chatd", "redis", "irc" };
 enum { ROLE_SUB = 1, ROLE_PUB = 2, ROLE_STALLED = 4 };
 
 struct conn {
@@ -74,6 +89,7 @@ struct conn {
 	int pub;	/* publisher number, or -1 */
 	int sub;	/* subscriber number, or -1 */
 	int ready;	/* joined / subscribed */
+	int registered;	/* irc: welcomed (001), JOIN sent */
 	int wantout;	/* EPOLLOUT registered */
 	long sent;	/* messages sent (publisher) */
 	long replies;	/* PUBLISH replies read (redis publisher) */
@@ -103,6 +119,7 @@ static uint64_t hist[HBUCKETS];
 static int64_t latmax;
 static char room[64];
 static int epfd;
+static int complaints;		/* server error lines shown so far */
 
 static int64_t
 now_ns(void)
@@ -386,6 +403,121 @@ chatd_line(struct conn *c, char *line, size_t n, int64_t t)
 	on_message(c, p, n - (size_t)(p - line), t);
 }
 
+/* A line from the server that says something went wrong: shown (the first
+ * few only: a server can say it for every message). */
+static void
+complain(const char *line)
+{
+	if (complaints < COMPLAINTS)
+		fprintf(stderr, "chatload: the server says: %.*s\n", IRC_LINE,
+		    line);
+	else if (complaints == COMPLAINTS)
+		fprintf(stderr, "chatload: (more of the server's complaints "
+		    "not shown)\n");
+	complaints++;
+}
+
+/* IRC: the next word of [*P, END) in *W, its length returned; *P moves past
+ * it and the spaces after it. */
+static size_t
+irc_word(char **p, char *end, char **w)
+{
+	char *e;
+
+	*w = *p;
+	if ((e = memchr(*p, ' ', (size_t)(end - *p))) == NULL)
+		e = end;
+	*p = e;
+	while (*p < end && **p == ' ')
+		(*p)++;
+	return (size_t)(e - *w);
+}
+
+/* IRC: whether the word W of N bytes names our channel (channel names are
+ * not case-sensitive) */
+static int
+irc_ours(const char *w, size_t n)
+{
+	return n == strlen(room) && strncasecmp(w, room, n) == 0;
+}
+
+/*
+ * IRC: one line (without its newline).  Returns -1 when the connection
+ * cannot go on: the server refused us before we were in, or is closing it.
+ */
+static int
+irc_line(struct conn *c, char *line, size_t n, int64_t t)
+{
+	char out[IRC_LINE + 8], *p = line, *end, *cmd, *w;
+	size_t clen, wlen;
+	int k, num;
+
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	end = line + n;
+	/* tags (IRCv3, only if asked for) and the prefix (who it is from)
+	 * tell us nothing we need */
+	if (p < end && *p == '@')
+		irc_word(&p, end, &w);
+	if (p < end && *p == ':')
+		irc_word(&p, end, &w);
+	clen = irc_word(&p, end, &cmd);
+	/* p: the parameters */
+	if (clen == 4 && strncasecmp(cmd, "PING", 4) == 0) {
+		/* the server asks whether we are alive (a subscriber sends
+		 * nothing once in): answer now, whatever we are doing, or it
+		 * cuts us off */
+		k = snprintf(out, sizeof(out), "PONG %s\r\n", p);
+		if (k < 0 || (size_t)k >= sizeof(out))
+			return -1;
+		return queue(c, out, (size_t)k) == 0 && flush(c) == 0 ? 0 : -1;
+	}
+	if (clen == 7 && strncasecmp(cmd, "PRIVMSG", 7) == 0) {
+		wlen = irc_word(&p, end, &w);
+		if (!irc_ours(w, wlen) || p >= end || *p != ':') {
+			protoerr++;
+			return 0;
+		}
+		if (c->ready)
+			on_message(c, p + 1, (size_t)(end - (p + 1)), t);
+		return 0;
+	}
+	if (clen == 5 && strncasecmp(cmd, "ERROR", 5) == 0) {
+		complain(line);	/* why the server is closing the connection */
+		return -1;
+	}
+	if (clen != 3 || !isdigit((unsigned char)cmd[0]) ||
+	    !isdigit((unsigned char)cmd[1]) || !isdigit((unsigned char)cmd[2]))
+		return 0; /* JOIN, MODE, NOTICE, ...: nothing for us */
+	num = (cmd[0] - '0') * 100 + (cmd[1] - '0') * 10 + (cmd[2] - '0');
+	if (num == 1 && !c->registered) {
+		/* welcomed: a channel can be joined from now on only */
+		c->registered = 1;
+		k = snprintf(out, sizeof(out), "JOIN %s\r\n", room);
+		return queue(c, out, (size_t)k) == 0 && flush(c) == 0 ? 0 : -1;
+	}
+	if (num == 366) {
+		/* end of NAMES: "366 nick #chan :End of NAMES list"; we are in,
+		 * and the server sends us what the channel says from now on */
+		irc_word(&p, end, &w);
+		wlen = irc_word(&p, end, &w);
+		if (irc_ours(w, wlen))
+			c->ready = 1;
+		return 0;
+	}
+	if (num >= 400 && num < 600) {
+		/* an error reply: before we are in, fatal (a nickname taken, a
+		 * channel full, too many channels); after, a message refused */
+		complain(line);
+		if (c->ready) {
+			protoerr++;
+			return 0;
+		}
+		return -1;
+	}
+	return 0; /* the welcome, the MOTD, NAMES: nothing for us */
+}
+
 /*
  * RESP: parses one value at BUF[*POS..LEN).  Returns 1 and advances *POS
  * when it is complete, 0 when more bytes are needed, -1 on nonsense.  The
@@ -563,11 +695,18 @@ drain(struct conn *c)
 			return -1;
 		start = c->in + used;
 	} else {
+		/* lines: what follows the last newline waits for the rest */
 		start = c->in;
 		while ((nl = memchr(start, '\n',
 			    c->len - (size_t)(start - c->in))) != NULL) {
 			*nl = '\0';
-			chatd_line(c, start, (size_t)(nl - start), t);
+			if (proto == PROTO_IRC) {
+				if (irc_line(c, start, (size_t)(nl - start),
+				    t) == -1)
+					return -1;
+			} else {
+				chatd_line(c, start, (size_t)(nl - start), t);
+			}
 			start = nl + 1;
 		}
 		if (start == c->in && c->len == INBUF)
@@ -595,8 +734,14 @@ publish(struct conn *c)
 		n = snprintf(msg, sizeof(msg),
 		    "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%d\r\n%s\r\n",
 		    strlen(room + 1), room + 1, PAYLOAD, pl);
+	else if (proto == PROTO_IRC)
+		n = snprintf(msg, sizeof(msg), "PRIVMSG %s :%s\r\n", room, pl);
 	else
 		n = snprintf(msg, sizeof(msg), "%s\n", pl);
+	/* irc: leave room for a PONG, which must not wait for the window */
+	if (proto == PROTO_IRC &&
+	    c->olen - c->ooff + (size_t)n + IRC_LINE + 8 > OUTBUF)
+		return 1;
 	if (queue(c, msg, (size_t)n) == -1)
 		return 1;
 	c->sent++;
@@ -607,8 +752,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: chatload [-x chatd|redis] [-S subscribers] [-P publishers]"
-	    " [-c clients]\n"
+	    "usage: chatload [-x chatd|redis|irc] [-S subscribers]"
+	    " [-P publishers] [-c clients]\n"
 	    "\t[-m messages] [-w window] [-r rate] [-z stalled] [-A sources]"
 	    " [-t seconds]\n\t[-p port] [host]\n");
 	exit(1);
@@ -634,11 +779,42 @@ raise_nofile(int want)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* Sends C's greeting: join the room or subscribe. */
+/*
+ * IRC: the nickname of connection I, unique to this run (a run that just
+ * ended may still be leaving the server when the next one arrives), in the
+ * 9 characters of RFC 2812: the role, I and the process id in base 36, the
+ * latter always 4 characters so that no two (I, pid) give the same name.
+ */
+static void
+irc_nick(char *buf, size_t size, int role, int i)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	char idx[8], tag[5], *ip;
+	unsigned long v;
+	int k;
+
+	v = (unsigned long)i;
+	ip = idx + sizeof(idx) - 1;
+	*ip = '\0';
+	do {
+		*--ip = digits[v % 36];
+		v /= 36;
+	} while (v > 0 && ip > idx);
+	v = (unsigned long)getpid();
+	for (k = 3; k >= 0; k--) {
+		tag[k] = digits[v % 36];
+		v /= 36;
+	}
+	tag[4] = '\0';
+	snprintf(buf, size, "%c%s%s", role & ROLE_STALLED ? 'z' :
+	    role & ROLE_PUB ? 'p' : 's', ip, tag);
+}
+
+/* Sends C's greeting: join the room, subscribe or register. */
 static int
 hello(struct conn *c, int i)
 {
-	char out[256];
+	char out[256], nick[16];
 	int n;
 
 	if (proto == PROTO_REDIS) {
@@ -649,6 +825,11 @@ hello(struct conn *c, int i)
 		n = snprintf(out, sizeof(out),
 		    "*2\r\n$9\r\nSUBSCRIBE\r\n$%zu\r\n%s\r\n",
 		    strlen(room + 1), room + 1);
+	} else if (proto == PROTO_IRC) {
+		/* JOIN once welcomed: see irc_line() */
+		irc_nick(nick, sizeof(nick), c->role, i);
+		n = snprintf(out, sizeof(out), "NICK %s\r\nUSER %s 0 * "
+		    ":chatload\r\n", nick, nick);
 	} else {
 		n = snprintf(out, sizeof(out),
 		    "/nick %c%d\n/join %s\n/part #lobby\n",
@@ -705,6 +886,8 @@ main(int argc, char **argv)
 				proto = PROTO_CHATD;
 			else if (strcmp(optarg, "redis") == 0)
 				proto = PROTO_REDIS;
+			else if (strcmp(optarg, "irc") == 0)
+				proto = PROTO_IRC;
 			else
 				usage();
 			break;
@@ -720,11 +903,12 @@ main(int argc, char **argv)
 	if (optind + 1 < argc)
 		usage();
 	if (port < 0)
-		port = proto == PROTO_REDIS ? 6379 : 6660;
+		port = proto == PROTO_REDIS ? 6379 : proto == PROTO_IRC ?
+		    6667 : 6660;
 	if (nclients > 0) {
-		if (proto != PROTO_CHATD || nsub > 0 || npub > 0) {
-			fprintf(stderr, "chatload: -c is for chatd, without "
-			    "-S and -P\n");
+		if (proto == PROTO_REDIS || nsub > 0 || npub > 0) {
+			fprintf(stderr, "chatload: -c is for chatd and irc, "
+			    "without -S and -P\n");
 			return 1;
 		}
 		if (nclients < 2) {
@@ -754,9 +938,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* redis has no per-address limit, and its protected mode takes only
-	 * 127.0.0.1 for loopback */
+	 * 127.0.0.1 for loopback; bench/ngircd.conf has no per-address limit
+	 * either (a stock ngircd allows 5: use -A) */
 	if (nsrc < 0)
-		nsrc = proto == PROTO_REDIS ? 1 : (nconn + 7) / 8;
+		nsrc = proto == PROTO_CHATD ? (nconn + 7) / 8 : 1;
 	if (nsrc > 250)
 		nsrc = 250;
 	if (nsrc < 1)
@@ -941,7 +1126,7 @@ main(int argc, char **argv)
 		else
 			printf("%s: subscribers %d, publishers %d, %ld "
 			    "messages each, window %d, %s: %.2f s\n",
-			    proto == PROTO_REDIS ? "redis" : "chatd", nsub,
+			    protoname[proto], nsub,
 			    npub, lines, window, rate > 0 ? "rate" : "flat out",
 			    secs);
 		if (rate > 0)
@@ -971,7 +1156,7 @@ main(int argc, char **argv)
 	printf("RESULT proto=%s subs=%d pubs=%d deliveries_per_s=%.0f "
 	    "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f missing=%ld "
 	    "dups=%ld ooo=%ld lost=%ld\n",
-	    proto == PROTO_REDIS ? "redis" : "chatd", nsub, npub,
+	    protoname[proto], nsub, npub,
 	    (double)delivered / secs, percentile(0.5) / 1e3,
 	    percentile(0.99) / 1e3, percentile(0.999) / 1e3,
 	    (double)latmax / 1e3, total_deliveries - delivered, dups, ooo,

@@ -1,148 +1,454 @@
 #!/bin/sh
-# bench/compare.sh - the same publish/subscribe load against chatd and
-# against redis-server, side by side, on loopback.  Starts a chatd and a
-# redis-server of its own (no persistence, bench/redis.conf), runs every
-# scenario (S subscribers, P publishers, flat out with a window) RUNS times
-# against each, alternating, and prints the medians of deliveries/s and of
-# the p99 latency with the chatd/redis ratio; stops what it started.
+# bench/compare.sh - the same publish/subscribe load against chatd, against
+# redis-server (pub/sub) and against ngircd (an IRC server), side by side,
+# on loopback.  Starts a server of each kind of its own on a free port
+# (redis: no persistence, bench/redis.conf; ngircd: bench/ngircd.conf,
+# flood control as far down as it goes), runs every scenario (S
+# subscribers, P publishers, flat out with a window) RUNS times against
+# each, the servers taking turns, and prints the median and the spread
+# (min-max) of deliveries/s and of the p99 latency of each, with the
+# ratios chatd/redis and chatd/ngircd.  With CMP_RATE, one more scenario:
+# the publishers together send CMP_RATE messages a second (not flat out)
+# and the table gives p50, p99 and p99.9 of each server.  The medians also
+# go to CMP_DATA, a whitespace table that bench/plot.sh draws.  Stops what
+# it started, by pid, however it ends (a chatd's workers and its segment
+# too).
 #	make compare
-# Installs nothing: without redis-server it says how to get it and skips.
-# Knobs (environment): CMP_SUBS ("10 100"; 1000 wants an idle machine),
-# CMP_PUBS ("1 10"), RUNS (3), DELIVERIES (deliveries a run aims at,
-# 1000000), WINDOW (64).
+# Installs nothing: a server whose binary is missing is skipped, with how
+# to get it.  Knobs (environment):
+#   CMP_SUBS ("10 100"; 1000 wants an idle machine; "": no flat-out runs),
+#   CMP_PUBS ("1 10"), RUNS (3), DELIVERIES (deliveries a flat-out run aims
+#   at, 1000000), WINDOW (64),
+#   CMP_RATE (messages a second for the fixed-rate scenario; 0: none),
+#   CMP_RATE_SUBS (100), CMP_RATE_PUBS (1), CMP_RATE_SECS (5: how long a
+#   fixed-rate run lasts),
+#   CMP_DATA (bench/results/compare.dat), CMP_SERVERS ("chatd redis
+#   ngircd"), CHATD, REDIS, NGIRCD, LOAD (the binaries).
 set -eu
 cd "$(dirname "$0")/.."
 CHATD=${CHATD:-./chatd}
 LOAD=${LOAD:-build/default/bench/chatload}
 REDIS=${REDIS:-redis-server}
-CMP_SUBS=${CMP_SUBS:-10 100}
+NGIRCD=${NGIRCD:-ngircd}
+CMP_SUBS=${CMP_SUBS-10 100}
 CMP_PUBS=${CMP_PUBS:-1 10}
 RUNS=${RUNS:-3}
 DELIVERIES=${DELIVERIES:-1000000}
 WINDOW=${WINDOW:-64}
+CMP_RATE=${CMP_RATE:-0}
+CMP_RATE_SUBS=${CMP_RATE_SUBS:-100}
+CMP_RATE_PUBS=${CMP_RATE_PUBS:-1}
+CMP_RATE_SECS=${CMP_RATE_SECS:-5}
+CMP_DATA=${CMP_DATA:-bench/results/compare.dat}
+CMP_SERVERS=${CMP_SERVERS:-chatd redis ngircd}
 
-if ! command -v "$REDIS" >/dev/null 2>&1; then
-	echo "compare: redis-server not found; install it with:"
-	echo "	apt-get install redis-server"
-	echo "compare: skipped"
-	exit 0
-fi
-[ -x "$CHATD" ] || { echo "compare: no $CHATD (run make)" >&2; exit 1; }
 [ -x "$LOAD" ] || { echo "compare: no $LOAD (run make compare)" >&2; exit 1; }
+for n in "$RUNS" "$DELIVERIES" "$WINDOW" "$CMP_RATE" "$CMP_RATE_SUBS" \
+    "$CMP_RATE_PUBS" "$CMP_RATE_SECS"; do
+	case $n in
+	'' | *[!0-9]*) echo "compare: not a number: '$n'" >&2; exit 1 ;;
+	esac
+done
+[ "$RUNS" -ge 1 ] || { echo "compare: RUNS must be 1 or more" >&2; exit 1; }
 
-tmp=$(mktemp -d)
+tmp=
 cpid=
 rpid=
+npid=
+lpid=
+cname="cmp-$$"
+
+# whether process $1 is still there (a zombie is not: it is gone but for
+# its parent's wait)
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) in
+	'' | Z) return 1 ;;
+	esac
+	return 0
+}
+
+# stops process $1: SIGTERM, up to 10 s to go (a chatd gives its workers
+# 3 s), then SIGKILL
+stop() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null || :
+	i=0
+	while alive "$1" && [ "$i" -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || :
+	wait "$1" 2>/dev/null || :
+}
+
+# the processes of our chatd (the master and its workers, whoever their
+# parent now): those whose command line has our instance name
+# (an argument that is exactly it: grep -z reads the arguments as lines)
+workers() {
+	for f in $(grep -lsazx -- "$cname" /proc/[0-9]*/cmdline || :); do
+		k=${f#/proc/}
+		k=${k%/cmdline}
+		! alive "$k" || echo "$k"
+	done
+}
+
 cleanup() {
-	[ -n "$cpid" ] && kill "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
-	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-	rm -rf "$tmp"
+	trap - EXIT INT TERM
+	stop "$lpid"
+	if [ -n "$cpid" ]; then
+		stop "$cpid"
+		# workers outlive a master that died (by design): any left,
+		# found by their instance name, get 3 s, then SIGKILL
+		i=0
+		while [ -n "$(workers)" ] && [ "$i" -lt 30 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+		for k in $(workers); do
+			kill -KILL "$k" 2>/dev/null || :
+		done
+		# a master that had to be killed leaves its segment behind
+		rm -f "/dev/shm/chatd-$cname"
+	fi
+	stop "$rpid"
+	stop "$npid"
+	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 trap 'cleanup' EXIT
 trap 'exit 130' INT TERM
+tmp=$(mktemp -d)
+
+# a port of our own for redis and ngircd, which take no "any free one":
+# tried until one is free (bounded)
+base=$((20000 + $$ % 20000))
+tries=10
+
+servers=
+started=
+
+want() {
+	case " $CMP_SERVERS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
 
 # chatd: no flood control, no per-address limit, room for the clients
-"$CHATD" -f -p 0 -b 127.0.0.1 -n "cmp-$$" -l 0 -a 0 \
-	-o register_timeout=0 -m 11000 2>"$tmp/chatd.log" &
-cpid=$!
-i=0
-while ! grep -q ' started version=' "$tmp/chatd.log"; do
-	i=$((i + 1))
-	[ "$i" -le 100 ] || { echo "chatd did not start" >&2
-		cat "$tmp/chatd.log" >&2; exit 1; }
-	sleep 0.05
-done
-cport=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
-	"$tmp/chatd.log" | head -n 1)
-
-# redis: a port of our own, tried until one is free (bounded)
-base=$((20000 + $$ % 20000))
-try=0
-rport=
-while [ "$try" -lt 10 ] && [ -z "$rport" ]; do
-	p=$((base + try * 7))
-	try=$((try + 1))
-	"$REDIS" bench/redis.conf --port "$p" --save "" --appendonly no \
-		>"$tmp/redis.log" 2>&1 &
-	rpid=$!
+start_chatd() {
+	if [ ! -x "$CHATD" ]; then
+		echo "compare: no $CHATD (run make); chatd skipped"
+		return 0
+	fi
+	: >"$tmp/chatd.log"	# there before the daemon opens it: grep it now
+	"$CHATD" -f -p 0 -b 127.0.0.1 -n "$cname" -l 0 -a 0 \
+		-o register_timeout=0 -m 11000 2>"$tmp/chatd.log" &
+	cpid=$!
 	i=0
-	while [ "$i" -le 100 ]; do
-		if grep -q 'Ready to accept connections' "$tmp/redis.log"; then
-			rport=$p
-			break
-		fi
-		kill -0 "$rpid" 2>/dev/null || break
+	while ! grep -q ' started version=' "$tmp/chatd.log"; do
 		i=$((i + 1))
+		if [ "$i" -gt 100 ] || ! alive "$cpid"; then
+			echo "chatd did not start" >&2
+			cat "$tmp/chatd.log" >&2
+			exit 1
+		fi
 		sleep 0.05
 	done
-	if [ -z "$rport" ]; then
-		kill "$rpid" 2>/dev/null || :
-		wait "$rpid" 2>/dev/null || :
-		rpid=
+	cport=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
+		"$tmp/chatd.log" | head -n 1)
+	servers="$servers chatd"
+	started="$started chatd $($CHATD -V | cut -d' ' -f2) port $cport,"
+}
+
+start_redis() {
+	if ! command -v "$REDIS" >/dev/null 2>&1; then
+		echo "compare: redis-server not found; install it with:"
+		echo "	apt-get install redis-server"
+		echo "compare: redis skipped"
+		return 0
 	fi
-done
-[ -n "$rport" ] || { echo "redis-server did not start" >&2
-	cat "$tmp/redis.log" >&2; exit 1; }
+	try=0
+	rport=
+	while [ "$try" -lt "$tries" ] && [ -z "$rport" ]; do
+		p=$((base + try * 7))
+		try=$((try + 1))
+		: >"$tmp/redis.log"
+		"$REDIS" bench/redis.conf --port "$p" --save "" \
+			--appendonly no >"$tmp/redis.log" 2>&1 &
+		rpid=$!
+		i=0
+		while [ "$i" -le 100 ]; do
+			if grep -q 'Ready to accept connections' \
+			    "$tmp/redis.log"; then
+				rport=$p
+				break
+			fi
+			alive "$rpid" || break
+			i=$((i + 1))
+			sleep 0.05
+		done
+		if [ -z "$rport" ]; then
+			stop "$rpid"
+			rpid=
+		fi
+	done
+	[ -n "$rport" ] || { echo "redis-server did not start" >&2
+		cat "$tmp/redis.log" >&2; exit 1; }
+	servers="$servers redis"
+	started="$started redis $($REDIS --version |
+	    sed 's/.* v=\([^ ]*\).*/\1/') port $rport,"
+}
 
-echo "chatd $($CHATD -V | cut -d' ' -f2) on 127.0.0.1 port $cport," \
-	"$($REDIS --version | sed 's/.* v=\([^ ]*\).*/\1/') on port $rport;" \
-	"$(nproc) cores, window $WINDOW, $RUNS runs each, medians"
+# ngircd takes its port from its configuration only: bench/ngircd.conf
+# with the port and an empty include directory of ours
+start_ngircd() {
+	if ! command -v "$NGIRCD" >/dev/null 2>&1; then
+		echo "compare: ngircd not found; install it with:"
+		echo "	apt-get install ngircd"
+		echo "  (it starts a system service: stop it, or install with a"
+		echo "  /usr/sbin/policy-rc.d that exits 101)"
+		echo "compare: ngircd skipped"
+		return 0
+	fi
+	mkdir "$tmp/ngircd.d"
+	try=0
+	nport=
+	while [ "$try" -lt "$tries" ] && [ -z "$nport" ]; do
+		p=$((base + 3 + try * 7))
+		try=$((try + 1))
+		sed -e "s|^\([[:space:]]*Ports[[:space:]]*=\).*|\1 $p|" \
+		    -e "s|^\([[:space:]]*IncludeDir[[:space:]]*=\).*|\1 $tmp/ngircd.d|" \
+		    bench/ngircd.conf >"$tmp/ngircd.conf"
+		: >"$tmp/ngircd.log"
+		"$NGIRCD" -n -f "$tmp/ngircd.conf" >"$tmp/ngircd.log" 2>&1 &
+		npid=$!
+		i=0
+		while [ "$i" -le 100 ]; do
+			if grep -q 'Server .* ready' "$tmp/ngircd.log"; then
+				nport=$p
+				break
+			fi
+			alive "$npid" || break
+			i=$((i + 1))
+			sleep 0.05
+		done
+		if [ -z "$nport" ]; then
+			stop "$npid"
+			npid=
+		fi
+	done
+	[ -n "$nport" ] || { echo "ngircd did not start" >&2
+		cat "$tmp/ngircd.log" >&2; exit 1; }
+	servers="$servers ngircd"
+	started="$started ngircd $($NGIRCD --version | head -n 1 |
+	    sed 's/^ngIRCd \([0-9.]*\).*/\1/') port $nport,"
+}
 
-# one run: prints its RESULT line, or a line of zeros when it failed
+# ngircd serves every client from one process: let it have the descriptors
+# (dash and bash have ulimit -n and -H)
+# shellcheck disable=SC3045
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
+! want chatd || start_chatd
+! want redis || start_redis
+! want ngircd || start_ngircd
+if [ -z "$servers" ]; then
+	echo "compare: no server to measure; nothing done"
+	exit 0
+fi
+
+echo "on 127.0.0.1:$started $(nproc) cores, window $WINDOW, $RUNS runs each"
+case " $servers " in
+*" ngircd "*)
+	echo "ngircd: penalties off (MaxPenaltyTime = 0), every client +F:" \
+	    "still at most 10 commands of a client per pass of its loop" ;;
+esac
+
+# one run against server $1 (S $2, P $3, messages $4, more chatload
+# options after): prints its RESULT line, or a line of zeros when it failed
 run() {
-	out=$("$LOAD" -x "$1" -p "$2" -S "$3" -P "$4" -m "$5" -w "$WINDOW" \
-		-t 60 2>"$tmp/err") && rc=0 || rc=$?
-	line=$(printf '%s\n' "$out" | grep '^RESULT' || :)
+	x=$1
+	s=$2
+	p=$3
+	m=$4
+	shift 4
+	case $x in
+	chatd) port=$cport ;;
+	redis) port=$rport ;;
+	ngircd) port=$nport ;;
+	esac
+	proto=$x
+	[ "$x" != ngircd ] || proto=irc
+	# in the background, so that a signal stops the script at once (the
+	# trap stops chatload too)
+	"$LOAD" -x "$proto" -p "$port" -S "$s" -P "$p" -m "$m" -w "$WINDOW" \
+		"$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
+	lpid=$!
+	wait "$lpid" && rc=0 || rc=$?
+	lpid=
+	line=$(grep '^RESULT' "$tmp/out" || :)
 	if [ -z "$line" ]; then
-		sed 's/^/  /' "$tmp/err" >&2
-		line="RESULT deliveries_per_s=0 p99_us=0 failed=1"
+		sed "s/^/  $x: /" "$tmp/err" >&2
+		line="RESULT deliveries_per_s=0 p50_us=0 p99_us=0 p999_us=0"
+		line="$line failed=1"
 	fi
 	[ "$rc" -eq 0 ] || line="$line incomplete=1"
 	printf '%s\n' "$line"
 }
 
-# the median of the field NAME=value of the lines on stdin
-median() {
+# the median, the minimum and the maximum of the field NAME=value of the
+# lines on stdin
+stats() {
 	sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'
+		awk '{ v[NR] = $1 }
+		END {
+			if (NR) print v[int((NR + 1) / 2)], v[1], v[NR]
+			else print 0, 0, 0
+		}'
 }
 
-printf '%5s %3s | %12s %12s %6s | %10s %10s %6s\n' S P "chatd del/s" \
-	"redis del/s" ratio "chatd p99" "redis p99" ratio
-printf '%5s %3s | %12s %12s %6s | %10s %10s %6s\n' "" "" "" "" "" \
-	"us" "us" ""
-for s in $CMP_SUBS; do
-	for p in $CMP_PUBS; do
-		m=$((DELIVERIES / (s * p)))
-		[ "$m" -ge 100 ] || m=100
-		: >"$tmp/chatd.res"
-		: >"$tmp/redis.res"
-		r=0
-		while [ "$r" -lt "$RUNS" ]; do
-			run chatd "$cport" "$s" "$p" "$m" >>"$tmp/chatd.res"
-			run redis "$rport" "$s" "$p" "$m" >>"$tmp/redis.res"
-			r=$((r + 1))
-		done
-		cd_=$(median deliveries_per_s <"$tmp/chatd.res")
-		rd_=$(median deliveries_per_s <"$tmp/redis.res")
-		cp_=$(median p99_us <"$tmp/chatd.res")
-		rp_=$(median p99_us <"$tmp/redis.res")
-		note=
-		for x in chatd redis; do
-			! grep -q 'incomplete=1' "$tmp/$x.res" ||
-				note="$note $x:incomplete"
-		done
-		awk -v s="$s" -v p="$p" -v cd="$cd_" -v rd="$rd_" -v cp="$cp_" \
-		    -v rp="$rp_" -v note="$note" '
-		function ratio(a, b) {
-			return a > 0 && b > 0 ? sprintf("%.2f", a / b) : "-"
-		}
-		BEGIN {
-			printf "%5d %3d | %12.0f %12.0f %6s | %10.0f %10.0f %6s%s\n",
-			    s, p, cd, rd, ratio(cd, rd), cp, rp, ratio(cp, rp),
-			    note
-		}'
+# the servers in turn, each round starting with the next one, so that none
+# always runs first (right after the others' teardown)
+order() {
+	k=$1
+	# shellcheck disable=SC2086 # split into words, on purpose
+	set -- $servers
+	k=$((k % $#))
+	while [ "$k" -gt 0 ]; do
+		first=$1
+		shift
+		set -- "$@" "$first"
+		k=$((k - 1))
 	done
-done
-echo "ratio: chatd/redis; deliveries above 1: chatd faster;" \
-	"p99 above 1: chatd slower"
+	echo "$@"
+}
+
+# the scenario ($1 S, $2 P, $3 messages, more chatload options after),
+# RUNS times against each server; results in $tmp/NAME.res
+scenario() {
+	for x in $servers; do
+		: >"$tmp/$x.res"
+	done
+	r=0
+	while [ "$r" -lt "$RUNS" ]; do
+		for x in $(order "$r"); do
+			run "$x" "$@" >>"$tmp/$x.res"
+		done
+		r=$((r + 1))
+	done
+}
+
+# a row of the data file for server $1 (S $2, P $3, rate $4)
+data_row() {
+	set -- "$1" "$2" "$3" "$4" \
+	    "$(stats deliveries_per_s <"$tmp/$1.res")" \
+	    "$(stats p50_us <"$tmp/$1.res")" \
+	    "$(stats p99_us <"$tmp/$1.res")" \
+	    "$(stats p999_us <"$tmp/$1.res")" \
+	    "$(grep -c 'incomplete=1' "$tmp/$1.res" || :)"
+	echo "$@" | awk -v runs="$RUNS" '{
+		f = "%-7s %5d %4d %6d %4d %10.0f %10.0f %10.0f"
+		f = f " %9.1f %9.1f %9.1f %9.1f %9.1f %4d\n"
+		printf f, $1, $2, $3, $4, runs, $5, $6, $7, $8, $11, $12, $13,
+		    $14, $17
+	}' >>"$tmp/data"
+}
+
+# the table lines of a scenario from its data rows ($1 S, $2 P, $3 rate)
+table() {
+	awk -v s="$1" -v p="$2" -v rate="$3" -v servers="$servers" '
+	function ratio(a, b) {
+		return a > 0 && b > 0 ? sprintf("%.2f", a / b) : "-"
+	}
+	$2 == s && $3 == p && $4 == rate {
+		d[$1] = $6; dmin[$1] = $7; dmax[$1] = $8
+		p50[$1] = $9; p99[$1] = $10; pmin[$1] = $11; pmax[$1] = $12
+		p999[$1] = $13; inc[$1] = $14
+	}
+	END {
+		n = split(servers, sv, " ")
+		lead = sprintf("%5d %4d", s, p)
+		for (i = 1; i <= n; i++) {
+			x = sv[i]
+			note = inc[x] > 0 ? sprintf("  %d incomplete", inc[x]) : ""
+			if (rate == 0)
+				printf "%s  %-13s %10.0f %-23s %8.0f %s%s\n",
+				    lead, x, d[x],
+				    sprintf("(%.0f-%.0f)", dmin[x], dmax[x]),
+				    p99[x], sprintf("(%.0f-%.0f)", pmin[x], pmax[x]),
+				    note
+			else
+				printf "%s  %-13s %8.0f %8.0f %8.0f %10.0f%s\n",
+				    lead, x, p50[x], p99[x], p999[x], d[x], note
+			lead = sprintf("%10s", "")
+		}
+		for (i = 1; i <= n; i++) {
+			x = sv[i]
+			if (x == "chatd" || !("chatd" in d))
+				continue
+			if (rate == 0)
+				printf "%s  %-13s %10s %-23s %8s\n", lead,
+				    "chatd/" x, ratio(d["chatd"], d[x]), "",
+				    ratio(p99["chatd"], p99[x])
+			else
+				printf "%s  %-13s %8s %8s %8s %10s\n", lead,
+				    "chatd/" x, ratio(p50["chatd"], p50[x]),
+				    ratio(p99["chatd"], p99[x]),
+				    ratio(p999["chatd"], p999[x]),
+				    ratio(d["chatd"], d[x])
+		}
+	}' "$tmp/data"
+}
+
+{
+	echo "# bench/compare.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc)" \
+	    "cores, window $WINDOW, medians of $RUNS runs:$started"
+	echo "# rate: messages a second asked (0: flat out); dps: deliveries/s;" \
+	    "latency in microseconds; medians, _min and _max the spread;" \
+	    "incomplete: runs in which something went missing"
+	printf '# %-5s %5s %4s %6s %4s %10s %10s %10s %9s %9s %9s %9s %9s %s\n' \
+	    server subs pubs rate runs dps dps_min dps_max p50_us p99_us \
+	    p99_min p99_max p999_us incomplete
+} >"$tmp/data"
+
+if [ -n "$CMP_SUBS" ]; then
+	echo
+	echo "flat out: deliveries/s and p99 latency, median (min-max)"
+	printf '%5s %4s  %-13s %10s %-23s %8s %s\n' S P server "del/s" \
+	    "(min-max)" "p99 us" "(min-max)"
+	for s in $CMP_SUBS; do
+		for p in $CMP_PUBS; do
+			m=$((DELIVERIES / (s * p)))
+			[ "$m" -ge 100 ] || m=100
+			scenario "$s" "$p" "$m" -t 60
+			for x in $servers; do
+				data_row "$x" "$s" "$p" 0
+			done
+			table "$s" "$p" 0
+		done
+	done
+	echo "chatd/X: deliveries above 1: chatd faster; p99 above 1: chatd slower"
+fi
+
+if [ "$CMP_RATE" -gt 0 ]; then
+	s=$CMP_RATE_SUBS
+	p=$CMP_RATE_PUBS
+	m=$((CMP_RATE * CMP_RATE_SECS / p))
+	[ "$m" -ge 1 ] || m=1
+	echo
+	echo "fixed rate: $CMP_RATE messages/s from $p publisher(s) to $s" \
+	    "subscribers, ${CMP_RATE_SECS} s a run; latency in us, medians"
+	printf '%5s %4s  %-13s %8s %8s %8s %10s\n' S P server p50 p99 p999 \
+	    "del/s"
+	scenario "$s" "$p" "$m" -r "$CMP_RATE" -t $((CMP_RATE_SECS * 3 + 10))
+	for x in $servers; do
+		data_row "$x" "$s" "$p" "$CMP_RATE"
+	done
+	table "$s" "$p" "$CMP_RATE"
+	echo "chatd/X: latency above 1: chatd slower"
+fi
+
+mkdir -p "$(dirname "$CMP_DATA")"
+cp "$tmp/data" "$CMP_DATA.new"
+mv -f "$CMP_DATA.new" "$CMP_DATA"
+echo
+echo "medians written to $CMP_DATA (bench/plot.sh draws them)"
