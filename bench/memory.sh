@@ -22,15 +22,14 @@
 # the last lines, counted from the workers' own /proc files, are not
 # disturbed that way.
 #
-# IDLEMEM_FLAGS is passed to idlemem; by default clients stay in #lobby up
-# to LOBBY_MAX (2000) clients and leave it (-l) beyond, because every join
-# is told to everyone in the room: N*N/2 notices.
+# IDLEMEM_FLAGS is passed to idlemem (idlemem -h).  The clients stay in
+# #lobby: past announce_limit (100) members a room no longer tells everyone
+# of every join, so N clients joining cost N lines, not N*N/2.
 set -eu
 cd "$(dirname "$0")/.."
 CHATD=${CHATD:-./chatd}
 IDLEMEM=${IDLEMEM:-build/default/bench/idlemem}
 N=${N:-"1000 10000"}
-LOBBY_MAX=${LOBBY_MAX:-2000}
 CONNECT_S=${CONNECT_S:-600}
 
 tmp=$(mktemp -d)
@@ -191,9 +190,6 @@ slab_delta() {
 run() {
 	n=$1
 	flags=${IDLEMEM_FLAGS-}
-	if [ -z "${IDLEMEM_FLAGS+set}" ] && [ "$n" -gt "$LOBBY_MAX" ]; then
-		flags=-l
-	fi
 	need=$((n + 64))
 	# shellcheck disable=SC3045
 	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then

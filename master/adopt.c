@@ -69,7 +69,7 @@ repair_master_locks(struct master *mp, pid_t old)
 		    (long)old);
 	}
 	if (lock_release_dead(&h->tablock, old)) {
-		table_recount_rooms(&mp->shm);
+		table_repair(&mp->shm);
 		lock_give(&h->tablock);
 		log_err("repair: old master died holding a lock pid=%ld "
 			"lock=table",

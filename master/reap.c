@@ -29,7 +29,7 @@ repair_locks(struct master *mp, pid_t pid)
 		    (long)pid, fixed ? "skipped" : "intact");
 	}
 	if (lock_release_dead(&h->tablock, pid)) {
-		table_recount_rooms(&mp->shm);
+		table_repair(&mp->shm);
 		lock_give(&h->tablock);
 		log_err("repair: worker died holding a lock pid=%ld lock=table",
 		    (long)pid);

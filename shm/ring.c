@@ -65,6 +65,10 @@ ring_repair(struct shm *s)
 	if (STAMP_STATE(st) == SLOT_WRITING)
 		atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_SKIPPED),
 		    memory_order_release);
+	else if (sl->m.type == MSG_TEXT || sl->m.type == MSG_ACTION)
+		/* committed: it died before it could say so */
+		atomic_store_explicit(&h->last_text, seq + 1,
+		    memory_order_relaxed);
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	atomic_fetch_add(&h->stats.repairs, 1);
 	return 1;
@@ -96,6 +100,9 @@ ring_publish(struct shm *s, struct msg *m)
 	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
 	    memory_order_release);
+	if (m->type == MSG_TEXT || m->type == MSG_ACTION)
+		atomic_store_explicit(&h->last_text, seq + 1,
+		    memory_order_relaxed);
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	lock_give(&h->publock);
 	atomic_fetch_add_explicit(&h->stats.published, 1, memory_order_relaxed);
@@ -211,6 +218,19 @@ ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
 	hwm = atomic_load(&s->h->rows_hwm);
 	if (hwm > s->h->nrows)
 		hwm = s->h->nrows;
+	/* a message for one row (a private line, a quiet join): that row
+	 * only, however many sleep */
+	if (m->target != TARGET_ALL && (m->type == MSG_PRIVATE ||
+	    m->type == MSG_NOTICE || m->type == MSG_JOIN)) {
+		i = m->target;
+		if (i < 0 || (uint32_t)i >= hwm || i == skip)
+			return;
+		r = &s->rows[i];
+		if (atomic_load_explicit(&r->asleep, memory_order_relaxed) != 0 &&
+		    atomic_load(&r->state) != ROW_FREE)
+			wake_row(r, seq);
+		return;
+	}
 	words = (hwm + 63) / 64;
 	for (w = 0; w < words; w++) {
 		bits = atomic_load(&s->sleepmap[w]);
@@ -295,22 +315,61 @@ ring_read(struct shm *s, uint64_t *cursor, struct msg *out, uint64_t *seq,
 }
 
 /*
+ * Whether slot SEQ may hold a text or action message of the room of hash
+ * HASH, read from its fixed part only: the whole message is copied only
+ * when it may be one.  Returns 1 (maybe), 0 (no), or -1 when the slot no
+ * longer holds SEQ (overwritten, or never written).
+ */
+static int
+slot_may_be(struct shm *s, uint64_t seq, uint32_t hash)
+{
+	struct slot *sl = &s->slots[seq % s->h->nslots];
+	uint64_t s1, s2;
+	uint32_t rh;
+	uint16_t type;
+
+	s1 = atomic_load_explicit(&sl->stamp, memory_order_acquire);
+	if (STAMP_SEQ(s1) != seq)
+		return -1;
+	if (STAMP_STATE(s1) != SLOT_COMMITTED)
+		return STAMP_STATE(s1) == SLOT_SKIPPED ? 0 : -1;
+	type = sl->m.type;
+	rh = sl->m.room_hash;
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&sl->stamp, memory_order_relaxed);
+	if (s2 != s1)
+		return -1;
+	return (type == MSG_TEXT || type == MSG_ACTION) && rh == hash;
+}
+
+/*
  * Fills OUT with up to MAX of the latest text and action messages of ROOM
  * (hash HASH) numbered below BEFORE, oldest first, read straight from the
- * ring.  Stops at the first slot already overwritten.  Returns how many.
+ * ring.  Starts at the latest text of any room (a ring of joins and
+ * notices only is not read at all), reads only the fixed part of a slot
+ * that is not of the room, and stops at the first slot already
+ * overwritten.  Returns how many.
  */
 size_t
 ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
     size_t max, struct msg *out)
 {
-	uint64_t seq = before, floor;
+	uint64_t seq = before, floor, last;
 	size_t n = 0, i;
 	unsigned state;
 	struct msg tmp;
+	int may;
 
+	last = atomic_load_explicit(&s->h->last_text, memory_order_relaxed);
+	if (last < seq)
+		seq = last;
 	floor = before > s->h->nslots ? before - s->h->nslots : 0;
 	while (n < max && seq > floor) {
 		seq--;
+		if ((may = slot_may_be(s, seq, hash)) < 0)
+			break;
+		if (may == 0)
+			continue;
 		if (!slot_copy(s, seq, &out[n], &state)) {
 			if (state == SLOT_SKIPPED)
 				continue;

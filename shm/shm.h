@@ -26,7 +26,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 5
+#define SHM_VERSION 6
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -186,14 +186,31 @@ struct shm_header {
 	_Atomic uint32_t guest_next; /* N of the next guestN */
 	_Atomic uint32_t rows_hwm;   /* rows at or above are all free */
 	uint32_t rooms_in_use;	     /* distinct rooms; under tablock */
+	uint32_t free_hint;	     /* no free row below it; under tablock */
 	struct shm_lock publock;     /* serialises publishers */
 	struct shm_lock tablock;     /* guards the client table */
 	/* the next sequence number to be published; alone on its line */
 	_Alignas(64) _Atomic uint64_t head;
+	/* 1 + the sequence number of the latest text or action, 0: none yet
+	 * (where a join's backlog starts looking); written under publock */
+	_Atomic uint64_t last_text;
 	_Alignas(64) struct shm_stats stats;
 	/* the message of the day: odd MOTD_SEQ while the master writes it */
 	_Atomic uint32_t motd_seq;
 	char motd[MOTD_MAX];
+};
+
+/*
+ * The nickname index: an open-addressing hash table (linear probing) of
+ * the rows that hold a nickname, keyed by the nickname's case-folded hash,
+ * so that "is this nickname taken?" does not read every row.  Changed only
+ * under the table lock, together with the row's nickname; a worker that
+ * dies half-way through leaves the rows right, and the repair builds the
+ * index again from them.
+ */
+struct nick_ent {
+	uint32_t row1; /* row + 1; 0: an empty bucket */
+	uint32_t hash; /* nick_hash() of that row's nickname */
 };
 
 /* A process's view of a mapped segment. */
@@ -201,6 +218,7 @@ struct shm {
 	struct shm_header *h;
 	struct row *rows;
 	_Atomic uint64_t *sleepmap; /* (nrows + 63) / 64 words */
+	struct nick_ent *nicks;	    /* nick_buckets(nrows) of them */
 	struct slot *slots;
 	size_t size;
 	char name[64];
@@ -258,13 +276,15 @@ void table_set_pid(struct shm *, int row, pid_t pid);
 void table_release(struct shm *, int row);
 int table_find_pid(struct shm *, pid_t pid);
 int table_set_nick(struct shm *, int row, const char *nick, char *old);
+uint32_t nick_hash(const char *nick);
+uint32_t nick_buckets(uint32_t nrows);
 int table_guest_nick(struct shm *, int row, char *nick, size_t size);
 int table_find_nick(struct shm *, const char *nick, uint32_t *gen,
     char *spelled);
 void table_leave(struct shm *, int row);
 int table_add_room(struct shm *, int row, const char *room,
     uint32_t max_rooms);
-void table_recount_rooms(struct shm *);
+void table_repair(struct shm *);
 int table_del_room(struct shm *, int row, const char *room);
 int table_crowded(struct shm *, uint32_t hash, const char *room,
     uint32_t limit);

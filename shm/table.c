@@ -21,6 +21,127 @@ nick_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* FNV-1a of NICK folded to lower case as nick_equal() folds it; never 0. */
+uint32_t
+nick_hash(const char *nick)
+{
+	uint32_t h = 2166136261u;
+	unsigned char c;
+
+	for (; (c = (unsigned char)*nick) != '\0'; nick++) {
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		h = (h ^ c) * 16777619u;
+	}
+	return h != 0 ? h : 1;
+}
+
+/* Buckets of the nickname index for NROWS rows: a power of two, at least
+ * twice NROWS, so that probes stay short. */
+uint32_t
+nick_buckets(uint32_t nrows)
+{
+	uint32_t n = 64;
+
+	while (n < 2 * (uint64_t)nrows && n < (1u << 30))
+		n <<= 1;
+	return n;
+}
+
+/* The bucket where the probe for a nickname of hash HASH finds ROW (or
+ * would insert it); -1 if it is not there.  Under the lock. */
+static long
+nick_slot(struct shm *s, uint32_t hash, int row)
+{
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n;
+
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+		if (s->nicks[i].row1 == 0)
+			return -1;
+		if (s->nicks[i].row1 == (uint32_t)row + 1)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Puts ROW, whose nickname is not empty, in the index.  Under the lock. */
+static void
+nick_index(struct shm *s, int row)
+{
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n;
+	uint32_t hash = nick_hash(s->rows[row].nick);
+
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
+		if (s->nicks[i].row1 == 0) {
+			s->nicks[i].hash = hash;
+			s->nicks[i].row1 = (uint32_t)row + 1;
+			return;
+		}
+}
+
+/*
+ * Takes ROW out of the index (under its present nickname), moving back
+ * the entries after it that would no longer be found (deletion in linear
+ * probing, no tombstones).  Under the lock.
+ */
+static void
+nick_unindex(struct shm *s, int row)
+{
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, j, home, n;
+	long at;
+
+	if (s->rows[row].nick[0] == '\0' ||
+	    (at = nick_slot(s, nick_hash(s->rows[row].nick), row)) < 0)
+		return;
+	i = (uint32_t)at;
+	for (j = (i + 1) & mask, n = 0; n < mask; j = (j + 1) & mask, n++) {
+		if (s->nicks[j].row1 == 0)
+			break;
+		home = s->nicks[j].hash & mask;
+		/* J's entry may fill the hole at I unless its home lies
+		 * cyclically in (I, J] */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			s->nicks[i] = s->nicks[j];
+			i = j;
+		}
+	}
+	s->nicks[i].row1 = 0;
+	s->nicks[i].hash = 0;
+}
+
+/* The row other than ROW whose nickname is NICK, or -1.  Under the lock. */
+static int
+nick_owner(struct shm *s, int row, const char *nick)
+{
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n, hash, r;
+
+	hash = nick_hash(nick);
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+		if ((r = s->nicks[i].row1) == 0)
+			break;
+		if (s->nicks[i].hash == hash && (int)r - 1 != row &&
+		    r - 1 < s->h->nrows &&
+		    atomic_load(&s->rows[r - 1].state) != ROW_FREE &&
+		    nick_equal(s->rows[r - 1].nick, nick))
+			return (int)r - 1;
+	}
+	return -1;
+}
+
+/* Builds the nickname index again from the rows.  Under the lock. */
+static void
+nick_reindex(struct shm *s)
+{
+	uint32_t i;
+
+	memset(s->nicks, 0,
+	    (size_t)nick_buckets(s->h->nrows) * sizeof(struct nick_ent));
+	for (i = 0; i < s->h->nrows; i++)
+		if (atomic_load(&s->rows[i].state) != ROW_FREE &&
+		    s->rows[i].nick[0] != '\0')
+			nick_index(s, (int)i);
+}
+
 static void
 table_lock(struct shm *s)
 {
@@ -29,10 +150,11 @@ table_lock(struct shm *s)
 	/*
 	 * A dead owner may have been changing one row, which belongs to the
 	 * dead worker and is released by the master; but the count of rooms
-	 * in use may be half-way, so it is counted again.
+	 * in use, the nickname index and the free-row hint may be half-way,
+	 * so they are made again.
 	 */
 	if ((dead = lock_take(&s->h->tablock)) != 0) {
-		table_recount_rooms(s);
+		table_repair(s);
 		log_err("repair: worker died holding a lock pid=%ld lock=table",
 		    (long)dead);
 	}
@@ -68,12 +190,15 @@ table_claim(struct shm *s, const char *addr)
 	int found = -1;
 
 	table_lock(s);
-	for (i = 0; i < s->h->nrows; i++)
+	/* no row below the hint is free: a storm of connections claims rows
+	 * one after the other without reading the taken ones again */
+	for (i = s->h->free_hint; i < s->h->nrows; i++)
 		if (atomic_load(&s->rows[i].state) == ROW_FREE) {
 			found = (int)i;
 			break;
 		}
 	if (found >= 0) {
+		s->h->free_hint = (uint32_t)found + 1;
 		r = &s->rows[found];
 		r->gen++;
 		atomic_store(&r->pid, 0);
@@ -172,9 +297,12 @@ table_release(struct shm *s, int row)
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		if (atomic_load(&r->rooms[i].hash) != 0)
 			drop_room(s, r, i);
+	nick_unindex(s, row);
 	r->nick[0] = '\0';
 	atomic_store(&r->pid, 0);
 	atomic_store(&r->state, ROW_FREE);
+	if ((uint32_t)row < s->h->free_hint)
+		s->h->free_hint = (uint32_t)row;
 	shrink_hwm(s);
 	table_unlock(s);
 }
@@ -195,26 +323,13 @@ table_leave(struct shm *s, int row)
 int
 table_find_pid(struct shm *s, pid_t pid)
 {
-	uint32_t i;
+	uint32_t i, hwm = atomic_load(&s->h->rows_hwm);
 
-	for (i = 0; i < s->h->nrows; i++)
+	for (i = 0; i < hwm && i < s->h->nrows; i++)
 		if (atomic_load(&s->rows[i].state) != ROW_FREE &&
 		    atomic_load(&s->rows[i].pid) == (int32_t)pid)
 			return (int)i;
 	return -1;
-}
-
-static int
-nick_taken(struct shm *s, int row, const char *nick)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->h->nrows; i++)
-		if ((int)i != row &&
-		    atomic_load(&s->rows[i].state) != ROW_FREE &&
-		    nick_equal(s->rows[i].nick, nick))
-			return 1;
-	return 0;
 }
 
 /*
@@ -228,14 +343,17 @@ table_set_nick(struct shm *s, int row, const char *nick, char *old)
 	struct row *r = &s->rows[row];
 
 	table_lock(s);
-	if (nick_taken(s, row, nick)) {
+	if (nick_owner(s, row, nick) >= 0) {
 		table_unlock(s);
 		errno = EEXIST;
 		return -1;
 	}
 	if (old != NULL)
 		memcpy(old, r->nick, NICK_MAX + 1);
+	nick_unindex(s, row);
 	strlcpy_(r->nick, nick, sizeof(r->nick));
+	if (r->nick[0] != '\0')
+		nick_index(s, row);
 	table_unlock(s);
 	return 0;
 }
@@ -260,19 +378,17 @@ int
 table_find_nick(struct shm *s, const char *nick, uint32_t *gen,
     char *spelled)
 {
-	uint32_t i;
-	int found = -1;
+	int found;
 
 	table_lock(s);
-	for (i = 0; i < s->h->nrows; i++)
-		if (atomic_load(&s->rows[i].state) == ROW_ACTIVE &&
-		    nick_equal(s->rows[i].nick, nick)) {
-			found = (int)i;
-			*gen = s->rows[i].gen;
-			if (spelled != NULL)
-				memcpy(spelled, s->rows[i].nick, NICK_MAX + 1);
-			break;
-		}
+	found = nick_owner(s, -1, nick);
+	if (found >= 0 && atomic_load(&s->rows[found].state) != ROW_ACTIVE)
+		found = -1;
+	if (found >= 0) {
+		*gen = s->rows[found].gen;
+		if (spelled != NULL)
+			memcpy(spelled, s->rows[found].nick, NICK_MAX + 1);
+	}
 	table_unlock(s);
 	return found;
 }
@@ -312,12 +428,25 @@ table_add_room(struct shm *s, int row, const char *room, uint32_t max_rooms)
 	return 0;
 }
 
+static void recount_rooms(struct shm *);
+
 /*
- * Counts the rooms in use again, after a worker died holding the table
- * lock perhaps half-way through changing it.  The caller holds the lock.
+ * Makes again what a worker that died holding the table lock may have
+ * left half-changed: the count of rooms in use, the nickname index and
+ * the free-row hint.  The rows themselves are each one worker's, and
+ * right.  The caller holds the lock.
  */
 void
-table_recount_rooms(struct shm *s)
+table_repair(struct shm *s)
+{
+	recount_rooms(s);
+	nick_reindex(s);
+	s->h->free_hint = 0;
+}
+
+/* Counts the rooms in use again.  Under the lock. */
+static void
+recount_rooms(struct shm *s)
 {
 	uint32_t i, j, n = 0, hwm = atomic_load(&s->h->rows_hwm);
 	int k, l, seen;

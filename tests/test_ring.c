@@ -209,6 +209,41 @@ START_TEST(backlog_skips_other_kinds_and_stops_at_overwritten)
 }
 END_TEST
 
+/* a backlog starts at the latest text: the joins and notices after it,
+ * most of a ring after a storm of connections, are not read */
+START_TEST(backlog_starts_at_the_latest_text)
+{
+	struct msg m, out[10];
+	size_t n;
+	int i;
+
+	ck_assert_uint_eq(atomic_load(&s.h->last_text), 0);
+	text_msg(&m, 1, "#a", "join");
+	m.type = MSG_JOIN;
+	for (i = 0; i < 20; i++)
+		ring_publish(&s, &m);
+	/* no text yet: nothing, whatever the ring holds */
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
+	ck_assert_uint_eq(n, 0);
+	publish_text(1, "#a", "first");
+	ck_assert_uint_eq(atomic_load(&s.h->last_text), ring_head(&s));
+	publish_text(1, "#b", "other");
+	for (i = 0; i < 30; i++)
+		ring_publish(&s, &m);
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(out[0].text, "first");
+	/* an action counts as text */
+	text_msg(&m, 1, "#a", "waves");
+	m.type = MSG_ACTION;
+	ring_publish(&s, &m);
+	ck_assert_uint_eq(atomic_load(&s.h->last_text), ring_head(&s));
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(out[1].text, "waves");
+}
+END_TEST
+
 START_TEST(room_hash_folds_case_and_is_never_zero)
 {
 	ck_assert_uint_eq(room_hash("#Ops"), room_hash("#ops"));
@@ -501,6 +536,7 @@ ring_suite(void)
 	tcase_add_test(tc, lapped_midway_counts_again);
 	tcase_add_test(tc, backlog_returns_the_latest_of_a_room);
 	tcase_add_test(tc, backlog_skips_other_kinds_and_stops_at_overwritten);
+	tcase_add_test(tc, backlog_starts_at_the_latest_text);
 	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
 	suite_add_tcase(su, tc);

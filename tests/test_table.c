@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,7 +209,7 @@ START_TEST(rooms_in_use_counted_and_limited)
 	ck_assert_uint_eq(s.h->rooms_in_use, 2);
 	/* what a crash mid-change could leave wrong, a recount puts right */
 	s.h->rooms_in_use = 77;
-	table_recount_rooms(&s);
+	table_repair(&s);
 	ck_assert_uint_eq(s.h->rooms_in_use, 2);
 }
 END_TEST
@@ -270,6 +271,147 @@ END_TEST
  * Processes race for one nickname: the table lock makes exactly one of
  * them win, however they interleave.
  */
+/* the lowest free row is claimed first, also below the rows in use */
+START_TEST(claim_takes_the_lowest_free_row)
+{
+	int i;
+
+	for (i = 0; i < ROWS; i++)
+		ck_assert_int_eq(table_claim(&s, "a"), i);
+	table_release(&s, 5);
+	table_release(&s, 2);
+	ck_assert_int_eq(table_claim(&s, "b"), 2);
+	ck_assert_int_eq(table_claim(&s, "c"), 5);
+	ck_assert_int_eq(table_claim(&s, "d"), -1);
+	/* a repair forgets where to start, and still finds the free row */
+	table_release(&s, 6);
+	table_repair(&s);
+	ck_assert_int_eq(table_claim(&s, "e"), 6);
+}
+END_TEST
+
+/*
+ * The nickname index against the simplest model: an array of who holds
+ * what.  Thousands of random changes, releases and claims over a table of
+ * 256 rows with 300 nicknames in mixed case, so that probes collide and
+ * entries are moved back on deletion; every answer must be the model's.
+ */
+#define MROWS 256
+#define MNAMES 300
+
+static int
+model_owner(char model[][NICK_MAX + 1], int row, const char *nick)
+{
+	int i;
+
+	for (i = 0; i < MROWS; i++)
+		if (i != row && model[i][0] != '\0' &&
+		    strcasecmp(model[i], nick) == 0)
+			return i;
+	return -1;
+}
+
+START_TEST(nick_index_agrees_with_a_model)
+{
+	static char model[MROWS][NICK_MAX + 1];
+	struct shm m;
+	char nick[NICK_MAX + 1], old[NICK_MAX + 1];
+	uint32_t gen;
+	int i, k, row, owner, ret;
+
+	memset(model, 0, sizeof(model));
+	scratch_shm(&m, MROWS, 64);
+	for (i = 0; i < MROWS; i++) {
+		ck_assert_int_eq(table_claim(&m, "a"), i);
+		atomic_store(&m.rows[i].state, ROW_ACTIVE);
+	}
+	srand(7);
+	for (k = 0; k < 20000; k++) {
+		row = rand() % MROWS;
+		if (rand() % 10 == 0) {
+			/* the client leaves, another takes its row */
+			table_release(&m, row);
+			ck_assert_int_eq(table_claim(&m, "b"), row);
+			atomic_store(&m.rows[row].state, ROW_ACTIVE);
+			model[row][0] = '\0';
+			continue;
+		}
+		snprintf(nick, sizeof(nick), "%sck%d", rand() % 2 ? "Ni" : "ni",
+		    rand() % MNAMES);
+		owner = model_owner(model, row, nick);
+		ret = table_set_nick(&m, row, nick, old);
+		if (owner >= 0) {
+			ck_assert_int_eq(ret, -1);
+			ck_assert_int_eq(errno, EEXIST);
+		} else {
+			ck_assert_int_eq(ret, 0);
+			ck_assert_str_eq(old, model[row]);
+			strcpy(model[row], nick);
+		}
+	}
+	for (i = 0; i < MNAMES; i++) {
+		snprintf(nick, sizeof(nick), "NICK%d", i);
+		ck_assert_int_eq(table_find_nick(&m, nick, &gen, NULL),
+		    model_owner(model, -1, nick));
+	}
+	shm_detach(&m);
+}
+END_TEST
+
+/*
+ * Three nicknames that fall in one bucket: the second and third sit after
+ * the first.  When the first goes, they must still be found (moved back,
+ * not left behind a hole), whichever goes first.
+ */
+START_TEST(nicks_that_collide_are_found_after_a_removal)
+{
+	char names[3][NICK_MAX + 1], cand[NICK_MAX + 1];
+	uint32_t mask = nick_buckets(s.h->nrows) - 1, want = 0, gen;
+	int n = 0, i, rows[3], first;
+
+	for (i = 0; n < 3 && i < 100000; i++) {
+		snprintf(cand, sizeof(cand), "x%d", i);
+		if (n == 0)
+			want = nick_hash(cand) & mask;
+		if ((nick_hash(cand) & mask) == want)
+			strcpy(names[n++], cand);
+	}
+	ck_assert_int_eq(n, 3);
+	for (first = 0; first < 3; first++) {
+		for (i = 0; i < 3; i++)
+			rows[i] = active_row(names[i]);
+		table_release(&s, rows[first]);
+		for (i = 0; i < 3; i++)
+			ck_assert_int_eq(table_find_nick(&s, names[i], &gen,
+			    NULL), i == first ? -1 : rows[i]);
+		for (i = 0; i < 3; i++)
+			if (i != first)
+				table_release(&s, rows[i]);
+		/* nothing left behind */
+		for (i = 0; i <= (int)mask; i++)
+			ck_assert_uint_eq(s.nicks[i].row1, 0);
+	}
+}
+END_TEST
+
+/* a worker that dies in the middle of a change leaves the rows right: the
+ * repair builds the index again from them */
+START_TEST(repair_rebuilds_the_nick_index)
+{
+	uint32_t gen;
+	int a = active_row("alice"), b = active_row("bob");
+
+	memset(s.nicks, 0, nick_buckets(s.h->nrows) * sizeof(struct nick_ent));
+	ck_assert_int_eq(table_find_nick(&s, "alice", &gen, NULL), -1);
+	table_repair(&s);
+	ck_assert_int_eq(table_find_nick(&s, "ALICE", &gen, NULL), a);
+	ck_assert_int_eq(table_find_nick(&s, "bob", &gen, NULL), b);
+	ck_assert_int_eq(table_set_nick(&s, b, "Alice", NULL), -1);
+	ck_assert_int_eq(table_set_nick(&s, b, "carol", NULL), 0);
+	ck_assert_int_eq(table_find_nick(&s, "bob", &gen, NULL), -1);
+}
+END_TEST
+
 START_TEST(nick_race_has_one_winner)
 {
 	int rows[ROWS], i, won = 0, status;
@@ -333,6 +475,10 @@ table_suite(void)
 	tcase_add_test(tc, rooms_in_use_counted_and_limited);
 	tcase_add_test(tc, members_and_room_counts);
 	tcase_add_test(tc, crowded_counts_active_members_of_the_room);
+	tcase_add_test(tc, claim_takes_the_lowest_free_row);
+	tcase_add_test(tc, nick_index_agrees_with_a_model);
+	tcase_add_test(tc, nicks_that_collide_are_found_after_a_removal);
+	tcase_add_test(tc, repair_rebuilds_the_nick_index);
 	tcase_add_test(tc, nick_race_has_one_winner);
 	tcase_add_test(tc, table_lock_of_a_dead_worker_is_taken_over);
 	suite_add_tcase(su, tc);
