@@ -253,9 +253,10 @@ memory: chatd $(BUILD)/bench/idlemem
 #                          redis-server (pub/sub) and an ngircd of its own,
 #                          three runs each; a table of medians and spread,
 #                          deliveries/s and p99, with the ratios; then the
-#                          latency at a fixed 1,000 messages/s, S=100
+#                          latency at a fixed 1,000 messages/s, S=100,
+#                          and what one stalled client does to 99 others
 #   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
-#   make compare CMP_RATE=0     no fixed-rate scenario
+#   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
 #   make compare CMP_SERVERS="chatd redis"   leave ngircd out
 #   make plot              deliveries/s against subscribers, from the last
 #                          compare: bench/results/deliveries.svg and text
@@ -268,6 +269,7 @@ CMP_SUBS ?= 10 100
 CMP_PUBS ?= 1 10
 CMP_RUNS ?= 3
 CMP_RATE ?= 1000
+CMP_STALL ?= 1
 CMP_SERVERS ?= chatd redis ngircd
 DELIVERIES ?= 1000000
 
@@ -276,6 +278,7 @@ DELIVERIES ?= 1000000
 compare: chatd $(BUILD)/bench/chatload
 	CHATD=./chatd LOAD=$(BUILD)/bench/chatload CMP_SUBS="$(CMP_SUBS)" \
 	  CMP_PUBS="$(CMP_PUBS)" RUNS="$(CMP_RUNS)" CMP_RATE="$(CMP_RATE)" \
+	  CMP_STALL="$(CMP_STALL)" \
 	  CMP_SERVERS="$(CMP_SERVERS)" DELIVERIES="$(DELIVERIES)" \
 	  bench/compare.sh
 

@@ -9,7 +9,10 @@
 # (min-max) of deliveries/s and of the p99 latency of each, with the
 # ratios chatd/redis and chatd/ngircd.  With CMP_RATE, one more scenario:
 # the publishers together send CMP_RATE messages a second (not flat out)
-# and the table gives p50, p99 and p99.9 of each server.  The medians also
+# and the table gives p50, p99 and p99.9 of each server.  With CMP_STALL,
+# one more: CMP_STALL_SUBS subscribers and one publisher flat out, run
+# once as it is and once with CMP_STALL more subscribers that never read
+# (a stalled client), to show what one costs the others.  The medians also
 # go to CMP_DATA, a whitespace table that bench/plot.sh draws.  Stops what
 # it started, by pid, however it ends (a chatd's workers and its segment
 # too).
@@ -39,12 +42,14 @@ CMP_RATE=${CMP_RATE:-0}
 CMP_RATE_SUBS=${CMP_RATE_SUBS:-100}
 CMP_RATE_PUBS=${CMP_RATE_PUBS:-1}
 CMP_RATE_SECS=${CMP_RATE_SECS:-5}
+CMP_STALL=${CMP_STALL:-0}
+CMP_STALL_SUBS=${CMP_STALL_SUBS:-99}
 CMP_DATA=${CMP_DATA:-bench/results/compare.dat}
 CMP_SERVERS=${CMP_SERVERS:-chatd redis ngircd}
 
 [ -x "$LOAD" ] || { echo "compare: no $LOAD (run make compare)" >&2; exit 1; }
 for n in "$RUNS" "$DELIVERIES" "$WINDOW" "$CMP_RATE" "$CMP_RATE_SUBS" \
-    "$CMP_RATE_PUBS" "$CMP_RATE_SECS"; do
+    "$CMP_RATE_PUBS" "$CMP_RATE_SECS" "$CMP_STALL" "$CMP_STALL_SUBS"; do
 	case $n in
 	'' | *[!0-9]*) echo "compare: not a number: '$n'" >&2; exit 1 ;;
 	esac
@@ -337,36 +342,40 @@ scenario() {
 	done
 }
 
-# a row of the data file for server $1 (S $2, P $3, rate $4)
+# a row of the data file for server $1 (S $2, P $3, rate $4, stalled
+# clients $5)
 data_row() {
+	z=${5:-0}
 	set -- "$1" "$2" "$3" "$4" \
 	    "$(stats deliveries_per_s <"$tmp/$1.res")" \
 	    "$(stats p50_us <"$tmp/$1.res")" \
 	    "$(stats p99_us <"$tmp/$1.res")" \
 	    "$(stats p999_us <"$tmp/$1.res")" \
 	    "$(grep -c 'incomplete=1' "$tmp/$1.res" || :)"
-	echo "$@" | awk -v runs="$RUNS" '{
+	echo "$@" | awk -v runs="$RUNS" -v z="$z" '{
 		f = "%-7s %5d %4d %6d %4d %10.0f %10.0f %10.0f"
-		f = f " %9.1f %9.1f %9.1f %9.1f %9.1f %4d\n"
+		f = f " %9.1f %9.1f %9.1f %9.1f %9.1f %4d %4d\n"
 		printf f, $1, $2, $3, $4, runs, $5, $6, $7, $8, $11, $12, $13,
-		    $14, $17
+		    $14, $17, z
 	}' >>"$tmp/data"
 }
 
-# the table lines of a scenario from its data rows ($1 S, $2 P, $3 rate)
+# the table lines of a scenario from its data rows ($1 S, $2 P, $3 rate,
+# $4 stalled clients)
 table() {
-	awk -v s="$1" -v p="$2" -v rate="$3" -v servers="$servers" '
+	awk -v s="$1" -v p="$2" -v rate="$3" -v z="${4:-0}" \
+	    -v servers="$servers" '
 	function ratio(a, b) {
 		return a > 0 && b > 0 ? sprintf("%.2f", a / b) : "-"
 	}
-	$2 == s && $3 == p && $4 == rate {
+	$2 == s && $3 == p && $4 == rate && $15 == z {
 		d[$1] = $6; dmin[$1] = $7; dmax[$1] = $8
 		p50[$1] = $9; p99[$1] = $10; pmin[$1] = $11; pmax[$1] = $12
 		p999[$1] = $13; inc[$1] = $14
 	}
 	END {
 		n = split(servers, sv, " ")
-		lead = sprintf("%5d %4d", s, p)
+		lead = sprintf("%5s %4d", z > 0 ? s "+" z : s, p)
 		for (i = 1; i <= n; i++) {
 			x = sv[i]
 			note = inc[x] > 0 ? sprintf("  %d incomplete", inc[x]) : ""
@@ -404,10 +413,11 @@ table() {
 	    "cores, window $WINDOW, medians of $RUNS runs:$started"
 	echo "# rate: messages a second asked (0: flat out); dps: deliveries/s;" \
 	    "latency in microseconds; medians, _min and _max the spread;" \
-	    "incomplete: runs in which something went missing"
-	printf '# %-5s %5s %4s %6s %4s %10s %10s %10s %9s %9s %9s %9s %9s %s\n' \
+	    "incomplete: runs in which something went missing;" \
+	    "stalled: subscribers that never read, on top of subs"
+	printf '# %-5s %5s %4s %6s %4s %10s %10s %10s %9s %9s %9s %9s %9s %s %s\n' \
 	    server subs pubs rate runs dps dps_min dps_max p50_us p99_us \
-	    p99_min p99_max p999_us incomplete
+	    p99_min p99_max p999_us incomplete stalled
 } >"$tmp/data"
 
 if [ -n "$CMP_SUBS" ]; then
@@ -445,6 +455,27 @@ if [ "$CMP_RATE" -gt 0 ]; then
 	done
 	table "$s" "$p" "$CMP_RATE"
 	echo "chatd/X: latency above 1: chatd slower"
+fi
+
+if [ "$CMP_STALL" -gt 0 ]; then
+	s=$CMP_STALL_SUBS
+	m=$((DELIVERIES / s))
+	[ "$m" -ge 100 ] || m=100
+	echo
+	echo "a stalled client: $s subscribers, 1 publisher flat out, without" \
+	    "and with $CMP_STALL more that never read (S+$CMP_STALL);" \
+	    "deliveries/s and p99 of the $s"
+	printf '%5s %4s  %-13s %10s %-23s %8s %s\n' S P server "del/s" \
+	    "(min-max)" "p99 us" "(min-max)"
+	for z in 0 "$CMP_STALL"; do
+		scenario "$s" 1 "$m" -z "$z" -t 60
+		for x in $servers; do
+			data_row "$x" "$s" 1 0 "$z"
+		done
+		table "$s" 1 0 "$z"
+	done
+	echo "incomplete: runs in which some of the $s reading subscribers" \
+	    "missed lines"
 fi
 
 mkdir -p "$(dirname "$CMP_DATA")"

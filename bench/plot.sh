@@ -49,7 +49,7 @@ awk -v svg="$PLOT_SVG" -v cols="$PLOT_COLS" -v rows="$PLOT_ROWS" '
 	}
 	next
 }
-NF >= 14 && $4 == 0 {
+NF >= 14 && $4 == 0 && (NF < 15 || $15 == 0) {
 	key = $1 " " $3
 	if (!(key in n)) {
 		keys[++nk] = key
