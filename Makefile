@@ -246,6 +246,24 @@ memory: chatd $(BUILD)/bench/idlemem
 	N="$(MEMORY_N)" CONNECT_S=$(MEMORY_CONNECT_S) CHATD=./chatd \
 	  IDLEMEM=$(BUILD)/bench/idlemem bench/memory.sh
 
+# ---- spawnfloor: what a process per client costs, without chatd ----
+#
+#   make spawnfloor        fork 1,000 and 10,000 processes with a thread
+#                          each, as the master does: time and memory per
+#                          process, the floor under make memory's figures
+#                          and the connection storm
+
+SPAWN_N ?= 1000 10000
+
+.PHONY: spawnfloor
+
+$(BUILD)/bench/spawnfloor: bench/spawnfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+spawnfloor: $(BUILD)/bench/spawnfloor
+	@for n in $(SPAWN_N); do $(BUILD)/bench/spawnfloor -n $$n || exit 1; done
+
 # ---- compare: chatd against redis-server and ngircd (bench/) ----
 #
 #   make compare           the same load (S subscribers, P publishers, flat

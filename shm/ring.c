@@ -131,37 +131,83 @@ has_room(const struct row *r, uint32_t hash)
 }
 
 /*
- * Whether row IDX may want M.  A false "yes" costs one spurious wake-up
- * (hashes can collide); a false "no" would lose a message, so when in
- * doubt this says yes.
+ * Whether row IDX may want the message K stands for.  A false "yes" costs
+ * one spurious wake-up (hashes can collide); a false "no" would lose a
+ * message, so when in doubt this says yes.
  */
 static int
-interested(const struct row *r, int idx, const struct msg *m)
+interested(const struct row *r, int idx, const struct wake_key *k)
 {
 	int i;
 
-	switch (m->type) {
+	switch (k->type) {
 	case MSG_JOIN:
 		/* a JOIN for its sender alone: the room is too big to tell */
-		if (m->target != TARGET_ALL)
-			return m->target == idx;
-		return has_room(r, m->room_hash);
+		if (k->target != TARGET_ALL)
+			return k->target == idx;
+		return has_room(r, k->room_hash);
 	case MSG_TEXT:
 	case MSG_ACTION:
 	case MSG_PART:
-		return has_room(r, m->room_hash);
+		return has_room(r, k->room_hash);
 	case MSG_PRIVATE:
 	case MSG_NOTICE:
-		return m->target == TARGET_ALL || m->target == idx;
+		return k->target == TARGET_ALL || k->target == idx;
 	case MSG_NICK:
 	case MSG_QUIT:
 		for (i = 0; i < ROOMS_PER_CLIENT; i++)
-			if (m->rooms[i] != 0 && has_room(r, m->rooms[i]))
+			if (k->rooms[i] != 0 && has_room(r, k->rooms[i]))
 				return 1;
 		return 0;
 	default:
 		return 1;
 	}
+}
+
+/* Whether K is for one row only (a private line, a quiet join). */
+static int
+one_row(const struct wake_key *k)
+{
+	return k->target != TARGET_ALL && (k->type == MSG_PRIVATE ||
+	    k->type == MSG_NOTICE || k->type == MSG_JOIN);
+}
+
+/*
+ * What ring_wake_batch() needs to know of M, published as SEQ, whose
+ * publisher does not want row SKIP (-1: none) woken for it.
+ */
+void
+ring_wake_key(struct wake_key *k, const struct msg *m, uint64_t seq,
+    int skip)
+{
+	memset(k, 0, sizeof(*k));
+	k->seq = seq;
+	k->type = m->type;
+	k->target = m->target;
+	k->skip = skip;
+	k->room_hash = m->room_hash;
+	if (m->type == MSG_NICK || m->type == MSG_QUIT)
+		memcpy(k->rooms, m->rooms, sizeof(k->rooms));
+}
+
+/*
+ * Whether K would wake no row that one of the N keys before it would not
+ * wake first, with an earlier message: then it can be left out of a
+ * batch.
+ */
+int
+ring_wake_redundant(const struct wake_key *batch, int n,
+    const struct wake_key *k)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (batch[i].type == k->type && batch[i].target == k->target &&
+		    batch[i].skip == k->skip &&
+		    batch[i].room_hash == k->room_hash &&
+		    memcmp(batch[i].rooms, k->rooms, sizeof(k->rooms)) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -197,38 +243,48 @@ wake_row(struct row *r, uint64_t seq)
 }
 
 /*
- * Wakes every row that sleeps and may want M, message SEQ, except row
- * SKIP.  Only rows whose bit is set in the sleep map are looked at, so a
- * publish costs the same however many readers are busy: a load per 64
- * rows of the table.  A sleeping reader costs a sem_post() (one futex
- * wake); the CAS on ASLEEP makes sure each sleep is posted only once.  A
- * sleeper is also told the first message it wanted: what came before was
- * of no interest to it, so if the ring overwrote that while it slept, it
- * lost nothing (it is not a slow reader).
+ * Wakes every row that sleeps and may want one of the N messages of BATCH
+ * (in the order they were published), each row for the first it wants.
+ * Only rows whose bit is set in the sleep map are looked at, so a publish
+ * costs the same however many readers are busy: a load per 64 rows of the
+ * table.  A sleeping reader costs a sem_post() (one futex wake); the CAS
+ * on ASLEEP makes sure each sleep is posted only once.  A sleeper is also
+ * told the first message it wanted: what came before was of no interest
+ * to it, so if the ring overwrote that while it slept, it lost nothing (it
+ * is not a slow reader).
+ *
+ * A publisher that has several lines to publish at once publishes them
+ * all, then wakes once for the batch: a sleeper that wants them all is
+ * woken once, not once a line, and finds them all when it runs.
  */
 void
-ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
+ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 {
 	uint32_t w, words, hwm;
 	uint64_t bits;
 	struct row *r;
-	int i;
+	int i, j, all_one = 1;
 
+	if (n <= 0)
+		return;
 	atomic_thread_fence(memory_order_seq_cst);
 	hwm = atomic_load(&s->h->rows_hwm);
 	if (hwm > s->h->nrows)
 		hwm = s->h->nrows;
-	/* a message for one row (a private line, a quiet join): that row
-	 * only, however many sleep */
-	if (m->target != TARGET_ALL && (m->type == MSG_PRIVATE ||
-	    m->type == MSG_NOTICE || m->type == MSG_JOIN)) {
-		i = m->target;
-		if (i < 0 || (uint32_t)i >= hwm || i == skip)
-			return;
-		r = &s->rows[i];
-		if (atomic_load_explicit(&r->asleep, memory_order_relaxed) != 0 &&
-		    atomic_load(&r->state) != ROW_FREE)
-			wake_row(r, seq);
+	for (j = 0; j < n; j++)
+		all_one = all_one && one_row(&batch[j]);
+	/* messages for one row each: those rows only, however many sleep */
+	if (all_one) {
+		for (j = 0; j < n; j++) {
+			i = batch[j].target;
+			if (i < 0 || (uint32_t)i >= hwm || i == batch[j].skip)
+				continue;
+			r = &s->rows[i];
+			if (atomic_load_explicit(&r->asleep,
+				memory_order_relaxed) != 0 &&
+			    atomic_load(&r->state) != ROW_FREE)
+				wake_row(r, batch[j].seq);
+		}
 		return;
 	}
 	words = (hwm + 63) / 64;
@@ -237,17 +293,31 @@ ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
 		while (bits != 0) {
 			i = (int)(w * 64) + __builtin_ctzll(bits);
 			bits &= bits - 1;
-			if (i == skip || (uint32_t)i >= hwm)
+			if ((uint32_t)i >= hwm)
 				continue;
 			r = &s->rows[i];
 			if (atomic_load_explicit(&r->asleep,
 				memory_order_relaxed) == 0 ||
-			    atomic_load(&r->state) == ROW_FREE ||
-			    !interested(r, i, m))
+			    atomic_load(&r->state) == ROW_FREE)
 				continue;
-			wake_row(r, seq);
+			for (j = 0; j < n; j++)
+				if (i != batch[j].skip &&
+				    interested(r, i, &batch[j])) {
+					wake_row(r, batch[j].seq);
+					break;
+				}
 		}
 	}
+}
+
+/* Wakes every row that sleeps and may want M, message SEQ, except SKIP. */
+void
+ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
+{
+	struct wake_key k;
+
+	ring_wake_key(&k, m, seq, skip);
+	ring_wake_batch(s, &k, 1);
 }
 
 /*

@@ -201,6 +201,20 @@ struct shm_header {
 };
 
 /*
+ * What a publisher needs to know of a message it published to wake the
+ * rows that want it (see ring_wake_batch()): the message's type, target
+ * and rooms, its number, and the row not to wake (the publisher's own).
+ */
+struct wake_key {
+	uint64_t seq;
+	int32_t target;
+	int32_t skip; /* -1: none */
+	uint32_t room_hash;
+	uint16_t type;
+	uint32_t rooms[ROOMS_PER_CLIENT]; /* NICK and QUIT only */
+};
+
+/*
  * The nickname index: an open-addressing hash table (linear probing) of
  * the rows that hold a nickname, keyed by the nickname's case-folded hash,
  * so that "is this nickname taken?" does not read every row.  Changed only
@@ -249,6 +263,11 @@ int lock_release_dead(struct shm_lock *, pid_t dead);
 /* ring.c */
 uint64_t ring_publish(struct shm *, struct msg *);
 void ring_wake(struct shm *, const struct msg *, uint64_t seq, int skip);
+void ring_wake_key(struct wake_key *, const struct msg *, uint64_t seq,
+    int skip);
+int ring_wake_redundant(const struct wake_key *batch, int n,
+    const struct wake_key *);
+void ring_wake_batch(struct shm *, const struct wake_key *batch, int n);
 void ring_sleep(struct shm *, int row);
 void ring_awake(struct shm *, int row);
 uint64_t ring_head(struct shm *);

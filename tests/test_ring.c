@@ -499,6 +499,72 @@ check_concurrent(int count, int slow)
 	}
 }
 
+/*
+ * Lines published together are woken for together: each sleeper once,
+ * for the first of them it wants; a line like one before it in the batch
+ * adds nothing to it.
+ */
+START_TEST(batch_wakes_each_sleeper_once_for_its_first)
+{
+	struct msg m;
+	struct wake_key batch[4];
+	struct row *r0 = &s.rows[0], *r1 = &s.rows[1], *r2 = &s.rows[2];
+	uint64_t sa, sb, sa2;
+	int v, i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(table_claim(&s, "x"), i);
+		atomic_store(&s.rows[i].state, ROW_ACTIVE);
+		atomic_store(&s.rows[i].asleep, 1);
+		atomic_store(&s.rows[i].first_want, UINT64_MAX);
+		ring_sleep(&s, i);
+	}
+	table_add_room(&s, 0, "#a", 0);
+	table_add_room(&s, 1, "#b", 0);
+	table_add_room(&s, 2, "#a", 0);
+	table_add_room(&s, 2, "#b", 0);
+	text_msg(&m, 2, "#a", "one");
+	sa = ring_publish(&s, &m);
+	ring_wake_key(&batch[0], &m, sa, 2);
+	text_msg(&m, 2, "#b", "two");
+	sb = ring_publish(&s, &m);
+	ring_wake_key(&batch[1], &m, sb, 2);
+	ck_assert_int_eq(ring_wake_redundant(batch, 2, &batch[1]), 1);
+	ck_assert_int_eq(ring_wake_redundant(batch, 1, &batch[1]), 0);
+	text_msg(&m, 2, "#a", "three");
+	sa2 = ring_publish(&s, &m);
+	ring_wake_key(&batch[2], &m, sa2, 2);
+	/* the same room, the same publisher: nothing new to wake for */
+	ck_assert_int_eq(ring_wake_redundant(batch, 2, &batch[2]), 1);
+	ring_wake_batch(&s, batch, 2);
+	/* #a's sleeper for the first line, #b's for the second */
+	ck_assert_uint_eq(atomic_load(&r0->first_want), sa);
+	ck_assert_uint_eq(atomic_load(&r1->first_want), sb);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 1);
+	sem_getvalue(&r1->wake, &v);
+	ck_assert_int_eq(v, 1);
+	/* the publisher, in both rooms, is skipped */
+	ck_assert_int_eq(atomic_load(&r2->asleep), 1);
+	sem_getvalue(&r2->wake, &v);
+	ck_assert_int_eq(v, 0);
+	/* woken once: the same batch again posts nobody */
+	ring_wake_batch(&s, batch, 2);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 1);
+	/* a batch of private lines wakes their targets, in order */
+	atomic_store(&r2->first_want, UINT64_MAX);
+	m.type = MSG_PRIVATE;
+	m.target = 2;
+	ring_wake_key(&batch[0], &m, sa, 0);
+	ring_wake_key(&batch[1], &m, sb, 0);
+	ring_wake_batch(&s, batch, 2);
+	ck_assert_uint_eq(atomic_load(&r2->first_want), sa);
+	sem_getvalue(&r2->wake, &v);
+	ck_assert_int_eq(v, 1);
+}
+END_TEST
+
 START_TEST(concurrent_publishers_big_ring)
 {
 	struct shm big;
@@ -539,6 +605,7 @@ ring_suite(void)
 	tcase_add_test(tc, backlog_starts_at_the_latest_text);
 	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
+	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");

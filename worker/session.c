@@ -46,6 +46,9 @@ worker_send(struct worker *w, const char *buf, size_t len)
 	const char *why;
 	int ret, expect = 0;
 
+	/* a write may wait for the client: nobody waits for us meanwhile */
+	if (pthread_equal(pthread_self(), w->inbound))
+		worker_flush_wakes(w);
 	pthread_mutex_lock(&w->out_mu);
 	ret = write_all(w->fd, buf, len);
 	why = ret == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -185,13 +188,37 @@ msg_room(struct msg *m, const char *room)
 	m->room_hash = room_hash(room);
 }
 
-/* Publishes M and wakes whoever wants it (this worker only if WAKE_SELF). */
+/*
+ * Wakes the readers of what the inbound thread has published since it
+ * last did.  It is called before the thread can wait for anything (the
+ * next read() from the client, a write to it, the flood control's pause)
+ * and after any line that is not plain text, so a message waits for its
+ * wake-up no longer than the lines read with it take to handle.
+ */
+void
+worker_flush_wakes(struct worker *w)
+{
+	ring_wake_batch(w->shm, w->pending, w->npending);
+	w->npending = 0;
+}
+
+/*
+ * Publishes M (for this worker too if WAKE_SELF).  The readers of a text
+ * or an action are woken later, together with those of the lines read
+ * with it (see ring_wake_batch()); those of anything else, now.
+ */
 static void
 publish(struct worker *w, struct msg *m, int wake_self)
 {
 	uint64_t seq = ring_publish(w->shm, m);
+	struct wake_key k;
 
-	ring_wake(w->shm, m, seq, wake_self ? -1 : w->row);
+	ring_wake_key(&k, m, seq, wake_self ? -1 : w->row);
+	if (!ring_wake_redundant(w->pending, w->npending, &k))
+		w->pending[w->npending++] = k;
+	if (w->npending == WAKE_BATCH ||
+	    (m->type != MSG_TEXT && m->type != MSG_ACTION))
+		worker_flush_wakes(w);
 }
 
 static void
@@ -535,6 +562,7 @@ pace(struct worker *w)
 			    rate);
 			return -1;
 		}
+		worker_flush_wakes(w);
 		ts.tv_sec = (time_t)(wait / 1000);
 		ts.tv_nsec = (long)((wait - (double)ts.tv_sec * 1000) * 1e6);
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -688,6 +716,8 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 
 	*quit = 0;
 	for (;;) {
+		/* what the last read's lines published: woken before we wait */
+		worker_flush_wakes(w);
 		if ((why = timed_out(w)) != NULL)
 			return why;
 		arm_tick(w);
@@ -910,6 +940,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_mutex_init(&w.out_mu, NULL);
 	frame_init(&w.frame);
+	w.inbound = pthread_self();
+	w.npending = 0;
 	w.tokens = shm->h->lim.flood_burst;
 	w.refilled = now_ms();
 	w.since_ms = w.refilled;
@@ -937,6 +969,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	join_room(&w, room);
 
 	why = serve(&w, &quit, reason, sizeof(reason));
+	worker_flush_wakes(&w);
 	say_goodbye(&w, why);
 	if (quit)
 		worker_notice(&w, "bye");

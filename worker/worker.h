@@ -76,6 +76,8 @@ struct wroom {
 	uint64_t since; /* seq of that JOIN */
 };
 
+#define WAKE_BATCH 32 /* messages published before their wake-ups, at most */
+
 struct worker {
 	struct shm *shm;
 	int row;
@@ -101,6 +103,11 @@ struct worker {
 	uint32_t tick_s;      /* the SO_RCVTIMEO set on the socket, s */
 	const char *gone;     /* why we shut the connection, if we did */
 	struct frame frame;   /* inbound thread only */
+	/* inbound thread only: what it published and has not woken for yet
+	 * (see flush_wakes()) */
+	pthread_t inbound;
+	int npending;
+	struct wake_key pending[WAKE_BATCH];
 };
 
 void worker_main(struct shm *, int row, int fd, const char *addr)
@@ -111,6 +118,7 @@ int worker_notice(struct worker *, const char *fmt, ...)
 int worker_line(struct worker *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int worker_room_find(struct worker *, const char *name);
+void worker_flush_wakes(struct worker *);
 
 /* outbound.c: the ring to the socket */
 void *outbound_main(void *);
