@@ -277,7 +277,8 @@ spawnfloor: $(BUILD)/bench/spawnfloor
 #   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
 #   make compare CMP_SERVERS="chatd redis"   leave ngircd out
 #   make plot              deliveries/s against subscribers, from the last
-#                          compare: bench/results/deliveries.svg and text
+#                          compare: bench/deliveries.svg (BENCHMARKS.md
+#                          shows it) and as text
 #
 # Needs redis-server and ngircd (apt-get install redis-server ngircd) and,
 # for the plot, gnuplot (apt-get install gnuplot-nox); a server that is
@@ -301,4 +302,4 @@ compare: chatd $(BUILD)/bench/chatload
 	  bench/compare.sh
 
 plot:
-	bench/plot.sh
+	PLOT_SVG=bench/deliveries.svg bench/plot.sh
