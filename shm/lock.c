@@ -6,8 +6,10 @@
  * holds the lock with no name on it.  Here the lock word itself is the
  * owner's pid, set by one compare-and-swap from 0, so there is no such
  * window.  Contenders that fail to get it a few times sleep on a semaphore
- * that the holder posts on release.  Sleeps are bounded (a few ms), and
- * after each one a contender checks whether the owner is still alive: a
+ * that the holder posts on release.  Sleeps are bounded (2 ms, doubling up
+ * to 64 ms: thousands of workers leaving at once must not wake every 2 ms
+ * each just to find the lock taken), and after each one a contender
+ * checks whether the owner is still alive: a
  * lock whose owner died is taken over by one CAS from the dead pid to its
  * own, and lock_take() returns the dead pid so that the new owner repairs
  * the data the dead one may have left half-changed, and can say whose
@@ -23,7 +25,8 @@
 #include "../common/util.h"
 
 #define LOCK_SPINS 64
-#define LOCK_SLEEP_NS (2 * 1000 * 1000)
+#define LOCK_SLEEP_NS (2 * 1000 * 1000)	   /* the first sleep */
+#define LOCK_SLEEP_MAX_NS (64 * 1000 * 1000) /* the longest, doubling */
 
 int
 lock_init(struct shm_lock *l)
@@ -105,6 +108,7 @@ lock_take(struct shm_lock *l)
 {
 	int32_t me = self(), dead;
 	struct timespec ts;
+	long sleep_ns = LOCK_SLEEP_NS;
 	int i;
 
 	for (i = 0; i < LOCK_SPINS; i++) {
@@ -119,11 +123,13 @@ lock_take(struct shm_lock *l)
 			return 0;
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += LOCK_SLEEP_NS;
+		ts.tv_nsec += sleep_ns;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
+		if (sleep_ns < LOCK_SLEEP_MAX_NS)
+			sleep_ns *= 2;
 		while (sem_timedwait(&l->sem, &ts) == -1 && errno == EINTR)
 			;
 		atomic_fetch_sub(&l->waiters, 1);
@@ -137,7 +143,14 @@ lock_take(struct shm_lock *l)
 void
 lock_give(struct shm_lock *l)
 {
-	atomic_store_explicit(&l->owner, 0, memory_order_release);
+	/*
+	 * Sequentially consistent, not merely release: the load of WAITERS
+	 * must not be done before the store (x86 lets a load pass a release
+	 * store), or a contender that counted itself in and then found the
+	 * lock still held would sleep with nobody to post it: only its
+	 * timeout would wake it.
+	 */
+	atomic_store(&l->owner, 0);
 	if (atomic_load(&l->waiters) > 0)
 		sem_post(&l->sem);
 }
