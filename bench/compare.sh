@@ -165,6 +165,19 @@ start_chatd() {
 	started="$started chatd $($CHATD -V | cut -d' ' -f2) port $cport,"
 }
 
+# waits (5 s at most) until server $1 writes a line matching $3 to its
+# log $2; fails if it does not, or exits first (its port was taken)
+await_line() {
+	i=0
+	while [ "$i" -le 100 ]; do
+		! grep -q "$3" "$2" || return 0
+		alive "$1" || return 1
+		i=$((i + 1))
+		sleep 0.05
+	done
+	return 1
+}
+
 start_redis() {
 	if ! command -v "$REDIS" >/dev/null 2>&1; then
 		echo "compare: redis-server not found; install it with:"
@@ -181,18 +194,10 @@ start_redis() {
 		"$REDIS" bench/redis.conf --port "$p" --save "" \
 			--appendonly no >"$tmp/redis.log" 2>&1 &
 		rpid=$!
-		i=0
-		while [ "$i" -le 100 ]; do
-			if grep -q 'Ready to accept connections' \
-			    "$tmp/redis.log"; then
-				rport=$p
-				break
-			fi
-			alive "$rpid" || break
-			i=$((i + 1))
-			sleep 0.05
-		done
-		if [ -z "$rport" ]; then
+		if await_line "$rpid" "$tmp/redis.log" \
+		    'Ready to accept connections'; then
+			rport=$p
+		else
 			stop "$rpid"
 			rpid=
 		fi
@@ -227,17 +232,9 @@ start_ngircd() {
 		: >"$tmp/ngircd.log"
 		"$NGIRCD" -n -f "$tmp/ngircd.conf" >"$tmp/ngircd.log" 2>&1 &
 		npid=$!
-		i=0
-		while [ "$i" -le 100 ]; do
-			if grep -q 'Server .* ready' "$tmp/ngircd.log"; then
-				nport=$p
-				break
-			fi
-			alive "$npid" || break
-			i=$((i + 1))
-			sleep 0.05
-		done
-		if [ -z "$nport" ]; then
+		if await_line "$npid" "$tmp/ngircd.log" 'Server .* ready'; then
+			nport=$p
+		else
 			stop "$npid"
 			npid=
 		fi
