@@ -216,7 +216,7 @@ struct wake_key {
 
 /*
  * The nickname index: an open-addressing hash table (linear probing) of
- * the rows that hold a nickname, keyed by the nickname's case-folded hash,
+ * the rows that hold a nickname, keyed by room_hash() of the nickname,
  * so that "is this nickname taken?" does not read every row.  Changed only
  * under the table lock, together with the row's nickname; a worker that
  * dies half-way through leaves the rows right, and the repair builds the
@@ -224,7 +224,7 @@ struct wake_key {
  */
 struct nick_ent {
 	uint32_t row1; /* row + 1; 0: an empty bucket */
-	uint32_t hash; /* nick_hash() of that row's nickname */
+	uint32_t hash; /* room_hash() of that row's nickname */
 };
 
 /* A process's view of a mapped segment. */
@@ -276,6 +276,7 @@ int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
 size_t ring_backlog(struct shm *, uint64_t before, uint32_t hash,
     const char *room, size_t max, struct msg *out);
 int ring_repair(struct shm *);
+/* case-folded FNV-1a, never 0: of room names, and of nicknames too */
 uint32_t room_hash(const char *room);
 
 /* A nickname, as /who lists them. */
@@ -295,7 +296,6 @@ void table_set_pid(struct shm *, int row, pid_t pid);
 void table_release(struct shm *, int row);
 int table_find_pid(struct shm *, pid_t pid);
 int table_set_nick(struct shm *, int row, const char *nick, char *old);
-uint32_t nick_hash(const char *nick);
 uint32_t nick_buckets(uint32_t nrows);
 int table_guest_nick(struct shm *, int row, char *nick, size_t size);
 int table_find_nick(struct shm *, const char *nick, uint32_t *gen,

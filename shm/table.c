@@ -21,21 +21,6 @@ nick_equal(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
-/* FNV-1a of NICK folded to lower case as nick_equal() folds it; never 0. */
-uint32_t
-nick_hash(const char *nick)
-{
-	uint32_t h = 2166136261u;
-	unsigned char c;
-
-	for (; (c = (unsigned char)*nick) != '\0'; nick++) {
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h = (h ^ c) * 16777619u;
-	}
-	return h != 0 ? h : 1;
-}
-
 /* Buckets of the nickname index for NROWS rows: a power of two, at least
  * twice NROWS, so that probes stay short. */
 uint32_t
@@ -48,8 +33,8 @@ nick_buckets(uint32_t nrows)
 	return n;
 }
 
-/* The bucket where the probe for a nickname of hash HASH finds ROW (or
- * would insert it); -1 if it is not there.  Under the lock. */
+/* The bucket where the probe for a nickname of hash HASH finds ROW; -1
+ * if it is not there.  Under the lock. */
 static long
 nick_slot(struct shm *s, uint32_t hash, int row)
 {
@@ -69,7 +54,7 @@ static void
 nick_index(struct shm *s, int row)
 {
 	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n;
-	uint32_t hash = nick_hash(s->rows[row].nick);
+	uint32_t hash = room_hash(s->rows[row].nick);
 
 	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
 		if (s->nicks[i].row1 == 0) {
@@ -91,7 +76,7 @@ nick_unindex(struct shm *s, int row)
 	long at;
 
 	if (s->rows[row].nick[0] == '\0' ||
-	    (at = nick_slot(s, nick_hash(s->rows[row].nick), row)) < 0)
+	    (at = nick_slot(s, room_hash(s->rows[row].nick), row)) < 0)
 		return;
 	i = (uint32_t)at;
 	for (j = (i + 1) & mask, n = 0; n < mask; j = (j + 1) & mask, n++) {
@@ -115,7 +100,7 @@ nick_owner(struct shm *s, int row, const char *nick)
 {
 	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n, hash, r;
 
-	hash = nick_hash(nick);
+	hash = room_hash(nick);
 	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
 		if ((r = s->nicks[i].row1) == 0)
 			break;

@@ -372,8 +372,8 @@ START_TEST(nicks_that_collide_are_found_after_a_removal)
 	for (i = 0; n < 3 && i < 100000; i++) {
 		snprintf(cand, sizeof(cand), "x%d", i);
 		if (n == 0)
-			want = nick_hash(cand) & mask;
-		if ((nick_hash(cand) & mask) == want)
+			want = room_hash(cand) & mask;
+		if ((room_hash(cand) & mask) == want)
 			strcpy(names[n++], cand);
 	}
 	ck_assert_int_eq(n, 3);

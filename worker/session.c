@@ -35,6 +35,8 @@
 #define CLIENT_SNDBUF (64 * 1024) /* the kernel doubles it */
 #define WRAP 400 /* bytes of names on one /who or /rooms line */
 
+static void flush_wakes(struct worker *);
+
 /*
  * Writes BUF to the client; the one path to the socket for both threads.
  * On a write error the connection is shut down, which ends the inbound
@@ -49,7 +51,7 @@ worker_send(struct worker *w, const char *buf, size_t len)
 
 	/* a write may wait for the client: nobody waits for us meanwhile */
 	if (pthread_equal(pthread_self(), w->inbound))
-		worker_flush_wakes(w);
+		flush_wakes(w);
 	pthread_mutex_lock(&w->out_mu);
 	ret = write_all(w->fd, buf, len);
 	why = ret == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -196,8 +198,8 @@ msg_room(struct msg *m, const char *room)
  * and after any line that is not plain text, so a message waits for its
  * wake-up no longer than the lines read with it take to handle.
  */
-void
-worker_flush_wakes(struct worker *w)
+static void
+flush_wakes(struct worker *w)
 {
 	ring_wake_batch(w->shm, w->pending, w->npending);
 	w->npending = 0;
@@ -219,7 +221,7 @@ publish(struct worker *w, struct msg *m, int wake_self)
 		w->pending[w->npending++] = k;
 	if (w->npending == WAKE_BATCH ||
 	    (m->type != MSG_TEXT && m->type != MSG_ACTION))
-		worker_flush_wakes(w);
+		flush_wakes(w);
 }
 
 static void
@@ -563,7 +565,7 @@ pace(struct worker *w)
 			    rate);
 			return -1;
 		}
-		worker_flush_wakes(w);
+		flush_wakes(w);
 		ts.tv_sec = (time_t)(wait / 1000);
 		ts.tv_nsec = (long)((wait - (double)ts.tv_sec * 1000) * 1e6);
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -718,7 +720,7 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 	*quit = 0;
 	for (;;) {
 		/* what the last read's lines published: woken before we wait */
-		worker_flush_wakes(w);
+		flush_wakes(w);
 		if ((why = timed_out(w)) != NULL)
 			return why;
 		arm_tick(w);
@@ -961,7 +963,6 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	pthread_mutex_init(&w.out_mu, NULL);
 	frame_init(&w.frame);
 	w.inbound = pthread_self();
-	w.npending = 0;
 	w.tokens = shm->h->lim.flood_burst;
 	w.refilled = now_ms();
 	w.since_ms = w.refilled;
@@ -989,7 +990,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	join_room(&w, room);
 
 	why = serve(&w, &quit, reason, sizeof(reason));
-	worker_flush_wakes(&w);
+	flush_wakes(&w);
 	say_goodbye(&w, why);
 	if (quit)
 		worker_notice(&w, "bye");

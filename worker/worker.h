@@ -104,7 +104,7 @@ struct worker {
 	const char *gone;     /* why we shut the connection, if we did */
 	struct frame frame;   /* inbound thread only */
 	/* inbound thread only: what it published and has not woken for yet
-	 * (see flush_wakes()) */
+	 * (see flush_wakes() in session.c) */
 	pthread_t inbound;
 	int npending;
 	struct wake_key pending[WAKE_BATCH];
@@ -118,7 +118,6 @@ int worker_notice(struct worker *, const char *fmt, ...)
 int worker_line(struct worker *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int worker_room_find(struct worker *, const char *name);
-void worker_flush_wakes(struct worker *);
 
 /* outbound.c: the ring to the socket */
 void *outbound_main(void *);
