@@ -1149,47 +1149,89 @@ kill_worker(pid_t pid, const char *nick)
 }
 
 /*
- * Kills publisher P's worker inside the publish lock: single-steps its
- * inbound thread (the one that publishes) until it holds the lock and
- * has got to WANT, then SIGKILLs it there.  Returns 0, or -1 if ptrace
- * is not allowed here.
+ * Waits for traced worker PID to stop after a resume, keeping the flood
+ * going meanwhile (a worker waiting for lines needs them), and returns
+ * the signal to pass on when it is resumed: none for a trap.
+ */
+static int
+await_stop(pid_t pid, uint64_t end, int *status)
+{
+	pid_t r;
+	int n;
+
+	for (n = 0; (r = waitpid(pid, status, __WALL | WNOHANG)) == 0; n++) {
+		if (n < 100)
+			sched_yield();
+		else
+			pump(1);
+		if (now_ms() > end + (uint64_t)T_TIMEOUT)
+			ck_abort_msg("worker %ld never stopped", (long)pid);
+	}
+	if (r != pid || !WIFSTOPPED(*status))
+		ck_abort_msg("tracing worker %ld failed", (long)pid);
+	return (WSTOPSIG(*status) & 0x7f) == SIGTRAP ? 0 : WSTOPSIG(*status);
+}
+
+/*
+ * Lets traced worker PID run to the end of a read that got its client's
+ * lines: publishing them comes next.  In between reads a worker copies the
+ * ring to its client, thousands of instructions a line, through which
+ * single-stepping would crawl for the whole time allowed.
+ */
+static void
+run_to_input(pid_t pid, uint64_t end)
+{
+	struct __ptrace_syscall_info si;
+	uint64_t nr = (uint64_t)-1;
+	int status, sig = 0;
+
+	while (now_ms() < end) {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig) == -1)
+			ck_abort_msg("resuming worker %ld failed", (long)pid);
+		sig = await_stop(pid, end, &status);
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si),
+			&si) <= 0)
+			return; /* not this kernel: step from here */
+		if (si.op == PTRACE_SYSCALL_INFO_ENTRY)
+			nr = si.entry.nr;
+		else if (si.op == PTRACE_SYSCALL_INFO_EXIT &&
+		    (nr == SYS_recvfrom || nr == SYS_read) &&
+		    si.exit.rval > 0)
+			return;
+	}
+}
+
+/*
+ * Kills publisher P's worker inside the publish lock: runs it to a read of
+ * its client's lines, then single-steps it until it holds the lock and
+ * has got to WANT, and SIGKILLs it there.  Returns 0, or -1 if ptrace is
+ * not allowed here.
  */
 static int
 kill_in_lock(struct peer *p, enum where want)
 {
 	pid_t pid = p->pid;
 	uint64_t h0 = 0, end = now_ms() + (uint64_t)T_TIMEOUT;
-	int status, sig = 0, held = 0, n;
+	int status, sig = 0, held = 0;
 	enum where w = W_BEFORE;
-	pid_t r;
 	long i;
 
-	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) == -1)
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)PTRACE_O_TRACESYSGOOD) ==
+	    -1)
 		return -1;
 	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == -1 ||
 	    waitpid(pid, &status, __WALL) != pid)
 		ck_abort_msg("cannot stop worker %ld", (long)pid);
+	run_to_input(pid, end);
 	for (i = 0; i < TRACE_STEPS && now_ms() < end; i++) {
 		if (ptrace(PTRACE_SINGLESTEP, pid, NULL, (void *)(long)sig) ==
 		    -1)
 			ck_abort_msg("single-stepping worker %ld failed",
 			    (long)pid);
-		/* a step into read() waits for lines: keep them coming */
-		for (n = 0; (r = waitpid(pid, &status, __WALL | WNOHANG)) == 0;
-		     n++) {
-			if (n < 100)
-				sched_yield();
-			else
-				pump(1);
-			if (now_ms() > end + (uint64_t)T_TIMEOUT)
-				ck_abort_msg("worker %ld never finished a step",
-				    (long)pid);
-		}
-		if (r != pid || !WIFSTOPPED(status))
-			ck_abort_msg("single-stepping worker %ld failed",
-			    (long)pid);
-		/* a signal for the thread is passed on, not swallowed */
-		sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+		/* a signal for the worker is passed on, not swallowed */
+		sig = await_stop(pid, end, &status);
 		if (!held) {
 			if (atomic_load(&C.seg.h->publock.owner) != pid)
 				continue;

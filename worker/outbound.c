@@ -1,11 +1,13 @@
 /*
  * outbound.c - from the ring to the client's socket.
  *
- * The outbound thread drains every message published since it last looked,
- * keeps those meant for this client, formats them into one buffer and
- * writes it with as few send() calls as it can: batching is what makes a
- * busy room cheap.  Then it sleeps on the row's wake semaphore, after
- * telling publishers so (ASLEEP) and looking at HEAD once more.
+ * outbound_run() drains every message published since the worker last
+ * looked, keeps those meant for this client, formats them into one buffer
+ * and writes it with as few send() calls as it can: batching is what makes
+ * a busy room cheap.  outbound_sleep() sleeps on the row's wake semaphore,
+ * after telling publishers so (ASLEEP) and looking at HEAD once more; the
+ * client's input posts the same semaphore (see session.c), so one thread
+ * waits for both.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "worker.h"
 #include "../common/log.h"
+#include "../common/util.h"
 
 #define OUTBUF (32 * 1024)
 #define LINE_ROOM 1024 /* more than any one formatted line */
@@ -151,6 +155,8 @@ struct outbuf {
 	struct worker *w;
 	size_t used;
 	uint32_t bl_cap; /* backlog lines there is room for */
+	struct msg m;	 /* the message being read */
+	struct msg *bl;	 /* a room's backlog, bl_cap + 1 of them */
 	char buf[OUTBUF];
 };
 
@@ -243,12 +249,18 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
 	report_lost(o, n);
 }
 
-/* Sleeps until a publisher posts our row, unless something is waiting. */
-static void
-wait_for_messages(struct outbuf *o, struct row *r)
+/*
+ * Sleeps until a publisher posts our row, the client's input does (see
+ * session.c), or DEADLINE (CLOCK_MONOTONIC, ms) comes, unless something
+ * is waiting in the ring already.
+ */
+void
+outbound_sleep(struct worker *w, uint64_t deadline)
 {
-	struct worker *w = o->w;
-	uint64_t first = atomic_load(&r->first_want);
+	struct outbuf *o = w->out;
+	struct row *r = &w->shm->rows[w->row];
+	uint64_t first = atomic_load(&r->first_want), now, head;
+	struct timespec ts;
 
 	/* a message we wanted, marked late, inside a gap we took as none */
 	if (first < w->quiet_floor)
@@ -259,19 +271,42 @@ wait_for_messages(struct outbuf *o, struct row *r)
 	ring_sleep(w->shm, w->row);
 	atomic_thread_fence(memory_order_seq_cst);
 	w->want_from = 0; /* awake: every gap counts */
-	if (ring_head(w->shm) == w->cursor && !atomic_load(&w->closing)) {
-		while (sem_wait(&r->wake) == -1 && errno == EINTR)
-			;
+	if (ring_head(w->shm) == w->cursor && !w->closing && o->used == 0) {
+		now = now_ms();
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (deadline > now) {
+			ts.tv_sec += (time_t)((deadline - now) / 1000);
+			ts.tv_nsec += (long)((deadline - now) % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			while (sem_timedwait(&r->wake, &ts) == -1 &&
+			    errno == EINTR)
+				;
+		}
 		w->want_from = atomic_load(&r->first_want);
 	}
 	atomic_store(&r->asleep, 0);
 	ring_awake(w->shm, w->row);
+	/*
+	 * Publishers screened what they published while we slept; what
+	 * comes from now on was not, so a gap there is a loss whatever
+	 * woke us (the client's input leaves FIRST_WANT unset).
+	 */
+	head = ring_head(w->shm);
+	if (head < w->want_from)
+		w->want_from = head;
+	/* what posted us is served by the loop that follows */
+	while (sem_trywait(&r->wake) == 0)
+		;
 }
 
 /* Drains the ring once; returns 1 if the server is going down. */
 static int
-drain(struct outbuf *o, struct msg *m, struct msg *bl)
+drain(struct outbuf *o)
 {
+	struct msg *m = &o->m;
 	struct worker *w = o->w;
 	struct row *r = &w->shm->rows[w->row];
 	uint64_t seq, lost = 0, lines = 0;
@@ -283,16 +318,13 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl)
 			gap(o, lost, seq);
 			lost = 0;
 		}
-		pthread_mutex_lock(&w->mu);
 		len = format_msg(w, m, seq, reserve(o), LINE_ROOM, &idx);
 		o->used += len;
 		if (idx >= 0)
-			replay(o, idx, seq, bl);
-		pthread_mutex_unlock(&w->mu);
+			replay(o, idx, seq, o->bl);
 		if (len > 0)
 			lines++;
-		if ((down = m->type == MSG_SHUTDOWN) ||
-		    atomic_load(&w->closing))
+		if ((down = m->type == MSG_SHUTDOWN) || w->closing)
 			break;
 	}
 	if (lost > 0)
@@ -308,44 +340,45 @@ drain(struct outbuf *o, struct msg *m, struct msg *bl)
 }
 
 /*
- * The outbound thread.  Runs until the worker is closing or the server
- * goes down; then shuts the socket so the inbound read() returns too.
+ * Sets up the worker's outbound buffer and backlog; returns 0, or -1 if
+ * memory is short.
  */
-void *
-outbound_main(void *arg)
+int
+outbound_start(struct worker *w)
 {
-	struct worker *w = arg;
-	struct row *r = &w->shm->rows[w->row];
-	struct outbuf *o;
-	struct msg *m, *bl;
-	int down;
+	struct outbuf *o = malloc(sizeof(*o));
 
-	o = malloc(sizeof(*o));
-	m = malloc(sizeof(*m));
-	bl = o == NULL ? NULL
-	    : calloc((o->bl_cap = w->shm->h->lim.backlog) + 1, sizeof(*bl));
-	if (o == NULL || m == NULL || bl == NULL) {
-		log_warnx("worker failed peer=%s error=\"out of memory\"",
-		    w->addr);
-		atomic_store(&w->closing, 1);
-		shutdown(w->fd, SHUT_RDWR);
-		goto out;
-	}
+	if (o == NULL)
+		return -1;
 	o->w = w;
 	o->used = 0;
-	while (!atomic_load(&w->closing)) {
-		down = drain(o, m, bl);
-		flush(o);
-		if (down) {
-			atomic_store(&w->closing, 1);
-			shutdown(w->fd, SHUT_RDWR);
-			break;
-		}
-		wait_for_messages(o, r);
+	o->bl_cap = w->shm->h->lim.backlog;
+	if ((o->bl = calloc((size_t)o->bl_cap + 1, sizeof(*o->bl))) == NULL) {
+		free(o);
+		return -1;
 	}
-out:
-	free(o);
-	free(m);
-	free(bl);
-	return NULL;
+	w->out = o;
+	return 0;
+}
+
+/*
+ * Copies to the socket what the ring holds for this client; returns 1 if
+ * the server is going down (the client has been told), else 0.
+ */
+int
+outbound_run(struct worker *w)
+{
+	int down = drain(w->out);
+
+	flush(w->out);
+	return down;
+}
+
+void
+outbound_stop(struct worker *w)
+{
+	if (w->out != NULL)
+		free(w->out->bl);
+	free(w->out);
+	w->out = NULL;
 }

@@ -1,17 +1,21 @@
 /*
  * session.c - a worker's life: greet, read, obey, say goodbye.
  *
- * A worker runs two threads.  This one (inbound) reads the client's socket,
+ * A worker is one process with one thread.  It reads the client's socket,
  * frames and sanitises lines, runs commands and publishes to the ring; it
  * answers the client directly for what concerns only the client (errors,
- * /who, /help).  The outbound thread (outbound.c) sleeps on the row's wake
- * semaphore and copies from the ring to the socket what is for this client.
- * A semaphore is not a file descriptor, so one thread cannot wait for both.
+ * /who, /help); and it copies from the ring to the socket what is for this
+ * client (outbound.c).  In between it sleeps on its row's wake semaphore,
+ * which publishers post.  A semaphore is not a file descriptor that poll()
+ * could watch with the socket, so the socket is put in signal-driven mode
+ * (O_ASYNC): the kernel sends SIGIO when input arrives, and the handler
+ * posts the same semaphore.  One thread instead of two saves a kernel
+ * stack, a thread stack and a task per client, and half the work of
+ * starting a worker (bench/memory.sh, bench/spawnfloor.c).
  */
 #define _GNU_SOURCE /* SCHED_BATCH */
 #include <errno.h>
-#include <malloc.h>
-#include <pthread.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,35 +35,32 @@
 #include "../common/util.h"
 
 #define DEFAULT_ROOM "#lobby"
-#define OUTBOUND_STACK (128 * 1024)
 #define CLIENT_SNDBUF (64 * 1024) /* the kernel doubles it */
 #define WRAP 400 /* bytes of names on one /who or /rooms line */
 
 static void flush_wakes(struct worker *);
 
 /*
- * Writes BUF to the client; the one path to the socket for both threads.
- * On a write error the connection is shut down, which ends the inbound
- * read() and so the worker; the first error names the reason.  Returns 0
- * or -1.
+ * Writes BUF to the client; the one path to the socket.  On a write error
+ * the connection is shut down and the session ends; the first error names
+ * the reason.  Returns 0 or -1.
  */
 int
 worker_send(struct worker *w, const char *buf, size_t len)
 {
 	const char *why;
-	int ret, expect = 0;
+	int ret;
 
+	if (w->closing)
+		return -1;
 	/* a write may wait for the client: nobody waits for us meanwhile */
-	if (pthread_equal(pthread_self(), w->inbound))
-		flush_wakes(w);
-	pthread_mutex_lock(&w->out_mu);
+	flush_wakes(w);
 	ret = write_all(w->fd, buf, len);
 	why = ret == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
 	    ? "stopped reading"
 	    : "write error";
-	pthread_mutex_unlock(&w->out_mu);
-	if (ret == -1 &&
-	    atomic_compare_exchange_strong(&w->closing, &expect, 1)) {
+	if (ret == -1) {
+		w->closing = 1;
 		w->gone = why;
 		if (why[0] == 's')
 			log_warnx("slow client disconnected peer=%s nick=%s "
@@ -192,9 +193,9 @@ msg_room(struct msg *m, const char *room)
 }
 
 /*
- * Wakes the readers of what the inbound thread has published since it
- * last did.  It is called before the thread can wait for anything (the
- * next read() from the client, a write to it, the flood control's pause)
+ * Wakes the readers of what this worker has published since it last did.
+ * It is called before the worker can wait for anything (its sleep, a
+ * write to the client)
  * and after any line that is not plain text, so a message waits for its
  * wake-up no longer than the lines read with it take to handle.
  */
@@ -241,10 +242,8 @@ join_room(struct worker *w, char *room)
 	int i, n;
 
 	lower(room);
-	pthread_mutex_lock(&w->mu);
 	if ((i = worker_room_find(w, room)) >= 0) {
 		w->current = i;
-		pthread_mutex_unlock(&w->mu);
 		worker_notice(w, "%s is now your current room", room);
 		return;
 	}
@@ -254,13 +253,11 @@ join_room(struct worker *w, char *room)
 		if (w->rooms[i].name[0] == '\0')
 			break;
 	if (i == ROOMS_PER_CLIENT || n >= max) {
-		pthread_mutex_unlock(&w->mu);
 		worker_notice(w, "you are in %d rooms already: /part one first",
 		    n);
 		return;
 	}
 	if (table_add_room(w->shm, w->row, room, lim->max_rooms) == -1) {
-		pthread_mutex_unlock(&w->mu);
 		if (errno == EMLINK)
 			worker_notice(w,
 			    "the server has %u rooms already: "
@@ -279,11 +276,10 @@ join_room(struct worker *w, char *room)
 	msg_init(w, &m, MSG_JOIN);
 	msg_room(&m, room);
 	m.target_gen = w->rooms[i].token;
-	/* only our own outbound thread needs the JOIN of a crowded room */
+	/* only we need the JOIN of a crowded room */
 	if (quiet_room(w, room))
 		m.target = w->row;
-	pthread_mutex_unlock(&w->mu);
-	/* our own JOIN comes back to the outbound thread, which replays */
+	/* our own JOIN comes back to us from the ring, and we replay */
 	publish(w, &m, 1);
 }
 
@@ -293,10 +289,8 @@ part_room(struct worker *w, char *room, const char *reason)
 	struct msg m;
 	int i, k, quiet;
 
-	pthread_mutex_lock(&w->mu);
 	if (room == NULL) {
 		if (w->current < 0) {
-			pthread_mutex_unlock(&w->mu);
 			worker_notice(w, "you are in no room");
 			return;
 		}
@@ -304,7 +298,6 @@ part_room(struct worker *w, char *room, const char *reason)
 	}
 	lower(room);
 	if ((i = worker_room_find(w, room)) < 0) {
-		pthread_mutex_unlock(&w->mu);
 		worker_notice(w, "you are not in %s", room);
 		return;
 	}
@@ -323,7 +316,6 @@ part_room(struct worker *w, char *room, const char *reason)
 			}
 	}
 	k = w->current;
-	pthread_mutex_unlock(&w->mu);
 	if (!quiet)
 		publish(w, &m, 0);
 	if (k >= 0)
@@ -338,15 +330,12 @@ say(struct worker *w, int type, const char *text)
 {
 	struct msg m;
 
-	pthread_mutex_lock(&w->mu);
 	if (w->current < 0) {
-		pthread_mutex_unlock(&w->mu);
 		worker_notice(w, "you are in no room: /join #ROOM first");
 		return;
 	}
 	msg_init(w, &m, type);
 	msg_room(&m, w->rooms[w->current].name);
-	pthread_mutex_unlock(&w->mu);
 	msg_text(&m, text);
 	publish(w, &m, 0);
 }
@@ -398,12 +387,10 @@ change_nick(struct worker *w, const char *nick)
 		worker_notice(w, "nickname %s is already in use", nick);
 		return;
 	}
-	pthread_mutex_lock(&w->mu);
 	strlcpy_(w->nick, nick, sizeof(w->nick));
 	msg_init(w, &m, MSG_NICK);
 	memcpy(m.nick, old, sizeof(m.nick));
 	told = told_rooms(w, &m);
-	pthread_mutex_unlock(&w->mu);
 	msg_text(&m, nick);
 	if (told > 0)
 		publish(w, &m, 0);
@@ -443,10 +430,8 @@ who(struct worker *w, char *room)
 	char head[96];
 	size_t n, max = w->shm->h->nrows;
 
-	pthread_mutex_lock(&w->mu);
 	if (room == NULL && w->current >= 0)
 		room = w->rooms[w->current].name;
-	pthread_mutex_unlock(&w->mu);
 	if (room == NULL) {
 		worker_notice(w, "you are in no room: /who #ROOM");
 		return;
@@ -519,19 +504,20 @@ help(struct worker *w)
 /*
  * Flood control: a token bucket of FLOOD_BURST lines refilled at
  * FLOOD_RATE a second.  A client over the rate is slowed down, not cut
- * off and never robbed of a line: this thread waits for the next token, so
- * its input stays in the kernel and TCP pushes back on the client.  It is
- * told once per episode, and the episode is logged.
+ * off and never robbed of a line: its line waits for the next token and
+ * its input stays in the kernel meanwhile, so TCP pushes back on the
+ * client, while the lines for it still go out.  It is told once per
+ * episode, and the episode is logged.  Returns 0 if the line may go now,
+ * the milliseconds it must wait, or -1 if the client is disconnected.
  */
-static int
+static long
 pace(struct worker *w)
 {
 	uint32_t rate = w->shm->h->lim.flood_rate;
 	uint32_t burst = w->shm->h->lim.flood_burst;
 	uint32_t kick = w->shm->h->lim.flood_kick;
 	uint64_t now = now_ms();
-	struct timespec ts;
-	double wait;
+	long wait;
 
 	if (rate == 0)
 		return 0;
@@ -552,7 +538,8 @@ pace(struct worker *w)
 			    "your lines are slowed down",
 			    rate);
 		}
-		wait = (1 - w->tokens) * 1000.0 / rate;
+		/* rounded up: by then the token is whole */
+		wait = (long)((1 - w->tokens) * 1000.0 / rate) + 1;
 		/* held back this long in all without a pause: enough */
 		w->held_ms += (uint64_t)wait;
 		if (kick > 0 && w->held_ms > (uint64_t)kick * 1000) {
@@ -565,13 +552,7 @@ pace(struct worker *w)
 			    rate);
 			return -1;
 		}
-		flush_wakes(w);
-		ts.tv_sec = (time_t)(wait / 1000);
-		ts.tv_nsec = (long)((wait - (double)ts.tv_sec * 1000) * 1e6);
-		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-		w->tokens = 1;
-		w->refilled = now_ms();
+		return wait;
 	}
 	w->tokens -= 1;
 	return 0;
@@ -680,85 +661,145 @@ timed_out(struct worker *w)
 }
 
 /*
- * Makes read() give up now and then, so that timed_out() is asked: every
- * TICK seconds, the shortest timeout that applies (at most a minute, so a
- * reload is noticed).  The socket option is set only when the tick
- * changes, not at every read.
+ * When the worker must look up from its sleep even if nothing comes: the
+ * registration or idle timeout, the end of a flood control's wait, and at
+ * least once a minute, so a reload that shortens a timeout is noticed.
+ * The limits are read each time: a reload may have changed them.
  */
-static void
-arm_tick(struct worker *w)
+static uint64_t
+wake_deadline(struct worker *w)
 {
 	uint32_t reg = w->shm->h->lim.register_timeout;
 	uint32_t idle = w->shm->h->lim.idle_timeout;
-	uint32_t tick = 60;
-	struct timeval tv;
+	uint64_t at = now_ms() + 60 * 1000, t;
 
-	if (w->last_ms == 0 && reg > 0 && reg < tick)
-		tick = reg;
-	if (idle > 0 && idle < tick)
-		tick = idle;
-	if (tick == w->tick_s)
-		return;
-	tv.tv_sec = (time_t)tick;
-	tv.tv_usec = 0;
-	if (setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
-		w->tick_s = tick;
+	if (w->last_ms == 0 && reg > 0 &&
+	    (t = w->since_ms + (uint64_t)reg * 1000) < at)
+		at = t;
+	if (idle > 0 &&
+	    (t = (w->last_ms == 0 ? w->since_ms : w->last_ms) +
+		(uint64_t)idle * 1000) < at)
+		at = t;
+	if (w->held != FRAME_MORE && w->resume_ms < at)
+		at = w->resume_ms;
+	return at;
+}
+
+/* Why the client's input ended: recv() returned N (0 or -1). */
+static const char *
+input_ended(struct worker *w, ssize_t n)
+{
+	if (n == 0 && atomic_load(&w->shm->h->shutting_down))
+		return "server shutdown";
+	if (n == 0)
+		return w->closing ? closed_why(w) : "connection closed";
+	if (w->closing)
+		return closed_why(w);
+	return errno == ECONNRESET ? "connection reset" : strerror(errno);
 }
 
 /*
- * Reads and runs the client's lines until it quits or goes.  Returns the
- * reason to give the others; QUIT is set if the client said /quit.
+ * Takes what the client sent: at most one recv() of it, every line in it
+ * run, unless the flood control holds a line back (W->held, until
+ * W->resume_ms).  Returns 1 if it did something, 0 if there was nothing
+ * to do now, -1 if the session ends: *WHY says why, and *QUIT is set if
+ * the client said /quit (REASON holds its words).
  */
-static const char *
-serve(struct worker *w, int *quit, char *reason, size_t size)
+static int
+take_input(struct worker *w, const char **why, int *quit, char *reason,
+    size_t size)
 {
-	char buf[4096], *why;
-	size_t off, used;
+	char *words;
+	size_t used;
 	ssize_t n;
-	int ev;
+	long wait;
+	int ev, did = 0;
 
-	*quit = 0;
+	if (w->held != FRAME_MORE && now_ms() < w->resume_ms)
+		return 0;
 	for (;;) {
-		/* what the last read's lines published: woken before we wait */
-		flush_wakes(w);
-		if ((why = timed_out(w)) != NULL)
-			return why;
-		arm_tick(w);
-		n = read(w->fd, buf, sizeof(buf));
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue; /* interrupted, or a tick: check the time */
-		if (n == 0 && atomic_load(&w->shm->h->shutting_down))
-			return "server shutdown";
-		if (n == 0)
-			return atomic_load(&w->closing) ? closed_why(w)
-							: "connection closed";
-		if (n == -1)
-			return errno == ECONNRESET ? "connection reset"
-						   : strerror(errno);
-		for (off = 0; off < (size_t)n; off += used) {
-			used = frame_feed(&w->frame, buf + off, (size_t)n - off,
-			    &ev);
+		if (w->held == FRAME_MORE) {
+			if (w->in_off == w->in_len) {
+				if (did)
+					return 1;
+				n = recv(w->fd, w->in, sizeof(w->in),
+				    MSG_DONTWAIT);
+				if (n == -1 && (errno == EAGAIN ||
+				    errno == EWOULDBLOCK || errno == EINTR))
+					return 0;
+				if (n <= 0) {
+					*why = input_ended(w, n);
+					return -1;
+				}
+				w->in_off = 0;
+				w->in_len = (size_t)n;
+				did = 1;
+			}
+			used = frame_feed(&w->frame, w->in + w->in_off,
+			    w->in_len - w->in_off, &ev);
+			w->in_off += used;
 			if (ev == FRAME_MORE)
 				continue;
 			atomic_fetch_add(&w->shm->rows[w->row].lines_in, 1);
 			w->last_ms = now_ms();
-			if (pace(w) == -1)
-				return "excess flood";
-			if (atomic_load(&w->closing))
-				return closed_why(w);
-			if (ev == FRAME_LONG)
-				worker_notice(w,
-				    "line longer than %d bytes: "
-				    "the rest was cut",
-				    TEXT_MAX);
-			why = NULL;
-			if (handle_line(w, w->frame.buf, w->frame.len, &why)) {
-				*quit = 1;
-				strlcpy_(reason, why != NULL ? why : "quit",
-				    size);
-				return reason;
-			}
+			w->held = ev;
 		}
+		if ((wait = pace(w)) == -1) {
+			*why = "excess flood";
+			return -1;
+		}
+		if (wait > 0) {
+			w->resume_ms = now_ms() + (uint64_t)wait;
+			return 1;
+		}
+		ev = w->held;
+		w->held = FRAME_MORE;
+		did = 1;
+		if (ev == FRAME_LONG)
+			worker_notice(w,
+			    "line longer than %d bytes: the rest was cut",
+			    TEXT_MAX);
+		words = NULL;
+		if (handle_line(w, w->frame.buf, w->frame.len, &words)) {
+			*quit = 1;
+			strlcpy_(reason, words != NULL ? words : "quit", size);
+			*why = reason;
+			return -1;
+		}
+		if (w->closing) {
+			*why = closed_why(w);
+			return -1;
+		}
+	}
+}
+
+/*
+ * Serves the client until it quits or goes: what the ring holds for it
+ * goes out, then what it sent is run, and when there is neither the
+ * worker sleeps.  Returns the reason to give the others; QUIT is set if
+ * the client said /quit.
+ */
+static const char *
+serve(struct worker *w, int *quit, char *reason, size_t size)
+{
+	const char *why;
+	int did;
+
+	*quit = 0;
+	for (;;) {
+		if (outbound_run(w))
+			return "server shutdown";
+		if (w->closing)
+			return closed_why(w);
+		if ((did = take_input(w, &why, quit, reason, size)) == -1)
+			return why;
+		if ((why = timed_out(w)) != NULL)
+			return why;
+		if (did)
+			continue;
+		/* what the lines published: woken before we wait */
+		flush_wakes(w);
+		outbound_sleep(w, wake_deadline(w));
 	}
 }
 
@@ -773,9 +814,7 @@ say_goodbye(struct worker *w, const char *reason)
 		return;
 	/* counted as the rooms were with us in them, as for a part */
 	msg_init(w, &m, MSG_QUIT);
-	pthread_mutex_lock(&w->mu);
 	told = told_rooms(w, &m);
-	pthread_mutex_unlock(&w->mu);
 	table_leave(w->shm, w->row);
 	msg_text(&m, reason);
 	if (told > 0)
@@ -840,11 +879,10 @@ greet(struct worker *w)
 }
 
 /*
- * Asks the kernel to treat this worker (and the outbound thread it will
- * start) as a batch task: one that a wake-up does not let preempt the task
- * running.  A publisher then finishes the lines it has read before the
- * readers it woke run, and each reader finds a batch to drain instead of a
- * single line: on two cores with a hundred readers this doubles the lines
+ * Asks the kernel to treat this worker as a batch task: one that a
+ * wake-up does not let preempt the task running.  A publisher then
+ * finishes the lines it has read before the readers it woke run, and each
+ * reader finds a batch to drain instead of a single line: on two cores with a hundred readers this doubles the lines
  * delivered per second and cuts the p99 latency of a flooded room by
  * three (bench/compare.sh).  A reader still runs as soon as a CPU is free,
  * so a quiet server answers as fast as before.  Linux-only; elsewhere, or
@@ -881,26 +919,63 @@ map_segment(struct shm *shm)
 	madvise(shm->h, shm->size, MADV_POPULATE_READ);
 }
 
-static pthread_t
-start_outbound(struct worker *w)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	int err;
+/* the row's wake semaphore, for the SIGIO handler */
+static sem_t *input_wake;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, OUTBOUND_STACK);
-	err = pthread_create(&t, &attr, outbound_main, w);
-	pthread_attr_destroy(&attr);
-	if (err != 0) {
-		errno = err;
-		log_warn("worker failed peer=%s call=pthread_create", w->addr);
-		worker_notice(w, "server error: cannot serve you now");
-		close(w->fd);
-		table_release(w->shm, w->row);
-		exit(1);
-	}
-	return t;
+/* The client sent something: wake the worker as a publisher would. */
+static void
+on_input(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	sem_post(input_wake); /* async-signal-safe */
+	errno = saved;
+}
+
+/*
+ * Has the kernel send us SIGIO when the client's socket has input (or an
+ * error, or room again after a full send buffer), and the handler post
+ * WAKE.  Returns 0 or -1.
+ */
+static int
+watch_input(int fd, sem_t *wake)
+{
+	struct sigaction sa;
+	int fl;
+
+	input_wake = wake;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_input;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGIO, &sa, NULL) == -1 ||
+	    fcntl(fd, F_SETOWN, (int)getpid()) == -1 ||
+	    (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_ASYNC) == -1)
+		return -1;
+	return 0;
+}
+
+/* No more SIGIO: the last reads need none. */
+static void
+unwatch_input(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl != -1)
+		fcntl(fd, F_SETFL, fl & ~O_ASYNC);
+}
+
+/* Ends a worker that could not start serving. */
+static void
+fail_start(struct worker *w, const char *call)
+{
+	log_warn("worker failed peer=%s call=%s", w->addr, call);
+	worker_notice(w, "server error: cannot serve you now");
+	close(w->fd);
+	table_release(w->shm, w->row);
+	exit(1);
 }
 
 /*
@@ -914,20 +989,11 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	char room[] = DEFAULT_ROOM, reason[TEXT_MAX + 1];
 	struct row *r = &shm->rows[row];
 	const char *why;
-	pthread_t out;
 	int quit, one = 1, sndbuf = CLIENT_SNDBUF;
 
 	signal(SIGPIPE, SIG_IGN);
 	batch_scheduling();
 	map_segment(shm);
-#ifdef M_ARENA_MAX
-	/*
-	 * One malloc arena: the outbound thread would otherwise get one of
-	 * its own, a 64 MiB reservation of which it dirties 16 KiB and a page
-	 * table page, per client, for a few small buffers.
-	 */
-	mallopt(M_ARENA_MAX, 1);
-#endif
 	log_follow(&shm->h->verbose);
 	/*
 	 * Lines are small and every one should leave at once: without this
@@ -959,10 +1025,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	w.fd = fd;
 	w.current = -1;
 	strlcpy_(w.addr, addr, sizeof(w.addr));
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_mutex_init(&w.out_mu, NULL);
 	frame_init(&w.frame);
-	w.inbound = pthread_self();
 	w.tokens = shm->h->lim.flood_burst;
 	w.refilled = now_ms();
 	w.since_ms = w.refilled;
@@ -975,8 +1038,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	atomic_store(&r->state, ROW_ACTIVE);
 	/*
 	 * The cursor is read before the shutdown flag: if the flag is still
-	 * clear, the master's SHUTDOWN message comes later and the outbound
-	 * thread will see it; if it is set, that message may be behind us.
+	 * clear, the master's SHUTDOWN message comes later and we will see
+	 * it in the ring; if it is set, that message may be behind us.
 	 */
 	w.cursor = atomic_load(&shm->h->head);
 	if (atomic_load(&shm->h->shutting_down)) {
@@ -986,7 +1049,10 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 		exit(0);
 	}
 	greet(&w);
-	out = start_outbound(&w);
+	if (outbound_start(&w) == -1)
+		fail_start(&w, "malloc");
+	if (watch_input(fd, &r->wake) == -1)
+		fail_start(&w, "fcntl");
 	join_room(&w, room);
 
 	why = serve(&w, &quit, reason, sizeof(reason));
@@ -1000,11 +1066,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	    (unsigned long long)atomic_load(&r->lines_in),
 	    (unsigned long long)atomic_load(&r->lines_out));
 
-	/* stop the outbound thread: wake it, and unblock a stuck write */
-	atomic_store(&w.closing, 1);
-	sem_post(&r->wake);
-	shutdown(fd, SHUT_WR);
-	pthread_join(out, NULL);
+	unwatch_input(fd);
+	outbound_stop(&w);
 	linger_close(fd);
 	table_release(shm, row);
 	exit(0);

@@ -8,7 +8,6 @@
 #ifndef CHATD_WORKER_H
 #define CHATD_WORKER_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +77,8 @@ struct wroom {
 
 #define WAKE_BATCH 32 /* messages published before their wake-ups, at most */
 
+struct outbuf;
+
 struct worker {
 	struct shm *shm;
 	int row;
@@ -88,10 +89,9 @@ struct worker {
 	struct wroom rooms[ROOMS_PER_CLIENT];
 	int current; /* index in rooms, -1: none */
 	uint32_t next_token;
-	pthread_mutex_t mu;	/* guards nick, rooms, current */
-	pthread_mutex_t out_mu; /* one writer on the socket */
-	_Atomic int closing;
-	uint64_t cursor;      /* outbound thread only */
+	int closing;	      /* we shut the connection */
+	struct outbuf *out;   /* what goes to the socket from the ring */
+	uint64_t cursor;      /* the next message to read from the ring */
 	uint64_t want_from;   /* after a sleep, the first message wanted */
 	uint64_t quiet_floor; /* the end of gaps taken as no loss */
 	double tokens;	      /* flood control: lines it may send now */
@@ -102,10 +102,14 @@ struct worker {
 	uint64_t last_ms;     /* when its last line came, 0: none yet */
 	uint32_t tick_s;      /* the SO_RCVTIMEO set on the socket, s */
 	const char *gone;     /* why we shut the connection, if we did */
-	struct frame frame;   /* inbound thread only */
-	/* inbound thread only: what it published and has not woken for yet
-	 * (see flush_wakes() in session.c) */
-	pthread_t inbound;
+	uint64_t resume_ms;   /* a held line may go at this time (ms) */
+	int held;	      /* a framed line waits for the flood control */
+	size_t in_off;	      /* in[in_off..in_len) is not framed yet */
+	size_t in_len;
+	char in[4096];	      /* what the last recv() got */
+	struct frame frame;
+	/* what it published and has not woken for yet (see flush_wakes()
+	 * in session.c) */
 	int npending;
 	struct wake_key pending[WAKE_BATCH];
 };
@@ -120,7 +124,10 @@ int worker_line(struct worker *, const char *fmt, ...)
 int worker_room_find(struct worker *, const char *name);
 
 /* outbound.c: the ring to the socket */
-void *outbound_main(void *);
+int outbound_start(struct worker *);
+int outbound_run(struct worker *);
+void outbound_sleep(struct worker *, uint64_t deadline_ms);
+void outbound_stop(struct worker *);
 size_t format_msg(struct worker *, const struct msg *, uint64_t seq, char *out,
     size_t size, int *replay);
 
