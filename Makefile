@@ -248,21 +248,34 @@ memory: chatd $(BUILD)/bench/idlemem
 
 # ---- spawnfloor: what a process per client costs, without chatd ----
 #
-#   make spawnfloor        fork 1,000 and 10,000 processes with a thread
-#                          each, as the master does: time and memory per
-#                          process, the floor under make memory's figures
-#                          and the connection storm
+#   make spawnfloor        fork 1,000 and 10,000 processes, as the master
+#                          does: time and memory per process, the floor
+#                          under make memory's figures and the connection
+#                          storm (SPAWN_FLAGS=-T1: a thread in each too)
+#   make switchcost        wake N processes in turn (N = 10 ... 1,000):
+#                          what a wake-up costs as processes multiply,
+#                          the floor under deliveries at S=1000
 
 SPAWN_N ?= 1000 10000
+SPAWN_FLAGS ?=
+SWITCH_N ?= 10 100 300 1000
 
-.PHONY: spawnfloor
+.PHONY: spawnfloor switchcost
 
 $(BUILD)/bench/spawnfloor: bench/spawnfloor.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/bench/switchcost: bench/switchcost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 spawnfloor: $(BUILD)/bench/spawnfloor
-	@for n in $(SPAWN_N); do $(BUILD)/bench/spawnfloor -n $$n || exit 1; done
+	@for n in $(SPAWN_N); do \
+	  $(BUILD)/bench/spawnfloor -n $$n $(SPAWN_FLAGS) || exit 1; done
+
+switchcost: $(BUILD)/bench/switchcost
+	$(BUILD)/bench/switchcost -n "$(SWITCH_N)"
 
 # ---- compare: chatd against redis-server and ngircd (bench/) ----
 #

@@ -3,8 +3,8 @@
  * chat: the floor under chatd's connection storm and idle memory.
  *
  * Forks N children, one after the other, as chatd's master does; each
- * starts one more thread with a small stack (chatd's outbound thread) and
- * says it is ready on a pipe, then blocks.  Prints how long until all N
+ * (with -T 1, after starting one more thread with a small stack) says it
+ * is ready on a pipe, then blocks.  Prints how long until all N
  * were ready (microseconds per child), what the machine's MemAvailable,
  * KernelStack and PageTables grew by per child, and how long the N took
  * to be killed and reaped.  Then kills every child it made, by pid, and
@@ -14,7 +14,8 @@
  *	make spawnfloor                 (1,000 and 10,000 children)
  *
  * -n	children (default 1000, at most 20000)
- * -T	1 (default): a thread in each child, 0: none
+ * -T	1: a thread in each child too (chatd's workers had one until they
+ *	became single-threaded), 0 (default): none
  *
  * Compare with bench/memory.sh (make memory), which connects N clients to
  * a real chatd: the difference is what chatd itself adds.  Bounded: N
@@ -98,7 +99,7 @@ child(int thread)
 int
 main(int argc, char **argv)
 {
-	int n = 1000, thread = 1, ch, i, made = 0, got = 0;
+	int n = 1000, thread = 0, ch, i, made = 0, got = 0;
 	long avail0, kstack0, pt0, avail1, kstack1, pt1;
 	double t0, t1, t2;
 	pid_t *pids, p;
