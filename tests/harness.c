@@ -572,55 +572,6 @@ daemon_log_count(struct daemon *d, const char *needle)
 	return n;
 }
 
-static size_t
-align64(size_t n)
-{
-	return (n + 63) & ~(size_t)63;
-}
-
-/*
- * Maps the segment of the running daemon D read-only into S, to look at
- * its locks and table without any power to change them; shm_detach()
- * unmaps it.  Returns 0, or -1 if it is missing or not of this layout.
- */
-int
-daemon_map(struct daemon *d, struct shm *s)
-{
-	size_t rows_off, slots_off;
-	struct shm_header *h;
-	struct stat st;
-	void *p;
-	int fd;
-
-	memset(s, 0, sizeof(*s));
-	strlcpy_(s->name, d->segname, sizeof(s->name));
-	if ((fd = shm_open(d->segname, O_RDONLY | O_CLOEXEC, 0)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 ||
-	    (size_t)st.st_size < sizeof(struct shm_header)) {
-		close(fd);
-		return -1;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return -1;
-	h = p;
-	rows_off = align64(sizeof(struct shm_header));
-	slots_off = align64(rows_off + (size_t)h->nrows * sizeof(struct row));
-	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
-	    h->size != (uint64_t)st.st_size ||
-	    slots_off + (size_t)h->nslots * sizeof(struct slot) > h->size) {
-		munmap(p, (size_t)st.st_size);
-		return -1;
-	}
-	s->h = h;
-	s->size = (size_t)st.st_size;
-	s->rows = (struct row *)((char *)p + rows_off);
-	s->slots = (struct slot *)((char *)p + slots_off);
-	return 0;
-}
-
 struct client *
 client_open_addr(const char *addr, int port)
 {

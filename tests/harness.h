@@ -80,7 +80,6 @@ size_t daemon_log_len(struct daemon *);
 int daemon_wait_log_from(struct daemon *, size_t from, const char *needle,
     char *line, size_t size, int timeout_ms);
 int daemon_log_count(struct daemon *, const char *needle);
-int daemon_map(struct daemon *, struct shm *);
 
 /* harness.c: clients */
 struct client *client_open(int port);
