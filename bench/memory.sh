@@ -22,6 +22,10 @@
 # the last lines, counted from the workers' own /proc files, are not
 # disturbed that way.
 #
+# Then every client leaves at once (LEAVE=clients, the default) and it
+# reports how long until the last worker is gone, within LEAVE_S (600 s);
+# LEAVE=daemon stops the daemon with the clients still there instead.
+#
 # IDLEMEM_FLAGS is passed to idlemem (idlemem -h).  The clients stay in
 # #lobby: past announce_limit (100) members a room no longer tells everyone
 # of every join, so N clients joining cost N lines, not N*N/2.
@@ -31,6 +35,8 @@ CHATD=${CHATD:-./chatd}
 IDLEMEM=${IDLEMEM:-build/default/bench/idlemem}
 N=${N:-"1000 10000"}
 CONNECT_S=${CONNECT_S:-600}
+LEAVE=${LEAVE:-clients}
+LEAVE_S=${LEAVE_S:-600}
 
 tmp=$(mktemp -d)
 pid=
@@ -60,7 +66,12 @@ tcp_mem_kib() { # socket buffer memory of all TCP sockets
 }
 
 workers() { # the master's children, one a line
-	pgrep -P "$pid" || :
+	# the kernel's list: pgrep reads all of /proc, slow with 10,000 busy
+	if [ -r "/proc/$pid/task/$pid/children" ]; then
+		tr ' ' '\n' <"/proc/$pid/task/$pid/children" | sed '/^$/d'
+	else
+		pgrep -P "$pid" || :
+	fi
 }
 
 # Sums the smaps_rollup fields of the master ($pid) and every worker:
@@ -317,8 +328,30 @@ run() {
 		printf "  of the machine: PSS %.1f + kernel stacks %.1f + VmPTE %.1f = %.1f KiB,\n", pss / g, 16 * th / n, pte / n, pss / g + 16 * th / n + pte / n
 		printf "  plus the PGD (4 or 8 KiB) and the slab objects above\n" }'
 
-	# stop the daemon first: its shutdown tells every worker at once,
-	# rather than N goodbyes to the room
+	if [ "$LEAVE" = clients ]; then
+		# every client leaves at once, as when a network goes down.
+		# idlemem stands for N machines of their own: as root it is
+		# not left to queue for the CPU behind the workers it ends,
+		# nor is this shell, which watches them go (chrt).
+		chrt -f -p 2 "$ipid" 2>/dev/null || :
+		chrt -f -p 1 $$ 2>/dev/null || :
+		t0=$(date +%s%N)
+		exec 3>&-
+		i=0
+		while [ -n "$(workers | head -1)" ]; do
+			i=$((i + 1))
+			[ "$i" -le $((LEAVE_S * 10)) ] || {
+				echo "workers still there after $LEAVE_S s" >&2
+				return 1
+			}
+			sleep 0.1
+		done
+		t1=$(date +%s%N)
+		echo "  all $greeted clients left at once: every worker gone" \
+		    "in $(((t1 - t0) / 1000000)) ms"
+	fi
+	# then stop the daemon: with LEAVE=daemon, its shutdown tells every
+	# worker at once
 	kill "$pid"
 	i=0
 	while kill -0 "$pid" 2>/dev/null; do

@@ -63,7 +63,7 @@ goodbye_for(struct master *mp, int row)
 		memcpy(room, r->rooms[i].name, sizeof(room));
 		room[ROOM_MAX] = '\0';
 		if (table_crowded(&mp->shm, m.rooms[i], room,
-			mp->shm.h->lim.announce_limit))
+			mp->shm.h->lim.announce_limit, row))
 			m.rooms[i] = 0;
 		else
 			told++;
@@ -90,6 +90,7 @@ reap_worker(struct master *mp, pid_t pid, int status)
 		    atomic_load(&r->state) >= ROW_ACTIVE &&
 		    !atomic_load(&r->quit_sent))
 			goodbye_for(mp, row);
+		ring_forgive(&mp->shm, row);
 		table_release(&mp->shm, row);
 	}
 	if (WIFSIGNALED(status))

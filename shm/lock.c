@@ -5,15 +5,23 @@
  * the holder after sem_wait() leaves a window in which a killed process
  * holds the lock with no name on it.  Here the lock word itself is the
  * owner's pid, set by one compare-and-swap from 0, so there is no such
- * window.  Contenders that fail to get it a few times sleep on a semaphore
- * that the holder posts on release.  Sleeps are bounded (2 ms, doubling up
- * to 64 ms: thousands of workers leaving at once must not wake every 2 ms
- * each just to find the lock taken), and after each one a contender
- * checks whether the owner is still alive: a
- * lock whose owner died is taken over by one CAS from the dead pid to its
- * own, and lock_take() returns the dead pid so that the new owner repairs
- * the data the dead one may have left half-changed, and can say whose
- * death it repaired after.
+ * window.
+ *
+ * A contender first spins briefly: the lock is held for well under a
+ * microsecond, so a holder running on another CPU lets go at once.  Then
+ * it yields a few times, for a holder preempted on its own CPU.  Then it
+ * sleeps on a semaphore that the holder posts on release.  Spinning and
+ * yielding are kept short on purpose: with thousands of workers runnable
+ * (all clients leaving at once) every yield is a switch to another
+ * process, and a holder preempted inside the lock waits behind all of
+ * them.  Sleeps are bounded only to find a dead owner (2 ms, doubling up
+ * to 1 s; the master repairs a dead owner's lock as it reaps it anyway):
+ * short bounds made thousands of sleepers wake every 64 ms, a load that
+ * left the holder no CPU to finish.  After each sleep a contender checks
+ * whether the owner is still alive: a lock whose owner died is taken over
+ * by one CAS from the dead pid to its own, and lock_take() returns the
+ * dead pid so that the new owner repairs the data the dead one may have
+ * left half-changed, and can say whose death it repaired after.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,9 +32,10 @@
 #include "shm.h"
 #include "../common/util.h"
 
-#define LOCK_SPINS 64
-#define LOCK_SLEEP_NS (2 * 1000 * 1000)	   /* the first sleep */
-#define LOCK_SLEEP_MAX_NS (64 * 1000 * 1000) /* the longest, doubling */
+#define LOCK_SPINS 100 /* looks at the lock word, on the CPU */
+#define LOCK_YIELDS 4  /* sched_yield() and try again */
+#define LOCK_SLEEP_NS (2 * 1000 * 1000)	     /* the first sleep */
+#define LOCK_SLEEP_MAX_NS (1000 * 1000 * 1000) /* the longest, doubling */
 
 int
 lock_init(struct shm_lock *l)
@@ -96,6 +105,29 @@ take_over(struct shm_lock *l, int32_t me)
 	return owner;
 }
 
+/* Tells the CPU this is a spin-wait (a sibling thread gets the core). */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("pause" ::: "memory");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/*
+ * Takes the lock if it is free, without waiting.  Returns 1 if it did.
+ * A dead owner is left to whoever waits (or to the master).
+ */
+int
+lock_try(struct shm_lock *l)
+{
+	return try_take(l, self());
+}
+
 /*
  * Takes the lock, waiting as long as it takes.  Returns 0 normally, or the
  * pid of the dead owner the lock was taken over from: the caller must
@@ -112,9 +144,15 @@ lock_take(struct shm_lock *l)
 	int i;
 
 	for (i = 0; i < LOCK_SPINS; i++) {
+		if (atomic_load_explicit(&l->owner, memory_order_relaxed) == 0 &&
+		    try_take(l, me))
+			return 0;
+		cpu_relax();
+	}
+	for (i = 0; i < LOCK_YIELDS; i++) {
+		sched_yield();
 		if (try_take(l, me))
 			return 0;
-		sched_yield();
 	}
 	for (;;) {
 		atomic_fetch_add(&l->waiters, 1);

@@ -18,6 +18,13 @@
  *    the consumer stores ASLEEP, sets its bit (a full barrier), then loads
  *    HEAD.  At least one of them sees the other's stores, so a consumer
  *    never sleeps with a message waiting for it.
+ *  - skipping (ring_all_screened()): a publisher counts its message in
+ *    UNSCREENED before it stores HEAD and uncounts it after its wake-up
+ *    pass, which marks FIRST_WANT of every row whose bit is set; a reader
+ *    back from sleep loads HEAD, then the count, then FIRST_WANT, and only
+ *    then clears its bit.  A count of 0 means every message below that
+ *    HEAD had its pass while the bit was set, so what lies below
+ *    FIRST_WANT was for someone else and is not read at all.
  */
 #include <stddef.h>
 #include <string.h>
@@ -44,6 +51,43 @@ uint64_t
 ring_head(struct shm *s)
 {
 	return atomic_load_explicit(&s->h->head, memory_order_acquire);
+}
+
+/*
+ * The worker of ROW (-1: the master, one message) has woken the readers
+ * of what it published (ring_wake_batch()): that is screened.
+ */
+void
+ring_screened(struct shm *s, int row)
+{
+	uint64_t n = 1;
+
+	if (row >= 0)
+		n = atomic_exchange(&s->rows[row].unscreened, 0);
+	if (n > 0)
+		atomic_fetch_sub(&s->h->unscreened, n);
+}
+
+/*
+ * Whether every message below the HEAD the caller read before has been
+ * screened for the rows asleep.  A reader that slept, and asks this before
+ * it clears its bit in the sleep map, may then skip every message below
+ * that HEAD and below its FIRST_WANT unread: none was for it.
+ *
+ * Why it holds: a publisher counts its message (a seq_cst RMW) before it
+ * stores HEAD past it, and uncounts it (a seq_cst RMW) after its wake-up
+ * pass.  A reader that saw that HEAD sees the count or a later value; 0
+ * means the uncount came first, so the wake-up pass, and its store to the
+ * reader's FIRST_WANT, happened before.  That pass saw the reader's bit,
+ * set before the reader's last look at HEAD and cleared only after this
+ * call.  A publisher killed between its count and its uncount leaves the
+ * count too high: readers then read every message again, as a reader that
+ * never slept does.  Nothing is skipped that was wanted.
+ */
+int
+ring_all_screened(struct shm *s)
+{
+	return atomic_load(&s->h->unscreened) == 0;
 }
 
 /*
@@ -82,6 +126,17 @@ ring_repair(struct shm *s)
 uint64_t
 ring_publish(struct shm *s, struct msg *m)
 {
+	return ring_publish_row(s, m, -1);
+}
+
+/*
+ * As ring_publish(), by the worker of ROW, which says when it has woken
+ * the readers with ring_screened(); the master uses ring_wake(), which
+ * does both.
+ */
+uint64_t
+ring_publish_row(struct shm *s, struct msg *m, int row)
+{
 	struct shm_header *h = s->h;
 	struct slot *sl;
 	uint64_t seq;
@@ -98,6 +153,16 @@ ring_publish(struct shm *s, struct msg *m)
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
+	/* counted before it exists: see ring_all_screened() */
+	atomic_fetch_add(&h->unscreened, 1);
+	if (row >= 0) {
+		struct row *r = &s->rows[row];
+
+		if (atomic_load_explicit(&r->unscreened, memory_order_relaxed) ==
+		    0)
+			atomic_store(&r->unscreened_from, seq);
+		atomic_fetch_add(&r->unscreened, 1);
+	}
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
 	    memory_order_release);
 	if (m->type == MSG_TEXT || m->type == MSG_ACTION)
@@ -228,7 +293,10 @@ ring_awake(struct shm *s, int idx)
 	atomic_fetch_and(&s->sleepmap[idx / 64], ~((uint64_t)1 << (idx % 64)));
 }
 
-/* Wakes row I for message SEQ if it still sleeps. */
+/*
+ * Tells row R, whose bit is set in the sleep map, that message SEQ may be
+ * for it, and wakes it if it still sleeps.
+ */
 static void
 wake_row(struct row *r, uint64_t seq)
 {
@@ -238,7 +306,9 @@ wake_row(struct row *r, uint64_t seq)
 	while (seq < first &&
 	    !atomic_compare_exchange_weak(&r->first_want, &first, seq))
 		;
-	if (atomic_compare_exchange_strong(&r->asleep, &one, 0))
+	/* woken already (not yet running): its line stays shared */
+	if (atomic_load_explicit(&r->asleep, memory_order_relaxed) != 0 &&
+	    atomic_compare_exchange_strong(&r->asleep, &one, 0))
 		sem_post(&r->wake);
 }
 
@@ -280,8 +350,8 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 			if (i < 0 || (uint32_t)i >= hwm || i == batch[j].skip)
 				continue;
 			r = &s->rows[i];
-			if (atomic_load_explicit(&r->asleep,
-				memory_order_relaxed) != 0 &&
+			if ((atomic_load(&s->sleepmap[i / 64]) &
+				((uint64_t)1 << (i % 64))) != 0 &&
 			    atomic_load(&r->state) != ROW_FREE)
 				wake_row(r, batch[j].seq);
 		}
@@ -295,10 +365,13 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 			bits &= bits - 1;
 			if ((uint32_t)i >= hwm)
 				continue;
+			/*
+			 * Not ASLEEP but the bit: a row another publisher has
+			 * woken already must still learn that an earlier
+			 * message is for it, or it would skip it unread
+			 */
 			r = &s->rows[i];
-			if (atomic_load_explicit(&r->asleep,
-				memory_order_relaxed) == 0 ||
-			    atomic_load(&r->state) == ROW_FREE)
+			if (atomic_load(&r->state) == ROW_FREE)
 				continue;
 			for (j = 0; j < n; j++)
 				if (i != batch[j].skip &&
@@ -310,6 +383,38 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 	}
 }
 
+/*
+ * The worker of ROW is dead, maybe before it woke the readers of what it
+ * published: every row asleep is woken for the first of those, which is
+ * what a publisher would have done at most, and they are uncounted.  The
+ * master, when it reaps.
+ */
+void
+ring_forgive(struct shm *s, int row)
+{
+	struct row *r = &s->rows[row];
+	uint64_t from, bits;
+	uint32_t w, words, hwm;
+	int i;
+
+	if (atomic_load(&r->unscreened) == 0)
+		return;
+	from = atomic_load(&r->unscreened_from);
+	hwm = atomic_load(&s->h->rows_hwm);
+	if (hwm > s->h->nrows)
+		hwm = s->h->nrows;
+	words = (hwm + 63) / 64;
+	atomic_thread_fence(memory_order_seq_cst);
+	for (w = 0; w < words; w++)
+		for (bits = atomic_load(&s->sleepmap[w]); bits != 0;
+		     bits &= bits - 1) {
+			i = (int)(w * 64) + __builtin_ctzll(bits);
+			if ((uint32_t)i < hwm)
+				wake_row(&s->rows[i], from);
+		}
+	ring_screened(s, row);
+}
+
 /* Wakes every row that sleeps and may want M, message SEQ, except SKIP. */
 void
 ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
@@ -318,6 +423,7 @@ ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
 
 	ring_wake_key(&k, m, seq, skip);
 	ring_wake_batch(s, &k, 1);
+	ring_screened(s, -1);
 }
 
 /*

@@ -26,7 +26,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 6
+#define SHM_VERSION 7
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -134,6 +134,9 @@ struct row {
 	/* the first message published for it while it slept */
 	_Atomic uint64_t first_want;
 	_Atomic int32_t quit_sent; /* the worker said goodbye itself */
+	/* its share of the header's UNSCREENED, from message UNSCREENED_FROM */
+	_Atomic uint32_t unscreened;
+	_Atomic uint64_t unscreened_from;
 	char nick[NICK_MAX + 1];
 	char addr[ADDR_MAX];
 	int64_t since_ms; /* wall clock at connection */
@@ -194,6 +197,12 @@ struct shm_header {
 	/* 1 + the sequence number of the latest text or action, 0: none yet
 	 * (where a join's backlog starts looking); written under publock */
 	_Atomic uint64_t last_text;
+	/*
+	 * Messages published whose readers are not all woken yet: while it
+	 * is 0, every message below HEAD has been screened by its publisher
+	 * for the readers asleep (see outbound_sleep())
+	 */
+	_Alignas(64) _Atomic uint64_t unscreened;
 	_Alignas(64) struct shm_stats stats;
 	/* the message of the day: odd MOTD_SEQ while the master writes it */
 	_Atomic uint32_t motd_seq;
@@ -257,11 +266,13 @@ void shm_get_motd(struct shm *, char *out);
 /* lock.c */
 int lock_init(struct shm_lock *);
 int lock_take(struct shm_lock *);
+int lock_try(struct shm_lock *);
 void lock_give(struct shm_lock *);
 int lock_release_dead(struct shm_lock *, pid_t dead);
 
 /* ring.c */
 uint64_t ring_publish(struct shm *, struct msg *);
+uint64_t ring_publish_row(struct shm *, struct msg *, int row);
 void ring_wake(struct shm *, const struct msg *, uint64_t seq, int skip);
 void ring_wake_key(struct wake_key *, const struct msg *, uint64_t seq,
     int skip);
@@ -271,6 +282,9 @@ void ring_wake_batch(struct shm *, const struct wake_key *batch, int n);
 void ring_sleep(struct shm *, int row);
 void ring_awake(struct shm *, int row);
 uint64_t ring_head(struct shm *);
+void ring_screened(struct shm *, int row);
+int ring_all_screened(struct shm *);
+void ring_forgive(struct shm *, int row);
 int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
     uint64_t *lost);
 size_t ring_backlog(struct shm *, uint64_t before, uint32_t hash,
@@ -294,6 +308,7 @@ struct room_count {
 int table_claim(struct shm *, const char *addr);
 void table_set_pid(struct shm *, int row, pid_t pid);
 void table_release(struct shm *, int row);
+int table_release_try(struct shm *, int row);
 int table_find_pid(struct shm *, pid_t pid);
 int table_set_nick(struct shm *, int row, const char *nick, char *old);
 uint32_t nick_buckets(uint32_t nrows);
@@ -306,7 +321,7 @@ int table_add_room(struct shm *, int row, const char *room,
 void table_repair(struct shm *);
 int table_del_room(struct shm *, int row, const char *room);
 int table_crowded(struct shm *, uint32_t hash, const char *room,
-    uint32_t limit);
+    uint32_t limit, int from);
 int table_count(struct shm *);
 size_t table_members(struct shm *, const char *room, struct nick *, size_t max);
 size_t table_rooms(struct shm *, struct room_count *, size_t max);

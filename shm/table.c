@@ -229,17 +229,26 @@ room_held(struct shm *s, uint32_t hash, const char *room)
  * Whether more than LIMIT clients are in ROOM (hash HASH); LIMIT 0: never.
  * Counts no further than it needs to, without the lock: the answer only
  * decides whether joins and leaves are announced, and a client joining or
- * leaving meanwhile may or may not be counted.
+ * leaving meanwhile may or may not be counted.  The count starts at row
+ * FROM (the caller's own, say) and wraps: when thousands leave in the
+ * order they came, the rows below a leaver are mostly gone, and counting
+ * from row 0 made every goodbye read all of them.
  */
 int
-table_crowded(struct shm *s, uint32_t hash, const char *room, uint32_t limit)
+table_crowded(struct shm *s, uint32_t hash, const char *room, uint32_t limit,
+    int from)
 {
-	uint32_t i, n = 0, hwm = atomic_load(&s->h->rows_hwm);
+	uint32_t i, j, n = 0, hwm = atomic_load(&s->h->rows_hwm);
 	int k;
 
 	if (limit == 0)
 		return 0;
-	for (i = 0; i < hwm && i < s->h->nrows; i++) {
+	if (hwm > s->h->nrows)
+		hwm = s->h->nrows;
+	if (hwm == 0)
+		return 0;
+	i = from > 0 ? (uint32_t)from % hwm : 0;
+	for (j = 0; j < hwm; j++, i = i + 1 == hwm ? 0 : i + 1) {
 		/* as /who: a client saying goodbye is no longer counted */
 		if (atomic_load(&s->rows[i].state) != ROW_ACTIVE)
 			continue;
@@ -272,13 +281,13 @@ table_set_pid(struct shm *s, int row, pid_t pid)
 	atomic_store(&s->rows[row].pid, (int32_t)pid);
 }
 
-void
-table_release(struct shm *s, int row)
+/* Frees ROW: its rooms, its nickname, the row itself.  Under lock. */
+static void
+release_locked(struct shm *s, int row)
 {
 	struct row *r = &s->rows[row];
 	int i;
 
-	table_lock(s);
 	for (i = 0; i < ROOMS_PER_CLIENT; i++)
 		if (atomic_load(&r->rooms[i].hash) != 0)
 			drop_room(s, r, i);
@@ -289,7 +298,32 @@ table_release(struct shm *s, int row)
 	if ((uint32_t)row < s->h->free_hint)
 		s->h->free_hint = (uint32_t)row;
 	shrink_hwm(s);
+}
+
+void
+table_release(struct shm *s, int row)
+{
+	table_lock(s);
+	release_locked(s, row);
 	table_unlock(s);
+}
+
+/*
+ * As table_release(), but only if the table lock is free now: a worker
+ * leaving does not wait for it.  When all clients leave at once, thousands
+ * of workers queueing for the lock only to free a row each would keep the
+ * machine busy for minutes; the master frees the rows of the workers it
+ * reaps instead, one process taking the lock for each.  Returns 0 if ROW
+ * was freed, -1 if that is left to the master.
+ */
+int
+table_release_try(struct shm *s, int row)
+{
+	if (!lock_try(&s->h->tablock))
+		return -1;
+	release_locked(s, row);
+	table_unlock(s);
+	return 0;
 }
 
 /*

@@ -351,6 +351,59 @@ START_TEST(proc_is_dead_tells_zombies_and_the_living)
 }
 END_TEST
 
+/*
+ * Every publish is counted until its publisher says it woke the readers;
+ * a worker's share is kept in its row, and the master, reaping a worker
+ * that died owing some, wakes every sleeper for the first of them.
+ */
+START_TEST(unscreened_messages_are_counted_until_woken_for)
+{
+	struct msg m;
+	struct row *r0 = &s.rows[0], *r1 = &s.rows[1], *r2 = &s.rows[2];
+	uint64_t first, seq;
+	int v;
+
+	ck_assert_int_eq(table_claim(&s, "x"), 0);
+	ck_assert_int_eq(table_claim(&s, "y"), 1);
+	ck_assert_int_eq(table_claim(&s, "z"), 2);
+	ck_assert(ring_all_screened(&s));
+	text_msg(&m, 0, "#a", "one");
+	first = ring_publish_row(&s, &m, 0);
+	ring_publish_row(&s, &m, 0);
+	ck_assert(!ring_all_screened(&s));
+	ck_assert_uint_eq(atomic_load(&r0->unscreened), 2);
+	ck_assert_uint_eq(atomic_load(&r0->unscreened_from), first);
+	/* the master's own: published and woken for at once */
+	seq = ring_publish(&s, &m);
+	ck_assert_uint_eq(atomic_load(&s.h->unscreened), 3);
+	ring_wake(&s, &m, seq, -1);
+	ck_assert_uint_eq(atomic_load(&s.h->unscreened), 2);
+	/* the worker woke its readers: all screened */
+	ring_screened(&s, 0);
+	ck_assert(ring_all_screened(&s));
+	ck_assert_uint_eq(atomic_load(&r0->unscreened), 0);
+	/* row 1 publishes and dies before waking anyone */
+	seq = ring_publish_row(&s, &m, 1);
+	ring_publish_row(&s, &m, 1);
+	ck_assert(!ring_all_screened(&s));
+	atomic_store(&r2->first_want, UINT64_MAX);
+	atomic_store(&r2->asleep, 1);
+	ring_sleep(&s, 2);
+	atomic_store(&r0->first_want, UINT64_MAX);
+	ring_forgive(&s, 1);
+	ck_assert(ring_all_screened(&s));
+	ck_assert_uint_eq(atomic_load(&r1->unscreened), 0);
+	/* the sleeper was woken for the first of them; row 0, awake, not */
+	ck_assert_uint_eq(atomic_load(&r2->first_want), seq);
+	sem_getvalue(&r2->wake, &v);
+	ck_assert_int_eq(v, 1);
+	ck_assert_uint_eq(atomic_load(&r0->first_want), UINT64_MAX);
+	/* a worker that owed nothing costs nothing to forgive */
+	ring_forgive(&s, 0);
+	ck_assert(ring_all_screened(&s));
+}
+END_TEST
+
 START_TEST(wake_posts_only_sleepers_that_care)
 {
 	struct msg m;
@@ -606,6 +659,7 @@ ring_suite(void)
 	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
 	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
+	tcase_add_test(tc, unscreened_messages_are_counted_until_woken_for);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");

@@ -254,16 +254,20 @@ START_TEST(crowded_counts_active_members_of_the_room)
 	table_add_room(&s, a, "#lobby", 0);
 	table_add_room(&s, b, "#lobby", 0);
 	table_add_room(&s, c, "#ops", 0);
-	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1), 1);
-	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 2), 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 0), 1);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 2, 0), 0);
 	/* 0: no limit */
-	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 0), 0);
-	ck_assert_int_eq(table_crowded(&s, room_hash("#ops"), "#ops", 1), 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 0, 0), 0);
+	ck_assert_int_eq(table_crowded(&s, room_hash("#ops"), "#ops", 1, 0), 0);
 	/* a client saying goodbye is not counted, as /who does not list it */
 	table_leave(&s, b);
-	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1), 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 0), 0);
 	table_add_room(&s, c, "#lobby", 0);
-	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1), 1);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 0), 1);
+	/* counted from any row, wrapping: the same answer */
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, c), 1);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 2, c), 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 1000), 1);
 }
 END_TEST
 

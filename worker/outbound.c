@@ -261,6 +261,7 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 	struct row *r = &w->shm->rows[w->row];
 	uint64_t first = atomic_load(&r->first_want), now, head;
 	struct timespec ts;
+	int slept = 0;
 
 	/* a message we wanted, marked late, inside a gap we took as none */
 	if (first < w->quiet_floor)
@@ -286,6 +287,26 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 				;
 		}
 		w->want_from = atomic_load(&r->first_want);
+		slept = 1;
+	}
+	/*
+	 * What came while we slept and was for us, its publisher marked in
+	 * FIRST_WANT.  Once every publisher is done marking (and before our
+	 * bit goes from the sleep map), what lies before that mark, or
+	 * before HEAD, was not for us: the cursor jumps over it unread.  An
+	 * idle client in a quiet room is woken at no cost for the thousands
+	 * of messages of other rooms, or of others' quiet joins, that came
+	 * meanwhile.
+	 */
+	if (slept) {
+		head = ring_head(w->shm);
+		if (ring_all_screened(w->shm)) {
+			first = atomic_load(&r->first_want);
+			if (first > head)
+				first = head;
+			if (first > w->cursor)
+				w->cursor = first;
+		}
 	}
 	atomic_store(&r->asleep, 0);
 	ring_awake(w->shm, w->row);
