@@ -200,6 +200,8 @@ print_header(struct shm *s, const char *name, size_t clients)
 	printf("lock_takeovers: %" PRIu64 "\n",
 	    (uint64_t)(atomic_load(&h->publock.takeovers) +
 		atomic_load(&h->tablock.takeovers)));
+	printf("unscreened: %" PRIu64 "\n",
+	    (uint64_t)atomic_load(&h->unscreened));
 }
 
 /* "YYYY-MM-DD HH:MM:SS" local time of MS, or "-" if it has none. */
