@@ -75,6 +75,8 @@ repair_master_locks(struct master *mp, pid_t old)
 			"lock=table",
 		    (long)old);
 	}
+	/* wake-ups it owed, if it died between a publish and them */
+	ring_forgive(&mp->shm, -1);
 }
 
 /* Whether any row of S belongs to a worker that still runs. */

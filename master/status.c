@@ -200,8 +200,7 @@ print_header(struct shm *s, const char *name, size_t clients)
 	printf("lock_takeovers: %" PRIu64 "\n",
 	    (uint64_t)(atomic_load(&h->publock.takeovers) +
 		atomic_load(&h->tablock.takeovers)));
-	printf("unscreened: %" PRIu64 "\n",
-	    (uint64_t)atomic_load(&h->unscreened));
+	printf("owing_wakeups: %" PRIu32 "\n", ring_owing(s));
 }
 
 /* "YYYY-MM-DD HH:MM:SS" local time of MS, or "-" if it has none. */

@@ -18,13 +18,13 @@
  *    the consumer stores ASLEEP, sets its bit (a full barrier), then loads
  *    HEAD.  At least one of them sees the other's stores, so a consumer
  *    never sleeps with a message waiting for it.
- *  - skipping (ring_all_screened()): a publisher counts its message in
- *    UNSCREENED before it stores HEAD and uncounts it after its wake-up
- *    pass, which marks FIRST_WANT of every row whose bit is set; a reader
- *    back from sleep loads HEAD, then the count, then FIRST_WANT, and only
- *    then clears its bit.  A count of 0 means every message below that
- *    HEAD had its pass while the bit was set, so what lies below
- *    FIRST_WANT was for someone else and is not read at all.
+ *  - skipping (ring_all_screened()): a publisher sets its bit in the owe
+ *    map before it stores HEAD and clears it after its wake-up pass, which
+ *    marks FIRST_WANT of every row whose bit is set in the sleep map; a
+ *    reader back from sleep loads HEAD, then the owe map, then FIRST_WANT,
+ *    and only then clears its sleep bit.  An empty owe map means every
+ *    message below that HEAD had its pass while the sleep bit was set, so
+ *    what lies below FIRST_WANT was for someone else and is not read.
  */
 #include <stddef.h>
 #include <string.h>
@@ -53,19 +53,22 @@ ring_head(struct shm *s)
 	return atomic_load_explicit(&s->h->head, memory_order_acquire);
 }
 
+/* The owe map's word and bit of row ROW. */
+#define OWE_WORD(s, row) (&(s)->owemap[(row) / 64])
+#define OWE_BIT(row) ((uint64_t)1 << ((row) % 64))
+
 /*
- * The worker of ROW (-1: the master, one message) has woken the readers
- * of what it published (ring_wake_batch()): that is screened.
+ * The worker of ROW (-1: the master) has woken the readers of what it
+ * published (ring_wake_batch()): it owes nothing now.
  */
 void
 ring_screened(struct shm *s, int row)
 {
-	uint64_t n = 1;
-
-	if (row >= 0)
-		n = atomic_exchange(&s->rows[row].unscreened, 0);
-	if (n > 0)
-		atomic_fetch_sub(&s->h->unscreened, n);
+	if (row < 0)
+		atomic_store(&s->h->master_owes, 0);
+	else if (atomic_load_explicit(OWE_WORD(s, row), memory_order_relaxed) &
+	    OWE_BIT(row))
+		atomic_fetch_and(OWE_WORD(s, row), ~OWE_BIT(row));
 }
 
 /*
@@ -74,20 +77,43 @@ ring_screened(struct shm *s, int row)
  * it clears its bit in the sleep map, may then skip every message below
  * that HEAD and below its FIRST_WANT unread: none was for it.
  *
- * Why it holds: a publisher counts its message (a seq_cst RMW) before it
- * stores HEAD past it, and uncounts it (a seq_cst RMW) after its wake-up
- * pass.  A reader that saw that HEAD sees the count or a later value; 0
- * means the uncount came first, so the wake-up pass, and its store to the
- * reader's FIRST_WANT, happened before.  That pass saw the reader's bit,
- * set before the reader's last look at HEAD and cleared only after this
- * call.  A publisher killed between its count and its uncount leaves the
- * count too high: readers then read every message again, as a reader that
- * never slept does.  Nothing is skipped that was wanted.
+ * Why it holds: a publisher sets its bit in the owe map (a seq_cst RMW)
+ * before it stores HEAD past its message, and clears it (a seq_cst RMW)
+ * after its wake-up pass.  A reader that saw that HEAD sees the bit set,
+ * or a later value of the word; the bit clear means the clearing came
+ * first (a later publish sets it again, and then the reader skips
+ * nothing), so the wake-up pass, and its store to the reader's
+ * FIRST_WANT, happened before.  That pass saw the reader's sleep bit, set
+ * before the reader's last look at HEAD and cleared only after this call.
+ * The bit is one per publisher, set and cleared whole, so a publisher
+ * killed at any point leaves it set at worst, and the master clears it
+ * when it reaps the dead one (ring_forgive()).  The words read are
+ * (rows + 63) / 64, once a wake-up.
  */
 int
 ring_all_screened(struct shm *s)
 {
-	return atomic_load(&s->h->unscreened) == 0;
+	uint32_t w, words = (atomic_load(&s->h->rows_hwm) + 63) / 64;
+
+	if (words > (s->h->nrows + 63) / 64)
+		words = (s->h->nrows + 63) / 64;
+	if (atomic_load(&s->h->master_owes) != 0)
+		return 0;
+	for (w = 0; w < words; w++)
+		if (atomic_load(&s->owemap[w]) != 0)
+			return 0;
+	return 1;
+}
+
+/* How many publishers owe wake-ups now (chatd -S). */
+uint32_t
+ring_owing(struct shm *s)
+{
+	uint32_t w, n = atomic_load(&s->h->master_owes) != 0;
+
+	for (w = 0; w < (s->h->nrows + 63) / 64; w++)
+		n += (uint32_t)__builtin_popcountll(atomic_load(&s->owemap[w]));
+	return n;
 }
 
 /*
@@ -153,15 +179,14 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
-	/* counted before it exists: see ring_all_screened() */
-	atomic_fetch_add(&h->unscreened, 1);
-	if (row >= 0) {
-		struct row *r = &s->rows[row];
-
-		if (atomic_load_explicit(&r->unscreened, memory_order_relaxed) ==
-		    0)
-			atomic_store(&r->unscreened_from, seq);
-		atomic_fetch_add(&r->unscreened, 1);
+	/* owed before it exists: see ring_all_screened() */
+	if (row < 0) {
+		atomic_store(&h->master_owes_from, seq);
+		atomic_store(&h->master_owes, 1);
+	} else if ((atomic_load_explicit(OWE_WORD(s, row),
+		      memory_order_relaxed) & OWE_BIT(row)) == 0) {
+		atomic_store(&s->rows[row].owes_from, seq);
+		atomic_fetch_or(OWE_WORD(s, row), OWE_BIT(row));
 	}
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
 	    memory_order_release);
@@ -384,22 +409,27 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 }
 
 /*
- * The worker of ROW is dead, maybe before it woke the readers of what it
- * published: every row asleep is woken for the first of those, which is
- * what a publisher would have done at most, and they are uncounted.  The
- * master, when it reaps.
+ * The worker of ROW is dead (-1: a master, which a new one adopts after),
+ * maybe before it woke the readers of what it published: every row asleep
+ * is woken for the first of those, which is what a publisher would have
+ * done at most, and the debt is cleared.  The master, when it reaps.
  */
 void
 ring_forgive(struct shm *s, int row)
 {
-	struct row *r = &s->rows[row];
 	uint64_t from, bits;
 	uint32_t w, words, hwm;
 	int i;
 
-	if (atomic_load(&r->unscreened) == 0)
-		return;
-	from = atomic_load(&r->unscreened_from);
+	if (row < 0) {
+		if (atomic_load(&s->h->master_owes) == 0)
+			return;
+		from = atomic_load(&s->h->master_owes_from);
+	} else {
+		if ((atomic_load(OWE_WORD(s, row)) & OWE_BIT(row)) == 0)
+			return;
+		from = atomic_load(&s->rows[row].owes_from);
+	}
 	hwm = atomic_load(&s->h->rows_hwm);
 	if (hwm > s->h->nrows)
 		hwm = s->h->nrows;

@@ -29,8 +29,10 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 	size_t rows_off = align64(sizeof(struct shm_header));
 	size_t map_off =
 	    align64(rows_off + (size_t)nrows * sizeof(struct row));
-	size_t nicks_off =
+	size_t owe_off =
 	    align64(map_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
+	size_t nicks_off =
+	    align64(owe_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
 	size_t slots_off = align64(nicks_off +
 	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent));
 	size_t size = slots_off + (size_t)nslots * sizeof(struct slot);
@@ -40,6 +42,7 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 	if (s->h != NULL) {
 		s->rows = (struct row *)((char *)s->h + rows_off);
 		s->sleepmap = (_Atomic uint64_t *)((char *)s->h + map_off);
+		s->owemap = (_Atomic uint64_t *)((char *)s->h + owe_off);
 		s->nicks = (struct nick_ent *)((char *)s->h + nicks_off);
 		s->slots = (struct slot *)((char *)s->h + slots_off);
 	}
@@ -231,6 +234,7 @@ shm_detach(struct shm *s)
 	s->h = NULL;
 	s->rows = NULL;
 	s->sleepmap = NULL;
+	s->owemap = NULL;
 	s->slots = NULL;
 }
 

@@ -5,7 +5,8 @@
  * (master, workers, tests, the status tool).  Layout in memory:
  *
  *	+--------+-----------------------+----------+--------------------------+
- *	| header | rows[nrows] (clients) | sleepmap | slots[nslots] (the ring) |
+ *	| header | rows[nrows] (clients) | sleepmap | owemap | nicks |
+ *	| slots[nslots] (the ring) |
  *	+--------+-----------------------+----------+--------------------------+
  *
  * The sleep map has a bit per row, set while that row's worker is asleep
@@ -134,9 +135,8 @@ struct row {
 	/* the first message published for it while it slept */
 	_Atomic uint64_t first_want;
 	_Atomic int32_t quit_sent; /* the worker said goodbye itself */
-	/* its share of the header's UNSCREENED, from message UNSCREENED_FROM */
-	_Atomic uint32_t unscreened;
-	_Atomic uint64_t unscreened_from;
+	/* while its bit is in the owe map: the first message it owes */
+	_Atomic uint64_t owes_from;
 	char nick[NICK_MAX + 1];
 	char addr[ADDR_MAX];
 	int64_t since_ms; /* wall clock at connection */
@@ -198,11 +198,11 @@ struct shm_header {
 	 * (where a join's backlog starts looking); written under publock */
 	_Atomic uint64_t last_text;
 	/*
-	 * Messages published whose readers are not all woken yet: while it
-	 * is 0, every message below HEAD has been screened by its publisher
-	 * for the readers asleep (see outbound_sleep())
+	 * 1 while the master has published and not yet woken the readers:
+	 * the master's bit of the owe map (see ring_all_screened())
 	 */
-	_Alignas(64) _Atomic uint64_t unscreened;
+	_Alignas(64) _Atomic uint32_t master_owes;
+	_Atomic uint64_t master_owes_from; /* the first message it owes */
 	_Alignas(64) struct shm_stats stats;
 	/* the message of the day: odd MOTD_SEQ while the master writes it */
 	_Atomic uint32_t motd_seq;
@@ -241,6 +241,7 @@ struct shm {
 	struct shm_header *h;
 	struct row *rows;
 	_Atomic uint64_t *sleepmap; /* (nrows + 63) / 64 words */
+	_Atomic uint64_t *owemap;   /* as many: rows owing wake-ups */
 	struct nick_ent *nicks;	    /* nick_buckets(nrows) of them */
 	struct slot *slots;
 	size_t size;
@@ -284,6 +285,7 @@ void ring_awake(struct shm *, int row);
 uint64_t ring_head(struct shm *);
 void ring_screened(struct shm *, int row);
 int ring_all_screened(struct shm *);
+uint32_t ring_owing(struct shm *);
 void ring_forgive(struct shm *, int row);
 int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
     uint64_t *lost);

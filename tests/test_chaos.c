@@ -1372,6 +1372,13 @@ last_published(int sid)
 		sd->last_pub = sd->maxseen;
 }
 
+/* Whether no publisher, dead or alive, owes wake-ups. */
+static int
+nobody_owes(void)
+{
+	return ring_owing(&C.seg) == 0;
+}
+
 /* Whether every survivor has every surviving publisher's last line. */
 static int
 finals_in(void)
@@ -1554,6 +1561,9 @@ START_TEST(workers_killed_while_clients_chat)
 		}
 	ck_assert_msg(await(finals_in, 2 * T_TIMEOUT),
 	    "survivors did not get every line of the surviving publishers");
+	/* the dead owed wake-ups until reaped; the living are done waking */
+	ck_assert_msg(await(nobody_owes, T_TIMEOUT),
+	    "%u publishers still owe wake-ups", ring_owing(&C.seg));
 	/*
 	 * A killed publisher lost only the lines it had not published: each
 	 * survivor that had its lines got all of them up to the last one it

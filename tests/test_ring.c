@@ -352,14 +352,15 @@ START_TEST(proc_is_dead_tells_zombies_and_the_living)
 END_TEST
 
 /*
- * Every publish is counted until its publisher says it woke the readers;
- * a worker's share is kept in its row, and the master, reaping a worker
- * that died owing some, wakes every sleeper for the first of them.
+ * A publisher owes wake-ups from its first publish until it says it woke
+ * the readers: one bit a row (and one for the master).  The master,
+ * reaping a worker that died owing, wakes every sleeper for the first
+ * message it owed.
  */
-START_TEST(unscreened_messages_are_counted_until_woken_for)
+START_TEST(publishers_owe_wakeups_until_they_wake)
 {
 	struct msg m;
-	struct row *r0 = &s.rows[0], *r1 = &s.rows[1], *r2 = &s.rows[2];
+	struct row *r0 = &s.rows[0], *r2 = &s.rows[2];
 	uint64_t first, seq;
 	int v;
 
@@ -367,21 +368,22 @@ START_TEST(unscreened_messages_are_counted_until_woken_for)
 	ck_assert_int_eq(table_claim(&s, "y"), 1);
 	ck_assert_int_eq(table_claim(&s, "z"), 2);
 	ck_assert(ring_all_screened(&s));
+	ck_assert_uint_eq(ring_owing(&s), 0);
 	text_msg(&m, 0, "#a", "one");
 	first = ring_publish_row(&s, &m, 0);
 	ring_publish_row(&s, &m, 0);
 	ck_assert(!ring_all_screened(&s));
-	ck_assert_uint_eq(atomic_load(&r0->unscreened), 2);
-	ck_assert_uint_eq(atomic_load(&r0->unscreened_from), first);
+	ck_assert_uint_eq(ring_owing(&s), 1);
+	/* the first message owed, not the latest */
+	ck_assert_uint_eq(atomic_load(&r0->owes_from), first);
 	/* the master's own: published and woken for at once */
 	seq = ring_publish(&s, &m);
-	ck_assert_uint_eq(atomic_load(&s.h->unscreened), 3);
+	ck_assert_uint_eq(ring_owing(&s), 2);
 	ring_wake(&s, &m, seq, -1);
-	ck_assert_uint_eq(atomic_load(&s.h->unscreened), 2);
-	/* the worker woke its readers: all screened */
+	ck_assert_uint_eq(ring_owing(&s), 1);
+	/* the worker woke its readers: nobody owes */
 	ring_screened(&s, 0);
 	ck_assert(ring_all_screened(&s));
-	ck_assert_uint_eq(atomic_load(&r0->unscreened), 0);
 	/* row 1 publishes and dies before waking anyone */
 	seq = ring_publish_row(&s, &m, 1);
 	ring_publish_row(&s, &m, 1);
@@ -392,7 +394,6 @@ START_TEST(unscreened_messages_are_counted_until_woken_for)
 	atomic_store(&r0->first_want, UINT64_MAX);
 	ring_forgive(&s, 1);
 	ck_assert(ring_all_screened(&s));
-	ck_assert_uint_eq(atomic_load(&r1->unscreened), 0);
 	/* the sleeper was woken for the first of them; row 0, awake, not */
 	ck_assert_uint_eq(atomic_load(&r2->first_want), seq);
 	sem_getvalue(&r2->wake, &v);
@@ -401,6 +402,14 @@ START_TEST(unscreened_messages_are_counted_until_woken_for)
 	/* a worker that owed nothing costs nothing to forgive */
 	ring_forgive(&s, 0);
 	ck_assert(ring_all_screened(&s));
+	/* nor does a master that owed nothing; one that did is forgiven */
+	ring_forgive(&s, -1);
+	seq = ring_publish(&s, &m);
+	atomic_store(&r2->first_want, UINT64_MAX);
+	atomic_store(&r2->asleep, 1);
+	ring_forgive(&s, -1);
+	ck_assert(ring_all_screened(&s));
+	ck_assert_uint_eq(atomic_load(&r2->first_want), seq);
 }
 END_TEST
 
@@ -659,7 +668,7 @@ ring_suite(void)
 	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
 	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
-	tcase_add_test(tc, unscreened_messages_are_counted_until_woken_for);
+	tcase_add_test(tc, publishers_owe_wakeups_until_they_wake);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");
