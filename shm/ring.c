@@ -64,11 +64,14 @@ ring_head(struct shm *s)
 void
 ring_screened(struct shm *s, int row)
 {
+	/* release: a reader that sees the debt cleared sees the wake-ups */
 	if (row < 0)
-		atomic_store(&s->h->master_owes, 0);
+		atomic_store_explicit(&s->h->master_owes, 0,
+		    memory_order_release);
 	else if (atomic_load_explicit(OWE_WORD(s, row), memory_order_relaxed) &
 	    OWE_BIT(row))
-		atomic_fetch_and(OWE_WORD(s, row), ~OWE_BIT(row));
+		atomic_fetch_and_explicit(OWE_WORD(s, row), ~OWE_BIT(row),
+		    memory_order_release);
 }
 
 /*
@@ -77,9 +80,9 @@ ring_screened(struct shm *s, int row)
  * it clears its bit in the sleep map, may then skip every message below
  * that HEAD and below its FIRST_WANT unread: none was for it.
  *
- * Why it holds: a publisher sets its bit in the owe map (a seq_cst RMW)
- * before it stores HEAD past its message, and clears it (a seq_cst RMW)
- * after its wake-up pass.  A reader that saw that HEAD sees the bit set,
+ * Why it holds: a publisher sets its bit in the owe map before it stores
+ * HEAD past its message (a release store), and clears it (a release RMW)
+ * after its wake-up pass; the reader's loads are acquires.  A reader that saw that HEAD sees the bit set,
  * or a later value of the word; the bit clear means the clearing came
  * first (a later publish sets it again, and then the reader skips
  * nothing), so the wake-up pass, and its store to the reader's
@@ -97,10 +100,12 @@ ring_all_screened(struct shm *s)
 
 	if (words > (s->h->nrows + 63) / 64)
 		words = (s->h->nrows + 63) / 64;
-	if (atomic_load(&s->h->master_owes) != 0)
+	if (atomic_load_explicit(&s->h->master_owes, memory_order_acquire) !=
+	    0)
 		return 0;
 	for (w = 0; w < words; w++)
-		if (atomic_load(&s->owemap[w]) != 0)
+		if (atomic_load_explicit(&s->owemap[w], memory_order_acquire) !=
+		    0)
 			return 0;
 	return 1;
 }
@@ -179,14 +184,20 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
-	/* owed before it exists: see ring_all_screened() */
+	/*
+	 * Owed before it exists (see ring_all_screened()): the release store
+	 * of HEAD below orders these before it.
+	 */
 	if (row < 0) {
-		atomic_store(&h->master_owes_from, seq);
-		atomic_store(&h->master_owes, 1);
+		atomic_store_explicit(&h->master_owes_from, seq,
+		    memory_order_relaxed);
+		atomic_store_explicit(&h->master_owes, 1, memory_order_relaxed);
 	} else if ((atomic_load_explicit(OWE_WORD(s, row),
 		      memory_order_relaxed) & OWE_BIT(row)) == 0) {
-		atomic_store(&s->rows[row].owes_from, seq);
-		atomic_fetch_or(OWE_WORD(s, row), OWE_BIT(row));
+		atomic_store_explicit(&s->rows[row].owes_from, seq,
+		    memory_order_relaxed);
+		atomic_fetch_or_explicit(OWE_WORD(s, row), OWE_BIT(row),
+		    memory_order_relaxed);
 	}
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
 	    memory_order_release);
