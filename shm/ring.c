@@ -82,11 +82,11 @@ ring_screened(struct shm *s, int row)
  *
  * Why it holds: a publisher sets its bit in the owe map before it stores
  * HEAD past its message (a release store), and clears it (a release RMW)
- * after its wake-up pass; the reader's loads are acquires.  A reader that saw that HEAD sees the bit set,
- * or a later value of the word; the bit clear means the clearing came
- * first (a later publish sets it again, and then the reader skips
- * nothing), so the wake-up pass, and its store to the reader's
- * FIRST_WANT, happened before.  That pass saw the reader's sleep bit, set
+ * after its wake-up pass; the reader's loads are acquires.  A reader that
+ * saw that HEAD sees the bit set, or a later value of the word; the bit
+ * clear means the clearing came first (a later publish sets it again, and
+ * then the reader skips nothing), so the wake-up pass, and its store to
+ * the reader's FIRST_WANT, happened before.  That pass saw the reader's sleep bit, set
  * before the reader's last look at HEAD and cleared only after this call.
  * The bit is one per publisher, set and cleared whole, so a publisher
  * killed at any point leaves it set at worst, and the master clears it
