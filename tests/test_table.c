@@ -211,6 +211,15 @@ START_TEST(rooms_in_use_counted_and_limited)
 	s.h->rooms_in_use = 77;
 	table_repair(&s);
 	ck_assert_uint_eq(s.h->rooms_in_use, 2);
+	/* rooms shared by several rows are counted once */
+	b = active_row("b");
+	ck_assert_int_eq(table_add_room(&s, b, "#three", 0), 0);
+	ck_assert_int_eq(table_add_room(&s, b, "#four", 0), 0);
+	ck_assert_int_eq(table_add_room(&s, b, "#two", 0), 0);
+	ck_assert_uint_eq(s.h->rooms_in_use, 3);
+	s.h->rooms_in_use = 0;
+	table_repair(&s);
+	ck_assert_uint_eq(s.h->rooms_in_use, 3);
 }
 END_TEST
 
