@@ -53,9 +53,9 @@ ring_head(struct shm *s)
 	return atomic_load_explicit(&s->h->head, memory_order_acquire);
 }
 
-/* The owe map's word and bit of row ROW. */
-#define OWE_WORD(s, row) (&(s)->owemap[(row) / 64])
-#define OWE_BIT(row) ((uint64_t)1 << ((row) % 64))
+/* The word of MAP (the sleep map, the owe map) and the bit of row ROW. */
+#define MAP_WORD(map, row) (&(map)[(row) / 64])
+#define ROW_BIT(row) ((uint64_t)1 << ((row) % 64))
 
 /*
  * The worker of ROW (-1: the master) has woken the readers of what it
@@ -68,9 +68,9 @@ ring_screened(struct shm *s, int row)
 	if (row < 0)
 		atomic_store_explicit(&s->h->master_owes, 0,
 		    memory_order_release);
-	else if (atomic_load_explicit(OWE_WORD(s, row), memory_order_relaxed) &
-	    OWE_BIT(row))
-		atomic_fetch_and_explicit(OWE_WORD(s, row), ~OWE_BIT(row),
+	else if (atomic_load_explicit(MAP_WORD(s->owemap, row), memory_order_relaxed) &
+	    ROW_BIT(row))
+		atomic_fetch_and_explicit(MAP_WORD(s->owemap, row), ~ROW_BIT(row),
 		    memory_order_release);
 }
 
@@ -192,11 +192,11 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 		atomic_store_explicit(&h->master_owes_from, seq,
 		    memory_order_relaxed);
 		atomic_store_explicit(&h->master_owes, 1, memory_order_relaxed);
-	} else if ((atomic_load_explicit(OWE_WORD(s, row),
-		      memory_order_relaxed) & OWE_BIT(row)) == 0) {
+	} else if ((atomic_load_explicit(MAP_WORD(s->owemap, row),
+		      memory_order_relaxed) & ROW_BIT(row)) == 0) {
 		atomic_store_explicit(&s->rows[row].owes_from, seq,
 		    memory_order_relaxed);
-		atomic_fetch_or_explicit(OWE_WORD(s, row), OWE_BIT(row),
+		atomic_fetch_or_explicit(MAP_WORD(s->owemap, row), ROW_BIT(row),
 		    memory_order_relaxed);
 	}
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
@@ -319,14 +319,14 @@ ring_wake_redundant(const struct wake_key *batch, int n,
 void
 ring_sleep(struct shm *s, int idx)
 {
-	atomic_fetch_or(&s->sleepmap[idx / 64], (uint64_t)1 << (idx % 64));
+	atomic_fetch_or(MAP_WORD(s->sleepmap, idx), ROW_BIT(idx));
 }
 
 /* Row IDX is awake again (or gone): publishers need not look at it. */
 void
 ring_awake(struct shm *s, int idx)
 {
-	atomic_fetch_and(&s->sleepmap[idx / 64], ~((uint64_t)1 << (idx % 64)));
+	atomic_fetch_and(MAP_WORD(s->sleepmap, idx), ~ROW_BIT(idx));
 }
 
 /*
@@ -386,8 +386,8 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 			if (i < 0 || (uint32_t)i >= hwm || i == batch[j].skip)
 				continue;
 			r = &s->rows[i];
-			if ((atomic_load(&s->sleepmap[i / 64]) &
-				((uint64_t)1 << (i % 64))) != 0 &&
+			if ((atomic_load(MAP_WORD(s->sleepmap, i)) &
+				ROW_BIT(i)) != 0 &&
 			    atomic_load(&r->state) != ROW_FREE)
 				wake_row(r, batch[j].seq);
 		}
@@ -428,31 +428,23 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 void
 ring_forgive(struct shm *s, int row)
 {
-	uint64_t from, bits;
-	uint32_t w, words, hwm;
-	int i;
+	struct wake_key all;
 
+	memset(&all, 0, sizeof(all));
 	if (row < 0) {
 		if (atomic_load(&s->h->master_owes) == 0)
 			return;
-		from = atomic_load(&s->h->master_owes_from);
+		all.seq = atomic_load(&s->h->master_owes_from);
 	} else {
-		if ((atomic_load(OWE_WORD(s, row)) & OWE_BIT(row)) == 0)
+		if ((atomic_load(MAP_WORD(s->owemap, row)) & ROW_BIT(row)) == 0)
 			return;
-		from = atomic_load(&s->rows[row].owes_from);
+		all.seq = atomic_load(&s->rows[row].owes_from);
 	}
-	hwm = atomic_load(&s->h->rows_hwm);
-	if (hwm > s->h->nrows)
-		hwm = s->h->nrows;
-	words = (hwm + 63) / 64;
-	atomic_thread_fence(memory_order_seq_cst);
-	for (w = 0; w < words; w++)
-		for (bits = atomic_load(&s->sleepmap[w]); bits != 0;
-		     bits &= bits - 1) {
-			i = (int)(w * 64) + __builtin_ctzll(bits);
-			if ((uint32_t)i < hwm)
-				wake_row(&s->rows[i], from);
-		}
+	/* a shutdown interests every row: each sleeper is marked and posted */
+	all.type = MSG_SHUTDOWN;
+	all.target = TARGET_ALL;
+	all.skip = -1;
+	ring_wake_batch(s, &all, 1);
 	ring_screened(s, row);
 }
 

@@ -4,14 +4,17 @@
  * This header is the whole contract between the shm module and its users
  * (master, workers, tests, the status tool).  Layout in memory:
  *
- *	+--------+-----------------------+----------+--------------------------+
- *	| header | rows[nrows] (clients) | sleepmap | owemap | nicks |
- *	| slots[nslots] (the ring) |
- *	+--------+-----------------------+----------+--------------------------+
+ *	+--------+-------------+----------+--------+-------+---------------+
+ *	| header | rows[nrows] | sleepmap | owemap | nicks | slots[nslots] |
+ *	|        | (clients)   |          |        |       | (the ring)    |
+ *	+--------+-------------+----------+--------+-------+---------------+
  *
  * The sleep map has a bit per row, set while that row's worker is asleep
  * or about to be: publishers look for sleepers in it, a word for 64 rows,
- * rather than in every row.
+ * rather than in every row.  The owe map has a bit per row too, set while
+ * that row's worker has published and not yet woken the readers: while it
+ * is empty, a reader back from sleep may skip what was not for it.  The
+ * nicks are an index of nicknames.
  *
  * Everything is sized once at creation; nothing in the segment is ever
  * allocated or freed afterwards.  Pointers are never stored in the segment,

@@ -479,12 +479,12 @@ room_cmp(const void *a, const void *b)
 
 /*
  * Counts the rooms in use again.  Under the lock.  Every row's rooms are
- * copied out and sorted, so that equal ones are neighbours.  A whole
- * repair of 10,000 clients in 8 rooms each takes 30-50 ms so; asking of
- * each room whether a row before held it too took up to 2.7 s (80,000
- * rooms), all of it under the lock.
- * Without memory for the copy the count stays as it is, maybe off by one
- * (it only bounds max_rooms), until the next repair.
+ * copied out and sorted, so that equal ones are neighbours: a whole repair
+ * of 10,000 clients in 8 rooms each takes 30-50 ms this way, where asking
+ * of each room whether an earlier row held it took up to 2.7 s (80,000
+ * rooms), all of it under the lock.  Without memory for the copy the count
+ * stays as the dead worker left it (it only bounds max_rooms) until the
+ * next repair.
  */
 static void
 recount_rooms(struct shm *s)
