@@ -51,7 +51,7 @@ static const struct setting {
     {"max_clients", K_UL, CF(maxclients), 1, 100000, 0},
     {"max_per_host", K_UL, CF(maxperhost), 0, 100000, 1},
     {"ring_slots", K_UL, CF(nslots), 64, 1UL << 20, 0},
-    {"backlog", K_U32, LIM(backlog), 0, 100, 1},
+    {"backlog", K_U32, LIM(backlog), 0, BACKLOG_MAX, 1},
     {"flood_rate", K_U32, LIM(flood_rate), 0, 100000, 1},
     {"flood_burst", K_U32, LIM(flood_burst), 1, 100000, 1},
     {"flood_kick", K_U32, LIM(flood_kick), 0, 86400, 1},

@@ -260,12 +260,19 @@ shm_set_motd(struct shm *s, const char *text)
 	atomic_fetch_add(&h->motd_seq, 1);
 }
 
-/* Copies the message of the day to OUT (MOTD_MAX bytes); "" if none. */
-void
+/*
+ * Copies the message of the day to OUT (MOTD_MAX bytes), NUL-terminated,
+ * and returns its length; with none (or one changing all the time, which
+ * shows none rather than junk) returns 0 and leaves OUT as it was.  Only
+ * as much of OUT is written as the message takes: each page of it a
+ * worker writes costs that worker memory.
+ */
+size_t
 shm_get_motd(struct shm *s, char *out)
 {
 	struct shm_header *h = s->h;
 	uint32_t before;
+	size_t len;
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
@@ -273,12 +280,15 @@ shm_get_motd(struct shm *s, char *out)
 		if (before & 1)
 			continue;
 		atomic_thread_fence(memory_order_seq_cst);
-		memcpy(out, h->motd, MOTD_MAX);
+		len = strnlen(h->motd, MOTD_MAX - 1);
+		if (len > 0)
+			memcpy(out, h->motd, len);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load(&h->motd_seq) == before) {
-			out[MOTD_MAX - 1] = '\0';
-			return;
+			if (len > 0)
+				out[len] = '\0';
+			return len;
 		}
 	}
-	out[0] = '\0'; /* changing all the time: show none rather than junk */
+	return 0;
 }

@@ -37,6 +37,7 @@
 #define ROOM_MAX 31	   /* bytes in a room name, '#' included */
 #define ROOMS_PER_CLIENT 8 /* rooms one client can be in at once */
 #define MOTD_MAX 4096	   /* bytes of the message of the day */
+#define BACKLOG_MAX 100	   /* lines a JOIN may replay, at most */
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
 
 /*
@@ -265,7 +266,7 @@ int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);
 void shm_set_motd(struct shm *, const char *text);
-void shm_get_motd(struct shm *, char *out);
+size_t shm_get_motd(struct shm *, char *out);
 
 /* lock.c */
 int lock_init(struct shm_lock *);

@@ -154,10 +154,9 @@ format_msg(struct worker *w, const struct msg *m, uint64_t seq, char *out,
 struct outbuf {
 	struct worker *w;
 	size_t used;
-	uint32_t bl_cap; /* backlog lines there is room for */
-	struct msg m;	 /* the message being read */
-	struct msg *bl;	 /* a room's backlog, bl_cap + 1 of them */
+	struct msg m; /* the message being read */
 	char buf[OUTBUF];
+	struct msg bl[BACKLOG_MAX + 1]; /* a room's backlog */
 };
 
 static int
@@ -191,10 +190,8 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
 	uint32_t max = w->shm->h->lim.backlog;
 	size_t n, i;
 
-	/* the limit may have grown since we allocated (a new master) */
-	if (max > o->bl_cap)
-		max = o->bl_cap;
-
+	if (max > BACKLOG_MAX) /* a segment of a newer chatd */
+		max = BACKLOG_MAX;
 	if (max == 0)
 		return;
 	n = ring_backlog(w->shm, seq, w->rooms[idx].hash, w->rooms[idx].name,
@@ -361,25 +358,20 @@ drain(struct outbuf *o)
 }
 
 /*
- * Sets up the worker's outbound buffer and backlog; returns 0, or -1 if
- * memory is short.
+ * Sets up the worker's outbound buffer and backlog.  They are static: a
+ * worker has one of each, and of their 100 KiB it writes only the pages
+ * it uses (an idle client, the first few of the buffer), where memory
+ * from malloc() would come from the master's heap, a copied page at a
+ * time, or be cleared whole by calloc().
  */
-int
+void
 outbound_start(struct worker *w)
 {
-	struct outbuf *o = malloc(sizeof(*o));
+	static _Alignas(4096) struct outbuf ob;
 
-	if (o == NULL)
-		return -1;
-	o->w = w;
-	o->used = 0;
-	o->bl_cap = w->shm->h->lim.backlog;
-	if ((o->bl = calloc((size_t)o->bl_cap + 1, sizeof(*o->bl))) == NULL) {
-		free(o);
-		return -1;
-	}
-	w->out = o;
-	return 0;
+	ob.w = w;
+	ob.used = 0;
+	w->out = &ob;
 }
 
 /*
@@ -393,13 +385,4 @@ outbound_run(struct worker *w)
 
 	flush(w->out);
 	return down;
-}
-
-void
-outbound_stop(struct worker *w)
-{
-	if (w->out != NULL)
-		free(w->out->bl);
-	free(w->out);
-	w->out = NULL;
 }

@@ -565,11 +565,11 @@ pace(struct worker *w)
 static int
 handle_line(struct worker *w, char *raw, size_t rawlen, char **reason)
 {
-	static char line[TEXT_MAX + 1];
+	char *line = w->line;
 	struct cmd c;
 	size_t taken;
 
-	sanitize_cut(raw, rawlen, line, sizeof(line), &taken);
+	sanitize_cut(raw, rawlen, line, sizeof(w->line), &taken);
 	if (taken < rawlen)
 		worker_notice(w,
 		    "line cut to %d bytes: the characters that replace "
@@ -849,18 +849,16 @@ linger_close(int fd)
 static void
 show_motd(struct worker *w)
 {
-	char *motd = malloc(MOTD_MAX), *line, *next;
+	char *line, *next;
 
-	if (motd == NULL)
+	if (shm_get_motd(w->shm, w->motd) == 0)
 		return;
-	shm_get_motd(w->shm, motd);
-	for (line = motd; *line != '\0'; line = next) {
+	for (line = w->motd; *line != '\0'; line = next) {
 		next = line + strcspn(line, "\n");
 		if (*next == '\n')
 			*next++ = '\0';
 		worker_notice(w, "- %s", line);
 	}
-	free(motd);
 }
 
 static void
@@ -922,8 +920,16 @@ map_segment(struct shm *shm)
 	madvise(shm->h, shm->size, MADV_POPULATE_READ);
 }
 
-/* the row's wake semaphore, for the SIGIO handler */
-static sem_t *input_wake;
+/*
+ * What a worker writes of its own, in one page-aligned block, zero from
+ * the start (a worker serves one client, once).  What a worker writes after
+ * fork() is what it costs in memory, a page at a time, copied from the
+ * master's or new; an idle client writes the first page of this only.
+ */
+static _Alignas(4096) struct {
+	sem_t *input_wake; /* the row's wake semaphore, for the SIGIO handler */
+	struct worker w;
+} self;
 
 /* The client sent something: wake the worker as a publisher would. */
 static void
@@ -932,7 +938,7 @@ on_input(int sig)
 	int saved = errno;
 
 	(void)sig;
-	sem_post(input_wake); /* async-signal-safe */
+	sem_post(self.input_wake); /* async-signal-safe */
 	errno = saved;
 }
 
@@ -947,7 +953,7 @@ watch_input(int fd, sem_t *wake)
 	struct sigaction sa;
 	int fl;
 
-	input_wake = wake;
+	self.input_wake = wake;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_input;
 	sa.sa_flags = SA_RESTART;
@@ -1009,7 +1015,7 @@ fail_start(struct worker *w, const char *call)
 void
 worker_main(struct shm *shm, int row, int fd, const char *addr)
 {
-	static struct worker w;
+	struct worker *w = &self.w;
 	char room[] = DEFAULT_ROOM, reason[TEXT_MAX + 1];
 	struct row *r = &shm->rows[row];
 	const char *why;
@@ -1042,19 +1048,18 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
-	memset(&w, 0, sizeof(w));
-	w.shm = shm;
-	w.row = row;
-	w.gen = r->gen;
-	w.fd = fd;
-	w.current = -1;
-	strlcpy_(w.addr, addr, sizeof(w.addr));
-	frame_init(&w.frame);
-	w.tokens = shm->h->lim.flood_burst;
-	w.refilled = now_ms();
-	w.since_ms = w.refilled;
-	if (table_guest_nick(shm, row, w.nick, sizeof(w.nick)) == -1) {
-		worker_notice(&w, "server error: no free nickname");
+	w->shm = shm;
+	w->row = row;
+	w->gen = r->gen;
+	w->fd = fd;
+	w->current = -1;
+	strlcpy_(w->addr, addr, sizeof(w->addr));
+	frame_init(&w->frame);
+	w->tokens = shm->h->lim.flood_burst;
+	w->refilled = now_ms();
+	w->since_ms = w->refilled;
+	if (table_guest_nick(shm, row, w->nick, sizeof(w->nick)) == -1) {
+		worker_notice(w, "server error: no free nickname");
 		close(fd);
 		table_release(shm, row);
 		worker_exit(1);
@@ -1065,33 +1070,31 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	 * clear, the master's SHUTDOWN message comes later and we will see
 	 * it in the ring; if it is set, that message may be behind us.
 	 */
-	w.cursor = atomic_load(&shm->h->head);
+	w->cursor = atomic_load(&shm->h->head);
 	if (atomic_load(&shm->h->shutting_down)) {
-		worker_notice(&w, "server is shutting down; goodbye");
+		worker_notice(w, "server is shutting down; goodbye");
 		close(fd);
 		table_release(shm, row);
 		worker_exit(0);
 	}
-	greet(&w);
-	if (outbound_start(&w) == -1)
-		fail_start(&w, "malloc");
+	greet(w);
+	outbound_start(w);
 	if (watch_input(fd, &r->wake) == -1)
-		fail_start(&w, "fcntl");
-	join_room(&w, room);
+		fail_start(w, "fcntl");
+	join_room(w, room);
 
-	why = serve(&w, &quit, reason, sizeof(reason));
-	flush_wakes(&w);
-	say_goodbye(&w, why);
+	why = serve(w, &quit, reason, sizeof(reason));
+	flush_wakes(w);
+	say_goodbye(w, why);
 	if (quit)
-		worker_notice(&w, "bye");
+		worker_notice(w, "bye");
 	log_info("disconnect peer=%s nick=%s reason=\"%s\" lines_in=%llu "
 		 "lines_out=%llu",
-	    w.addr, w.nick, quit ? "quit" : why,
+	    w->addr, w->nick, quit ? "quit" : why,
 	    (unsigned long long)atomic_load(&r->lines_in),
 	    (unsigned long long)atomic_load(&r->lines_out));
 
 	unwatch_input(fd);
-	outbound_stop(&w);
 	linger_close(fd);
 	/* if the lock is busy, the master frees the row when it reaps us */
 	table_release_try(shm, row);

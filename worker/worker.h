@@ -104,14 +104,22 @@ struct worker {
 	const char *gone;     /* why we shut the connection, if we did */
 	uint64_t resume_ms;   /* a held line may go at this time (ms) */
 	int held;	      /* a framed line waits for the flood control */
-	size_t in_off;	      /* in[in_off..in_len) is not framed yet */
-	size_t in_len;
-	char in[4096];	      /* what the last recv() got */
-	struct frame frame;
 	/* what it published and has not woken for yet (see flush_wakes()
 	 * in session.c) */
 	int npending;
 	struct wake_key pending[WAKE_BATCH];
+	struct frame frame;
+	char line[TEXT_MAX + 1]; /* the line being handled, made safe */
+	size_t in_off;		 /* in[in_off..in_len) is not framed yet */
+	size_t in_len;
+	/*
+	 * The big buffers last, so that the few bytes an idle client sends
+	 * are written in the same page as the fields above: the pages of
+	 * this that a worker never writes cost it nothing (see "self" in
+	 * session.c).
+	 */
+	char in[4096];	      /* what the last recv() got */
+	char motd[MOTD_MAX]; /* as far as it is long */
 };
 
 void worker_main(struct shm *, int row, int fd, const char *addr)
@@ -124,10 +132,9 @@ int worker_line(struct worker *, const char *fmt, ...)
 int worker_room_find(struct worker *, const char *name);
 
 /* outbound.c: the ring to the socket */
-int outbound_start(struct worker *);
+void outbound_start(struct worker *);
 int outbound_run(struct worker *);
 void outbound_sleep(struct worker *, uint64_t deadline_ms);
-void outbound_stop(struct worker *);
 size_t format_msg(struct worker *, const struct msg *, uint64_t seq, char *out,
     size_t size, int *replay);
 
