@@ -3,6 +3,7 @@
  * and their arities, and the /help text.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../worker/worker.h"
@@ -541,6 +542,145 @@ START_TEST(help_is_stable)
 }
 END_TEST
 
+/* ---- a chat line as a client sees it (format_msg) ---- */
+
+static struct worker fw;
+static struct msg fm;
+static char fout[1100];
+
+static void set_room(const char *);
+static void set_text(const char *);
+
+/* A worker in row 1 that joined #lobby (current) and #side. */
+static void
+format_setup(void)
+{
+	memset(&fw, 0, sizeof(fw));
+	fw.row = 1;
+	fw.gen = 7;
+	strcpy(fw.rooms[0].name, "#lobby");
+	fw.rooms[0].hash = room_hash("#lobby");
+	fw.rooms[0].joined = 1;
+	strcpy(fw.rooms[1].name, "#side");
+	fw.rooms[1].hash = room_hash("#side");
+	fw.rooms[1].joined = 1;
+	fw.current = 0;
+	memset(&fm, 0, sizeof(fm));
+	fm.type = MSG_TEXT;
+	fm.sender = 2;
+	fm.sender_gen = 3;
+	strcpy(fm.nick, "alice");
+	set_room("#lobby");
+	set_text("hello there");
+	memset(fout, 0x5a, sizeof(fout));
+}
+
+static void
+set_room(const char *room)
+{
+	strcpy(fm.room, room);
+	fm.room_hash = room_hash(room);
+}
+
+static void
+set_text(const char *text)
+{
+	fm.len = (uint16_t)strlen(text);
+	strcpy(fm.text, text);
+}
+
+/* Formats FM into FOUT (SIZE bytes); checks the length is FOUT's. */
+static size_t
+format(size_t size)
+{
+	int replay;
+	size_t n = format_msg(&fw, &fm, 10, fout, size, &replay);
+
+	ck_assert_int_eq(replay, -1);
+	if (n > 0)
+		ck_assert_uint_eq(n, strlen(fout));
+	return n;
+}
+
+START_TEST(chat_in_current_room)
+{
+	format(sizeof(fout));
+	ck_assert_str_eq(fout, "<alice> hello there\r\n");
+}
+END_TEST
+
+START_TEST(action_in_current_room)
+{
+	fm.type = MSG_ACTION;
+	set_text("waves");
+	format(sizeof(fout));
+	ck_assert_str_eq(fout, "* alice waves\r\n");
+}
+END_TEST
+
+START_TEST(chat_in_other_room_is_tagged)
+{
+	set_room("#side");
+	format(sizeof(fout));
+	ck_assert_str_eq(fout, "[#side] <alice> hello there\r\n");
+	fm.type = MSG_ACTION;
+	format(sizeof(fout));
+	ck_assert_str_eq(fout, "[#side] * alice hello there\r\n");
+}
+END_TEST
+
+START_TEST(longest_line_whole)
+{
+	char text[TEXT_MAX + 1], want[1100];
+	const char *nick = "n23456789012345678901234567890";
+	const char *room = "#r34567890123456789012345678901";
+
+	ck_assert_uint_eq(strlen(nick), NICK_MAX);
+	ck_assert_uint_eq(strlen(room), ROOM_MAX);
+	memset(text, 'x', TEXT_MAX);
+	text[TEXT_MAX] = '\0';
+	strcpy(fw.rooms[2].name, room);
+	fw.rooms[2].hash = room_hash(room);
+	fw.rooms[2].joined = 1;
+	set_room(room);
+	strcpy(fm.nick, nick);
+	set_text(text);
+	snprintf(want, sizeof(want), "[%s] <%s> %s\r\n", room, nick, text);
+	ck_assert_uint_eq(format(sizeof(fout)), strlen(want));
+	ck_assert_str_eq(fout, want);
+}
+END_TEST
+
+START_TEST(short_buffer_cuts_like_snprintf)
+{
+	const char *whole = "[#side] <alice> hello there\r\n";
+	size_t size;
+
+	set_room("#side");
+	for (size = 1; size <= strlen(whole) + 1; size++) {
+		ck_assert_uint_eq(format(size), size - 1);
+		ck_assert_int_eq(memcmp(fout, whole, size - 1), 0);
+		ck_assert_int_eq(fout[size - 1], '\0');
+		ck_assert_int_eq(fout[size], 0x5a);
+	}
+	memset(fout, 0x5a, sizeof(fout));
+	ck_assert_uint_eq(format(0), 0);
+	ck_assert_int_eq(fout[0], 0x5a);
+}
+END_TEST
+
+START_TEST(own_line_and_other_rooms_not_shown)
+{
+	fm.sender = fw.row;
+	fm.sender_gen = fw.gen;
+	ck_assert_uint_eq(format(sizeof(fout)), 0);
+	fm.sender_gen = fw.gen + 1; /* an earlier client in our row */
+	ck_assert_uint_gt(format(sizeof(fout)), 0);
+	set_room("#elsewhere");
+	ck_assert_uint_eq(format(sizeof(fout)), 0);
+}
+END_TEST
+
 static Suite *
 command_suite(void)
 {
@@ -606,6 +746,16 @@ command_suite(void)
 	tcase_add_test(tc, help_covers_every_command);
 	tcase_add_test(tc, help_lines_are_aligned);
 	tcase_add_test(tc, help_is_stable);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("format");
+	tcase_add_checked_fixture(tc, format_setup, NULL);
+	tcase_add_test(tc, chat_in_current_room);
+	tcase_add_test(tc, action_in_current_room);
+	tcase_add_test(tc, chat_in_other_room_is_tagged);
+	tcase_add_test(tc, longest_line_whole);
+	tcase_add_test(tc, short_buffer_cuts_like_snprintf);
+	tcase_add_test(tc, own_line_and_other_rooms_not_shown);
 	suite_add_tcase(su, tc);
 	return su;
 }

@@ -68,18 +68,51 @@ shares_room(struct worker *w, const struct msg *m, uint64_t seq)
 	return 0;
 }
 
-/* "<nick> text" or "* nick text", tagged with the room if not current. */
+/* Copies LEN bytes of S to P, as far as END; returns where it stopped. */
+static char *
+append(char *p, char *end, const char *s, size_t len)
+{
+	if (len > (size_t)(end - p))
+		len = (size_t)(end - p);
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/*
+ * "<nick> text" or "* nick text", tagged with the room if not current.
+ * The line almost every delivery is, so it is put together by hand:
+ * vsnprintf() took a tenth of a worker's CPU flat out.
+ */
 static size_t
 format_chat(struct worker *w, const struct msg *m, int room, char *out,
     size_t size)
 {
-	char tag[ROOM_MAX + 4] = "";
+	size_t nick = strnlen(m->nick, NICK_MAX);
+	const char *name;
+	char *p = out, *end;
 
-	if (room != w->current)
-		snprintf(tag, sizeof(tag), "[%s] ", w->rooms[room].name);
-	if (m->type == MSG_ACTION)
-		return put(out, size, "%s* %s %s\r\n", tag, m->nick, m->text);
-	return put(out, size, "%s<%s> %s\r\n", tag, m->nick, m->text);
+	if (size == 0)
+		return 0;
+	end = out + size - 1; /* room for the NUL */
+	if (room != w->current) {
+		name = w->rooms[room].name;
+		p = append(p, end, "[", 1);
+		p = append(p, end, name, strnlen(name, ROOM_MAX));
+		p = append(p, end, "] ", 2);
+	}
+	if (m->type == MSG_ACTION) {
+		p = append(p, end, "* ", 2);
+		p = append(p, end, m->nick, nick);
+		p = append(p, end, " ", 1);
+	} else {
+		p = append(p, end, "<", 1);
+		p = append(p, end, m->nick, nick);
+		p = append(p, end, "> ", 2);
+	}
+	p = append(p, end, m->text, strnlen(m->text, TEXT_MAX));
+	p = append(p, end, "\r\n", 2);
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 /*
