@@ -26,6 +26,10 @@
 # reports how long until the last worker is gone, within LEAVE_S (600 s);
 # LEAVE=daemon stops the daemon with the clients still there instead.
 #
+# Each N is run RUNS times (3), each time with a daemon of its own, and
+# a last table gives the median and the spread (min-max) of the main
+# figures over the runs: the machine is small and noisy.
+#
 # IDLEMEM_FLAGS is passed to idlemem (idlemem -h).  The clients stay in
 # #lobby: past announce_limit (100) members a room no longer tells everyone
 # of every join, so N clients joining cost N lines, not N*N/2.
@@ -37,6 +41,10 @@ N=${N:-"1000 10000"}
 CONNECT_S=${CONNECT_S:-600}
 LEAVE=${LEAVE:-clients}
 LEAVE_S=${LEAVE_S:-600}
+RUNS=${RUNS:-3}
+case $RUNS in
+'' | *[!0-9]* | 0) echo "memory: RUNS must be a number, 1 or more" >&2; exit 1 ;;
+esac
 
 tmp=$(mktemp -d)
 pid=
@@ -304,6 +312,16 @@ run() {
 		printf f, "PSS + KernelStack + PageTables + SUnreclaim", s, s / g
 		printf "  %-44s\n", "  + TCP buffers (less noisy than MemAvailable)"
 	}'
+	# for the summary: greeted in (s), then KiB a client: PSS,
+	# MemAvailable drop, the sum above
+	sum_greet=$(sed -n 's/.* greeted in \([0-9.]*\) s.*/\1/p' \
+	    "$tmp/idle.err" | head -n 1)
+	sum_mem=$(awk -v g="$greeted" -v bp="$b_pss" -v ap="$a_pss" \
+	    -v bv="$b_avail" -v av="$a_avail" -v s=$((a_pss - b_pss + \
+	    a_kstack - b_kstack + a_pt - b_pt + a_sunr - b_sunr + a_tcp - \
+	    b_tcp)) 'BEGIN { printf "%.1f %.1f %.1f", (ap - bp) / g,
+		(bv - av) / g, s / g }')
+	sum_leave=-
 
 	slab_delta "$greeted"
 
@@ -353,6 +371,7 @@ run() {
 		chrt -o -p 0 $$ 2>/dev/null || :
 		echo "  all $greeted clients left at once: every worker gone" \
 		    "in $(((t1 - t0) / 1000000)) ms"
+		sum_leave=$(((t1 - t0) / 1000000))
 	fi
 	# then stop the daemon: with LEAVE=daemon, its shutdown tells every
 	# worker at once
@@ -379,6 +398,31 @@ run() {
 		return 1
 	fi
 	echo "  stopped; segment removed"
+	echo "${sum_greet:--} $sum_mem $sum_leave" >>"$tmp/summary-$n"
+}
+
+# The median and the spread of column COL of the lines of FILE ("-": none).
+median() {
+	awk -v c="$1" '$c != "-" { print $c }' "$2" | sort -n |
+	    awk '{ v[NR] = $1 }
+		END { if (NR == 0) { print "-"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%g (%g-%g)\n", m, v[1], v[NR] }'
+}
+
+summary() {
+	echo
+	echo "medians over $RUNS run(s), (min-max):"
+	printf "  %7s  %-20s %-20s %-20s %-20s %s\n" clients \
+	    "greeted in s" "PSS KiB/client" "MemAvail KiB/cl." \
+	    "PSS+KS+PT+SUnr." "all gone in ms"
+	for n in $N; do
+		f=$tmp/summary-$n
+		[ -s "$f" ] || continue
+		printf "  %7s  %-20s %-20s %-20s %-20s %s\n" "$n" \
+		    "$(median 1 "$f")" "$(median 2 "$f")" "$(median 3 "$f")" \
+		    "$(median 4 "$f")" "$(median 5 "$f")"
+	done
 }
 
 [ -x "$IDLEMEM" ] || { echo "$IDLEMEM: not built (make memory builds it)" >&2; exit 1; }
@@ -387,5 +431,11 @@ echo "chatd $($CHATD -V | cut -d' ' -f2), $(nproc) cores," \
     "MemAvailable $(($(kib MemAvailable) / 1024)) MiB, kernel $(uname -r)," \
     "page size $(getconf PAGESIZE)"
 for n in $N; do
-	run "$n"
+	r=1
+	while [ "$r" -le "$RUNS" ]; do
+		[ "$RUNS" -eq 1 ] || echo "--- run $r of $RUNS"
+		run "$n"
+		r=$((r + 1))
+	done
 done
+summary
