@@ -281,8 +281,7 @@ shm_get_motd(struct shm *s, char *out)
 			continue;
 		atomic_thread_fence(memory_order_seq_cst);
 		len = strnlen(h->motd, MOTD_MAX - 1);
-		if (len > 0)
-			memcpy(out, h->motd, len);
+		memcpy(out, h->motd, len);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load(&h->motd_seq) == before) {
 			if (len > 0)

@@ -548,8 +548,19 @@ static struct worker fw;
 static struct msg fm;
 static char fout[1100];
 
-static void set_room(const char *);
-static void set_text(const char *);
+static void
+set_room(const char *room)
+{
+	strcpy(fm.room, room);
+	fm.room_hash = room_hash(room);
+}
+
+static void
+set_text(const char *text)
+{
+	fm.len = (uint16_t)strlen(text);
+	strcpy(fm.text, text);
+}
 
 /* A worker in row 1 that joined #lobby (current) and #side. */
 static void
@@ -573,20 +584,6 @@ format_setup(void)
 	set_room("#lobby");
 	set_text("hello there");
 	memset(fout, 0x5a, sizeof(fout));
-}
-
-static void
-set_room(const char *room)
-{
-	strcpy(fm.room, room);
-	fm.room_hash = room_hash(room);
-}
-
-static void
-set_text(const char *text)
-{
-	fm.len = (uint16_t)strlen(text);
-	strcpy(fm.text, text);
 }
 
 /* Formats FM into FOUT (SIZE bytes); checks the length is FOUT's. */

@@ -748,12 +748,13 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
 				self.input_ready = 0;
 				n = recv(w->fd, w->in, sizeof(w->in),
 				    MSG_DONTWAIT);
-				if (n == -1 && errno == EINTR)
-					self.input_ready = 1;
-				if (n == -1 && (errno == EAGAIN ||
-				    errno == EWOULDBLOCK || errno == EINTR))
+				if (n == -1 &&
+				    (errno == EAGAIN || errno == EWOULDBLOCK))
 					return 0;
-				self.input_ready = 1; /* there may be more */
+				/* there may be more, or we were interrupted */
+				self.input_ready = 1;
+				if (n == -1 && errno == EINTR)
+					return 0;
 				if (n <= 0) {
 					*why = input_ended(w, n);
 					return -1;
