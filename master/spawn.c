@@ -145,14 +145,40 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 	worker_main(&mp->shm, row, fd, addr);
 }
 
+/* A worker started by the burst under way, to be logged after it. */
+struct born {
+	char addr[ADDR_MAX];
+	pid_t pid;
+	int row;
+};
+
+/*
+ * Logs the N workers a burst on listener L started.  The lines wait until
+ * the burst's last fork(): every fork makes all the master's pages
+ * copy-on-write again, and a line logged between two forks wrote seven of
+ * them (syslog(3)'s buffer and state, the time zone, the stack), each
+ * copied and its TLB entry shot down on every CPU.  In a connection storm
+ * that was a third of the master's time a connection (BENCHMARKS.md).
+ */
+static void
+log_born(const struct listener *l, const struct born *b, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		log_info("connect peer=%s listener=%s worker=%ld row=%d",
+		    b[i].addr, l->name, (long)b[i].pid, b[i].row);
+}
+
 /* Accepts what is waiting on listener L, a burst at a time. */
 void
 spawn_accept(struct master *mp, struct listener *l)
 {
 	struct sockaddr_storage ss;
+	struct born born[ACCEPT_BURST];
 	char addr[ADDR_MAX], why[64];
 	socklen_t len;
-	int i, fd, row;
+	int i, fd, row, n = 0;
 	pid_t pid;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
@@ -166,7 +192,7 @@ spawn_accept(struct master *mp, struct listener *l)
 				pause_accepting(mp, "accept");
 			else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("accept failed listener=%s", l->name);
-			return;
+			break;
 		}
 		peer_name(&ss, len, addr, sizeof(addr));
 		if (mp->cf.maxperhost > 0 &&
@@ -195,14 +221,17 @@ spawn_accept(struct master *mp, struct listener *l)
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);
 			table_release(&mp->shm, row);
-			return;
+			break;
 		}
 		table_set_pid(&mp->shm, row, pid);
 		mp->pause_quiet = 0;
 		mp->children++;
 		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
 		close(fd);
-		log_info("connect peer=%s listener=%s worker=%ld row=%d", addr,
-		    l->name, (long)pid, row);
+		memcpy(born[n].addr, addr, sizeof(addr));
+		born[n].pid = pid;
+		born[n].row = row;
+		n++;
 	}
+	log_born(l, born, n);
 }
