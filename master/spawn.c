@@ -145,12 +145,16 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 	worker_main(&mp->shm, row, fd, addr);
 }
 
-/* A worker started by the burst under way, to be logged after it. */
-struct born {
+/*
+ * The workers started by the burst under way, to be logged after it.  Not
+ * on the stack: 4.6 KiB more there pushed the calls below spawn_accept()
+ * onto two more pages, which the master then wrote at every connection.
+ */
+static struct born {
 	char addr[ADDR_MAX];
 	pid_t pid;
 	int row;
-};
+} born[ACCEPT_BURST];
 
 /*
  * Logs the N workers a burst on listener L started.  The lines wait until
@@ -175,7 +179,6 @@ void
 spawn_accept(struct master *mp, struct listener *l)
 {
 	struct sockaddr_storage ss;
-	struct born born[ACCEPT_BURST];
 	char addr[ADDR_MAX], why[64];
 	socklen_t len;
 	int i, fd, row, n = 0;
