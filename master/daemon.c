@@ -144,46 +144,141 @@ pidfile_open(struct master *mp, const char *path)
 	return 0;
 }
 
+#define LOOKUP_GROUPS 1024 /* supplementary groups of the user, at most */
+
+/* What lookup_user() learnt of a user. */
+struct who {
+	int found;   /* 0: no such user */
+	int ngroups; /* -1: more than LOOKUP_GROUPS */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[LOOKUP_GROUPS];
+};
+
+/*
+ * Looks up user NAME, its ids and its groups, in a child process, which
+ * writes them on a pipe and exits.  The lookup goes through NSS, which
+ * loads modules (libnss_systemd and the libraries it needs): in the
+ * master they stayed mapped for good and every worker inherited them, 15
+ * of a worker's 39 mappings, each a kernel object to copy and link at
+ * every fork().  Returns 0, or -1 with errno set if the lookup itself
+ * failed.
+ */
+static int
+lookup_user(const char *name, struct who *w)
+{
+	struct passwd *pw;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2], saved;
+
+	memset(w, 0, sizeof(*w));
+	if (pipe(p) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		saved = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = saved;
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if ((pw = getpwnam(name)) != NULL) {
+			w->found = 1;
+			w->uid = pw->pw_uid;
+			w->gid = pw->pw_gid;
+			w->ngroups = LOOKUP_GROUPS;
+			if (getgrouplist(name, pw->pw_gid, w->groups,
+				&w->ngroups) == -1)
+				w->ngroups = -1;
+		}
+		while (got < sizeof(*w)) {
+			n = write(p[1], (char *)w + got, sizeof(*w) - got);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				_exit(1);
+			got += (size_t)n;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	while (got < sizeof(*w)) {
+		n = read(p[0], (char *)w + got, sizeof(*w) - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	if (got < sizeof(*w)) {
+		memset(w, 0, sizeof(*w));
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Gives up root for good, before anything a client can reach exists:
- * switches to -u USER, or to "nobody" if root gave no -u.  The pidfile
- * opened as root is handed to that user.  Returns 0, or -1 with the
- * reason in WHY.
+ * switches to -u USER, or to "nobody" if root gave no -u, with that
+ * user's groups.  The pidfile opened as root is handed to that user.
+ * Returns 0, or -1 with the reason in WHY.
  */
 int
 drop_privileges(struct master *mp, char *why, size_t size)
 {
 	const char *name = mp->cf.user != NULL ? mp->cf.user : DEFAULT_USER;
-	struct passwd *pw;
+	struct who w;
 
 	if (geteuid() != 0) {
-		if (mp->cf.user != NULL &&
-		    ((pw = getpwnam(name)) == NULL || pw->pw_uid != geteuid())) {
+		if (mp->cf.user == NULL)
+			return 0;
+		if (lookup_user(name, &w) == -1) {
+			snprintf(why, size, "cannot look up user %s: %s", name,
+			    strerror(errno));
+			return -1;
+		}
+		if (!w.found || w.uid != geteuid()) {
 			snprintf(why, size, "-u %s needs root", name);
 			return -1;
 		}
 		return 0;
 	}
-	errno = 0;
-	if ((pw = getpwnam(name)) == NULL) {
+	if (lookup_user(name, &w) == -1) {
+		snprintf(why, size, "cannot look up user %s: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	if (!w.found) {
 		snprintf(why, size, "no user %s%s", name,
 		    mp->cf.user == NULL ? " to serve as instead of root (-u)"
 					: "");
 		return -1;
 	}
-	if (pw->pw_uid == 0) {
+	if (w.uid == 0) {
 		snprintf(why, size,
 		    "will not serve clients as root: give -u an "
 		    "unprivileged user");
 		return -1;
 	}
-	if (mp->pidfd != -1 && fchown(mp->pidfd, pw->pw_uid, pw->pw_gid) == -1) {
+	if (w.ngroups < 0) {
+		snprintf(why, size, "user %s is in more than %d groups", name,
+		    LOOKUP_GROUPS);
+		return -1;
+	}
+	if (mp->pidfd != -1 && fchown(mp->pidfd, w.uid, w.gid) == -1) {
 		snprintf(why, size, "chown pidfile to %s: %s", name,
 		    strerror(errno));
 		return -1;
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+	if (setgroups((size_t)w.ngroups, w.groups) == -1 ||
+	    setgid(w.gid) == -1 || setuid(w.uid) == -1) {
 		snprintf(why, size, "cannot become %s: %s", name,
 		    strerror(errno));
 		return -1;
@@ -193,8 +288,8 @@ drop_privileges(struct master *mp, char *why, size_t size)
 		snprintf(why, size, "still root after becoming %s", name);
 		return -1;
 	}
-	log_notice("serving as user=%s uid=%ld gid=%ld", name,
-	    (long)pw->pw_uid, (long)pw->pw_gid);
+	log_notice("serving as user=%s uid=%ld gid=%ld", name, (long)w.uid,
+	    (long)w.gid);
 	return 0;
 }
 

@@ -1366,6 +1366,23 @@ uids_of(pid_t pid, long uid[4], long *ngroups, long *group)
 	return 0;
 }
 
+/* Whether a mapping of PID names a file whose path holds NEEDLE. */
+static int
+maps_have(pid_t pid, const char *needle)
+{
+	char path[64], line[512];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -1395,8 +1412,15 @@ START_TEST(never_serves_as_root)
 			ck_assert(ngroups == 0 || group == 65534);
 		}
 	}
-	if (want == 65534)
+	if (want == 65534) {
 		ck_assert(daemon_log_has(&d, "serving as user=nobody"));
+		/*
+		 * nobody was looked up in a child: the NSS modules it loaded
+		 * are not in the master, nor in every worker after it
+		 */
+		ck_assert_int_eq(maps_have(d.pid, "/libnss_"), 0);
+		ck_assert_int_eq(maps_have(worker_pid(1), "/libnss_"), 0);
+	}
 	/* the segment is the serving user's, and only its */
 	snprintf(path, sizeof(path), "/dev/shm%s", d.segname);
 	ck_assert_int_eq(stat(path, &st), 0);
