@@ -236,24 +236,19 @@ drop_privileges(struct master *mp, char *why, size_t size)
 	const char *name = mp->cf.user != NULL ? mp->cf.user : DEFAULT_USER;
 	struct who w;
 
+	if (geteuid() != 0 && mp->cf.user == NULL)
+		return 0;
+	if (lookup_user(name, &w) == -1) {
+		snprintf(why, size, "cannot look up user %s: %s", name,
+		    strerror(errno));
+		return -1;
+	}
 	if (geteuid() != 0) {
-		if (mp->cf.user == NULL)
-			return 0;
-		if (lookup_user(name, &w) == -1) {
-			snprintf(why, size, "cannot look up user %s: %s", name,
-			    strerror(errno));
-			return -1;
-		}
 		if (!w.found || w.uid != geteuid()) {
 			snprintf(why, size, "-u %s needs root", name);
 			return -1;
 		}
 		return 0;
-	}
-	if (lookup_user(name, &w) == -1) {
-		snprintf(why, size, "cannot look up user %s: %s", name,
-		    strerror(errno));
-		return -1;
 	}
 	if (!w.found) {
 		snprintf(why, size, "no user %s%s", name,

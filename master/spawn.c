@@ -162,7 +162,7 @@ static struct born {
  * copy-on-write again, and a line logged between two forks wrote seven of
  * them (syslog(3)'s buffer and state, the time zone, the stack), each
  * copied and its TLB entry shot down on every CPU.  In a connection storm
- * that was a third of the master's time a connection (BENCHMARKS.md).
+ * that was a quarter of the master's time a connection (BENCHMARKS.md).
  */
 static void
 log_born(const struct listener *l, const struct born *b, int n)
