@@ -106,18 +106,29 @@ integration: chatd $(INTEG_TESTS:%=$(BUILD)/tests/%)
 	  echo "== $$t"; CHATD=$(BUILD)/chatd $$t; done
 
 # the integration tests with every chatd process under valgrind memcheck;
-# each process writes its own report, and any error fails the target
-VALGRIND = valgrind -q --trace-children=yes --leak-check=full \
-	--errors-for-leak-kinds=definite --error-exitcode=99 \
-	--log-file=$(CURDIR)/build/valgrind/%p.log
+# each process writes its own report, and any error fails the target.
+# When the tests run as root the workers run as nobody, and a checkout in
+# a private home (/root) is closed to nobody: its valgrind could write no
+# report and the worker died at birth.  So chatd, its valgrind wrapper and
+# the reports live in a scratch directory in /tmp that all may enter; the
+# reports are copied to build/valgrind at the end, failed or not.
+VALGRIND_FLAGS = -q --trace-children=yes --leak-check=full \
+	--errors-for-leak-kinds=definite --error-exitcode=99
 valgrind: chatd $(TEST_BINS)
-	@rm -rf build/valgrind && mkdir -p build/valgrind && chmod 1777 build/valgrind
-	(echo '#!/bin/sh'; echo 'exec $(VALGRIND) $(CURDIR)/$(BUILD)/chatd "$$@"') \
-	  > build/valgrind/chatd && chmod +x build/valgrind/chatd
-	@set -e; for t in $(UNIT_TESTS:%=$(BUILD)/tests/%); do \
-	  echo "== valgrind $$t"; $(VALGRIND) $$t; done
-	CHATD=build/valgrind/chatd CHATD_TIMEOUT_MS=20000 \
-	  $(BUILD)/tests/test_daemon
+	@rm -rf build/valgrind && mkdir -p build/valgrind
+	@set -e; dir=$$(mktemp -d /tmp/chatd-valgrind.XXXXXX); \
+	trap 'cp "$$dir"/*.log build/valgrind/ 2>/dev/null; rm -rf "$$dir"' EXIT; \
+	chmod 1777 "$$dir"; \
+	mkdir -m 755 "$$dir/bin" && cp $(BUILD)/chatd "$$dir/bin/chatd"; \
+	chmod 755 "$$dir/bin/chatd"; \
+	vg="valgrind $(VALGRIND_FLAGS) --log-file=$$dir/%p.log"; \
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' "$$vg" "$$dir/bin/chatd" \
+	  > "$$dir/chatd"; \
+	chmod 755 "$$dir/chatd"; \
+	for t in $(UNIT_TESTS:%=$(BUILD)/tests/%); do \
+	  echo "== valgrind $$t"; $$vg $$t; done; \
+	echo "== $(BUILD)/tests/test_daemon, chatd under valgrind"; \
+	CHATD=$$dir/chatd CHATD_TIMEOUT_MS=20000 $(BUILD)/tests/test_daemon
 	@if grep -l 'ERROR SUMMARY: [1-9]' build/valgrind/*.log; then \
 	  echo "valgrind found errors (see the files above)"; exit 1; fi
 	@echo "valgrind: no errors"
