@@ -1383,6 +1383,54 @@ maps_have(pid_t pid, const char *needle)
 	return found;
 }
 
+/*
+ * The VmFlags of PID's mapping whose path holds NEEDLE, into FLAGS.
+ * Returns 0, or -1 if there is no such mapping.
+ */
+static int
+smaps_flags(pid_t pid, const char *needle, char *flags, size_t size)
+{
+	char path[64], line[512];
+	FILE *f;
+	int in = 0, found = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
+		/* a mapping's first line is its range: "lo-hi perms ..." */
+		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
+		    line[strspn(line, "0123456789abcdef")] == '-')
+			in = strstr(line, needle) != NULL;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			strlcpy_(flags, line + 8, size);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+START_TEST(segment_asks_for_huge_pages)
+{
+	char flags[256];
+
+	/* without transparent huge pages there is nothing to ask for */
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == -1)
+		return;
+	start(NULL);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	/* "hg": MADV_HUGEPAGE, made by the master, inherited by a worker */
+	ck_assert_int_eq(smaps_flags(d.pid, d.segname, flags, sizeof(flags)),
+	    0);
+	ck_assert_msg(strstr(flags, " hg") != NULL, "master: %s", flags);
+	ck_assert_int_eq(
+	    smaps_flags(worker_pid(1), d.segname, flags, sizeof(flags)), 0);
+	ck_assert_msg(strstr(flags, " hg") != NULL, "worker: %s", flags);
+	one_done();
+}
+END_TEST
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -2143,6 +2191,7 @@ daemon_suite(void)
 	tcase_add_test(tc, ipv6_loopback);
 	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);
 	tcase_add_test(tc, never_serves_as_root);
+	tcase_add_test(tc, segment_asks_for_huge_pages);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 
