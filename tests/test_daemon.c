@@ -1047,6 +1047,34 @@ reap_orphans(void)
 	return n;
 }
 
+/*
+ * The VmFlags of PID's mapping whose path holds NEEDLE, into FLAGS.
+ * Returns 0, or -1 if there is no such mapping.
+ */
+static int
+smaps_flags(pid_t pid, const char *needle, char *flags, size_t size)
+{
+	char path[64], line[512];
+	FILE *f;
+	int in = 0, found = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
+		/* a mapping's first line is its range: "lo-hi perms ..." */
+		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
+		    line[strspn(line, "0123456789abcdef")] == '-')
+			in = strstr(line, needle) != NULL;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			strlcpy_(flags, line + 8, size);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 START_TEST(workers_outlive_the_master_and_are_adopted)
 {
 	static const char *const unlimited[] = {"-l", "0", NULL};
@@ -1074,6 +1102,12 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	ck_assert(daemon_log_has(&d2, "workers=2 "));
 	ck_assert(daemon_log_has(&d2, "backlog=10 flood=0:20 "));
 	ck_assert_ptr_nonnull(x = client_greeted(&d2, NULL, 0));
+	/* the adopting master asks for huge pages on the segment too */
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0) {
+		ck_assert_int_eq(
+		    smaps_flags(d2.pid, d.segname, line, sizeof(line)), 0);
+		ck_assert_msg(strstr(line, " hg") != NULL, "%s", line);
+	}
 	client_send(x, "/who\n");
 	ck_assert_int_eq(client_expect(x, "3 in #lobby", line, sizeof(line)),
 	    0);
@@ -1379,34 +1413,6 @@ maps_have(pid_t pid, const char *needle)
 		return -1;
 	while (!found && fgets(line, sizeof(line), f) != NULL)
 		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
-/*
- * The VmFlags of PID's mapping whose path holds NEEDLE, into FLAGS.
- * Returns 0, or -1 if there is no such mapping.
- */
-static int
-smaps_flags(pid_t pid, const char *needle, char *flags, size_t size)
-{
-	char path[64], line[512];
-	FILE *f;
-	int in = 0, found = -1;
-
-	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
-		/* a mapping's first line is its range: "lo-hi perms ..." */
-		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
-		    line[strspn(line, "0123456789abcdef")] == '-')
-			in = strstr(line, needle) != NULL;
-		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
-			strlcpy_(flags, line + 8, size);
-			found = 0;
-		}
-	}
 	fclose(f);
 	return found;
 }
