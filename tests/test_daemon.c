@@ -1048,31 +1048,43 @@ reap_orphans(void)
 }
 
 /*
- * The VmFlags of PID's mapping whose path holds NEEDLE, into FLAGS.
- * Returns 0, or -1 if there is no such mapping.
+ * Whether PID maps a file whose path holds NEEDLE: 1, with that mapping's
+ * VmFlags in FLAGS unless it is NULL; 0 if not; -1 if PID's mappings
+ * cannot be read.
  */
 static int
-smaps_flags(pid_t pid, const char *needle, char *flags, size_t size)
+mapping_of(pid_t pid, const char *needle, char *flags, size_t size)
 {
 	char path[64], line[512];
 	FILE *f;
-	int in = 0, found = -1;
+	int found = 0;
+	size_t n;
 
+	if (flags != NULL)
+		flags[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
-	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
-		/* a mapping's first line is its range: "lo-hi perms ..." */
-		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
-		    line[strspn(line, "0123456789abcdef")] == '-')
-			in = strstr(line, needle) != NULL;
-		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
-			strlcpy_(flags, line + 8, size);
-			found = 0;
-		}
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		/* a mapping's first line is its range: "lo-hi perms ... path" */
+		n = strspn(line, "0123456789abcdef");
+		found = n > 0 && line[n] == '-' && strstr(line, needle) != NULL;
 	}
+	/* and its last line its flags */
+	while (found && flags != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmFlags:", 8) == 0) {
+			strlcpy_(flags, line + 8, size);
+			break;
+		}
 	fclose(f);
 	return found;
+}
+
+/* Whether this kernel has transparent huge pages to ask for. */
+static int
+thp_built(void)
+{
+	return access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0;
 }
 
 START_TEST(workers_outlive_the_master_and_are_adopted)
@@ -1103,9 +1115,9 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	ck_assert(daemon_log_has(&d2, "backlog=10 flood=0:20 "));
 	ck_assert_ptr_nonnull(x = client_greeted(&d2, NULL, 0));
 	/* the adopting master asks for huge pages on the segment too */
-	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0) {
+	if (thp_built()) {
 		ck_assert_int_eq(
-		    smaps_flags(d2.pid, d.segname, line, sizeof(line)), 0);
+		    mapping_of(d2.pid, d.segname, line, sizeof(line)), 1);
 		ck_assert_msg(strstr(line, " hg") != NULL, "%s", line);
 	}
 	client_send(x, "/who\n");
@@ -1400,38 +1412,21 @@ uids_of(pid_t pid, long uid[4], long *ngroups, long *group)
 	return 0;
 }
 
-/* Whether a mapping of PID names a file whose path holds NEEDLE. */
-static int
-maps_have(pid_t pid, const char *needle)
-{
-	char path[64], line[512];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
 START_TEST(segment_asks_for_huge_pages)
 {
 	char flags[256];
 
 	/* without transparent huge pages there is nothing to ask for */
-	if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == -1)
+	if (!thp_built())
 		return;
 	start(NULL);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	/* "hg": MADV_HUGEPAGE, made by the master, inherited by a worker */
-	ck_assert_int_eq(smaps_flags(d.pid, d.segname, flags, sizeof(flags)),
-	    0);
+	ck_assert_int_eq(mapping_of(d.pid, d.segname, flags, sizeof(flags)),
+	    1);
 	ck_assert_msg(strstr(flags, " hg") != NULL, "master: %s", flags);
 	ck_assert_int_eq(
-	    smaps_flags(worker_pid(1), d.segname, flags, sizeof(flags)), 0);
+	    mapping_of(worker_pid(1), d.segname, flags, sizeof(flags)), 1);
 	ck_assert_msg(strstr(flags, " hg") != NULL, "worker: %s", flags);
 	one_done();
 }
@@ -1472,8 +1467,8 @@ START_TEST(never_serves_as_root)
 		 * nobody was looked up in a child: the NSS modules it loaded
 		 * are not in the master, nor in every worker after it
 		 */
-		ck_assert_int_eq(maps_have(d.pid, "/libnss_"), 0);
-		ck_assert_int_eq(maps_have(worker_pid(1), "/libnss_"), 0);
+		ck_assert_int_eq(mapping_of(d.pid, "/libnss_", NULL, 0), 0);
+		ck_assert_int_eq(mapping_of(worker_pid(1), "/libnss_", NULL, 0), 0);
 	}
 	/* the segment is the serving user's, and only its */
 	snprintf(path, sizeof(path), "/dev/shm%s", d.segname);
