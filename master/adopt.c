@@ -116,6 +116,8 @@ adopt_segment(struct master *mp, const char *name)
 		return 0;
 	}
 	mp->shm = s;
+	/* new workers inherit the advice with our mapping */
+	(void)shm_huge_pages(&mp->shm, mp->cf.huge_pages);
 	atomic_store(&s.h->master_pid, (int32_t)getpid());
 	repair_master_locks(mp, old);
 	for (i = 0; i < s.h->nrows; i++) {

@@ -51,6 +51,7 @@ static const struct setting {
     {"max_clients", K_UL, CF(maxclients), 1, 100000, 0},
     {"max_per_host", K_UL, CF(maxperhost), 0, 100000, 1},
     {"ring_slots", K_UL, CF(nslots), 64, 1UL << 20, 0},
+    {"huge_pages", K_BOOL, CF(huge_pages), 0, 1, 0},
     {"backlog", K_U32, LIM(backlog), 0, BACKLOG_MAX, 1},
     {"flood_rate", K_U32, LIM(flood_rate), 0, 100000, 1},
     {"flood_burst", K_U32, LIM(flood_burst), 1, 100000, 1},
@@ -75,6 +76,7 @@ config_defaults(struct config *cf)
 	cf->maxclients = DEFAULT_MAXCLIENTS;
 	cf->maxperhost = DEFAULT_MAXPERHOST;
 	cf->nslots = DEFAULT_SLOTS;
+	cf->huge_pages = 1;
 	cf->lim.backlog = DEFAULT_BACKLOG;
 	cf->lim.flood_rate = DEFAULT_FLOOD_RATE;
 	cf->lim.flood_burst = DEFAULT_FLOOD_BURST;

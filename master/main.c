@@ -335,6 +335,7 @@ start(struct master *mp)
 	sp.nrows = (uint32_t)mp->cf.maxclients;
 	sp.nslots = (uint32_t)mp->cf.nslots;
 	sp.lim = mp->cf.lim;
+	sp.huge_pages = mp->cf.huge_pages;
 	if (adopt_segment(mp, mp->segname)) {
 		/* a master died and its workers live on: they are ours now */
 	} else if (shm_create(&mp->shm, mp->segname, &sp, &live) == -1) {

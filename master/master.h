@@ -62,6 +62,7 @@ struct config {
 	unsigned long maxclients;
 	unsigned long maxperhost; /* connections from one address, 0: any */
 	unsigned long nslots;
+	int huge_pages; /* ask for 2 MiB pages for the segment */
 	struct shm_limits lim;
 	const char *pidfile;
 	const char *user; /* -u: whom to serve as; NULL: not root */

@@ -146,6 +146,9 @@ master_reload(struct master *mp)
 		snprintf(b, sizeof(b), "%lu", nc.nslots);
 		kept("ring_slots", a, b);
 	}
+	if (cf->huge_pages != nc.huge_pages)
+		kept("huge_pages", cf->huge_pages ? "yes" : "no",
+		    nc.huge_pages ? "yes" : "no");
 	if (motd_read(nc.motd, &motd, err, sizeof(err)) == -1) {
 		log_err("reload: %s; keeping the running configuration", err);
 		free(motd);

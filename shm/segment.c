@@ -58,21 +58,28 @@ map(struct shm *s, int fd, size_t size, int prot)
 		return -1;
 	s->h = p;
 	s->size = size;
-	/*
-	 * Where /dev/shm may hold huge pages (mounted with huge=advise, or
-	 * with huge=within_size or always, which need no asking), the
-	 * segment is mapped by 2 MiB pages.  Every worker maps the segment
-	 * whole and inherits this advice with the master's mapping, made
-	 * here whether the master created the segment or adopted it.  With
-	 * 10,000 clients (an 8 MiB segment) a worker's page tables went
-	 * from 72 to 56 KiB, and its start was cheaper: a PMD entry where
-	 * 512 PTEs were filled.  But with 1,000 subscribers flat out a
-	 * quarter fewer lines a second went through, for a reason not yet
-	 * known (BENCHMARKS.md): it is the administrator's trade, made by
-	 * the mount.  Elsewhere the advice fails or does nothing.
-	 */
-	(void)madvise(p, size, MADV_HUGEPAGE);
 	return 0;
+}
+
+/*
+ * Asks for the segment to be held in 2 MiB pages (ON), or never to be
+ * (not ON).  Where /dev/shm may hold huge pages (mounted with
+ * huge=advise, which needs the asking, or with huge=within_size or
+ * always, which need none), the segment is then mapped by 2 MiB pages;
+ * refusing them keeps it in small pages even where the mount says
+ * always.  It must be asked before the segment's pages are first
+ * touched, and every worker inherits it with the master's mapping.  With
+ * 10,000 clients (an 8 MiB segment) a worker's page tables went from 72
+ * to 56 KiB, and its start was cheaper: a PMD entry where 512 PTEs were
+ * filled.  But with 1,000 subscribers flat out a quarter fewer lines a
+ * second went through, for a reason not yet known (BENCHMARKS.md): it is
+ * the administrator's trade, the huge_pages setting.  Without
+ * transparent huge pages it fails, and changes nothing.
+ */
+int
+shm_huge_pages(struct shm *s, int on)
+{
+	return madvise(s->h, s->size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
 static int
@@ -166,6 +173,7 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 		return -1;
 	}
 	close(fd);
+	(void)shm_huge_pages(s, p->huge_pages);
 	if (init_segment(s, p, size) == -1) {
 		saved = errno;
 		shm_detach(s);

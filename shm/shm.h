@@ -256,12 +256,14 @@ struct shm_params {
 	uint32_t nrows;
 	uint32_t nslots;
 	struct shm_limits lim;
+	int huge_pages; /* ask for 2 MiB pages (see shm_huge_pages()) */
 };
 
 /* segment.c */
 int shm_create(struct shm *, const char *name, const struct shm_params *,
     pid_t *live_master);
 int shm_attach(struct shm *, const char *name);
+int shm_huge_pages(struct shm *, int on);
 int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);

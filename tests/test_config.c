@@ -90,6 +90,7 @@ START_TEST(every_kind_of_value)
 			      "max_clients = 50\n"
 			      "max_per_host\t3\n"
 			      "ring_slots 128\n"
+			      "huge_pages no\n"
 			      "backlog 0\n"
 			      "flood_rate 0\n"
 			      "flood_burst 7\n"
@@ -113,6 +114,7 @@ START_TEST(every_kind_of_value)
 	ck_assert_uint_eq(cf.maxclients, 50);
 	ck_assert_uint_eq(cf.maxperhost, 3);
 	ck_assert_uint_eq(cf.nslots, 128);
+	ck_assert_int_eq(cf.huge_pages, 0);
 	ck_assert_uint_eq(cf.lim.backlog, 0);
 	ck_assert_uint_eq(cf.lim.flood_rate, 0);
 	ck_assert_uint_eq(cf.lim.flood_burst, 7);
@@ -263,6 +265,7 @@ START_TEST(what_changes_live)
 	ck_assert(!config_is_live("listen"));
 	ck_assert(!config_is_live("name"));
 	ck_assert(!config_is_live("ring_slots"));
+	ck_assert(!config_is_live("huge_pages"));
 	ck_assert(!config_is_live("max_clients"));
 	ck_assert(!config_is_live("nosuch"));
 }

@@ -1432,6 +1432,28 @@ START_TEST(segment_asks_for_huge_pages)
 }
 END_TEST
 
+START_TEST(huge_pages_no_keeps_the_segment_off_them)
+{
+	const char *extra[] = {"-o", "huge_pages=no", NULL};
+	char flags[256];
+
+	if (!thp_built())
+		return;
+	start(extra);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	/* "nh": MADV_NOHUGEPAGE, which even huge=always obeys */
+	ck_assert_int_eq(mapping_of(d.pid, d.segname, flags, sizeof(flags)),
+	    1);
+	ck_assert_msg(strstr(flags, " nh") != NULL && !strstr(flags, " hg"),
+	    "master: %s", flags);
+	ck_assert_int_eq(
+	    mapping_of(worker_pid(1), d.segname, flags, sizeof(flags)), 1);
+	ck_assert_msg(strstr(flags, " nh") != NULL && !strstr(flags, " hg"),
+	    "worker: %s", flags);
+	one_done();
+}
+END_TEST
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -1873,7 +1895,8 @@ START_TEST(sighup_keeps_what_cannot_change_and_a_bad_file)
 	ck_assert(daemon_log_has(&d, ":3: unknown setting \"bogus\""));
 	answer(a, "/nick abcdef", "you are now known as abcdef");
 	/* what the sockets and the segment were made with stays */
-	conf_is("ring_slots 128\nmax_clients 5\nfacility local5\n");
+	conf_is("ring_slots 128\nmax_clients 5\nfacility local5\n"
+		"huge_pages no\n");
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "reload: configuration",
 			     T_TIMEOUT),
@@ -1881,6 +1904,8 @@ START_TEST(sighup_keeps_what_cannot_change_and_a_bad_file)
 	ck_assert(daemon_log_has(&d, "ring_slots cannot change"));
 	ck_assert(daemon_log_has(&d, "max_clients cannot change"));
 	ck_assert(daemon_log_has(&d, "facility cannot change"));
+	ck_assert(daemon_log_has(&d, "huge_pages cannot change while chatd runs; "
+			      "keeping yes"));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	two_done();
 	conf_done();
@@ -2193,6 +2218,7 @@ daemon_suite(void)
 	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);
 	tcase_add_test(tc, never_serves_as_root);
 	tcase_add_test(tc, segment_asks_for_huge_pages);
+	tcase_add_test(tc, huge_pages_no_keeps_the_segment_off_them);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 
