@@ -26,7 +26,10 @@
  *     publish loop under "strace -c" (if strace is installed): two runs that
  *     differ only in the number of messages, divided by that difference, so
  *     set-up and tear-down cancel out.  strace runs without -f: the reader
- *     processes are not traced, only the publisher.
+ *     processes are not traced, only the publisher;
+ *  4. a join's backlog, ring_backlog() of 10 lines: of a quiet room whose
+ *     lines are behind a ring full of another room's, and of that busy
+ *     room itself; ns per call, the median of many calls.
  *
  * Every loop is bounded in count and in time, and the process is killed by
  * alarm() if anything hangs; the segment is unlinked as soon as it is
@@ -359,6 +362,43 @@ consume_prefilled(int rounds)
 }
 
 /*
+ * ring_backlog() of 10 lines of ROOM_ (QUIET: 10 lines of it, then a ring
+ * all but full of ROOM's), ns per call, the median of ROUNDS calls.
+ */
+static uint64_t
+backlog_cost(int quiet, int rounds)
+{
+	uint64_t t[101], t0, before;
+	struct shm s;
+	struct msg m, out[10];
+	const char *room = quiet ? "#quiet" : ROOM;
+	size_t got;
+	int r, i;
+
+	scratch(&s, 1);
+	text_msg(&m);
+	strcpy(m.room, "#quiet");
+	m.room_hash = room_hash("#quiet");
+	for (i = 0; i < 10; i++)
+		ring_publish(&s, &m);
+	text_msg(&m);
+	for (i = 0; i < NSLOTS - 20; i++)
+		ring_publish(&s, &m);
+	before = ring_head(&s);
+	for (r = 0; r < rounds && r < 101; r++) {
+		t0 = now_ns();
+		got = ring_backlog(&s, before, room_hash(room), room, 10, out);
+		t[r] = now_ns() - t0;
+		if (got != 10) {
+			fprintf(stderr, "backlog of %s: got %zu\n", room, got);
+			exit(2);
+		}
+	}
+	shm_detach(&s);
+	return median(t, (size_t)r);
+}
+
+/*
  * One reader chasing a publisher process that publishes MSGS messages as
  * fast as it can.  ns per message delivered; if the reader often found the
  * ring empty (EMPTY), it kept up and the figure is the publisher's pace.
@@ -623,5 +663,12 @@ main(int argc, char **argv)
 		printf("\n3. system calls: not counted (--no-strace)\n");
 	else
 		count_syscalls();
+
+	printf("\n4. a join's backlog, ring_backlog of 10 lines, ns per call "
+	       "(median of 101)\n");
+	printf("   a quiet room behind %d lines of a busy one: %llu\n",
+	    NSLOTS - 20, (unsigned long long)backlog_cost(1, 101));
+	printf("   the busy room: %llu\n",
+	    (unsigned long long)backlog_cost(0, 101));
 	return 0;
 }

@@ -142,8 +142,9 @@ ring_repair(struct shm *s)
 		    memory_order_release);
 	else if (sl->m.type == MSG_TEXT || sl->m.type == MSG_ACTION)
 		/* committed: it died before it could say so */
-		atomic_store_explicit(&h->last_text, seq + 1,
-		    memory_order_relaxed);
+		atomic_store_explicit(&h->last_text[sl->m.room_hash %
+					  TEXT_CHAINS],
+		    seq + 1, memory_order_relaxed);
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	atomic_fetch_add(&h->stats.repairs, 1);
 	return 1;
@@ -169,6 +170,7 @@ uint64_t
 ring_publish_row(struct shm *s, struct msg *m, int row)
 {
 	struct shm_header *h = s->h;
+	_Atomic uint64_t *chain = NULL;
 	struct slot *sl;
 	uint64_t seq;
 	int dead, fixed = 0;
@@ -184,6 +186,12 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
+	sl->m.prev_text = 0;
+	if (m->type == MSG_TEXT || m->type == MSG_ACTION) {
+		chain = &h->last_text[m->room_hash % TEXT_CHAINS];
+		sl->m.prev_text =
+		    atomic_load_explicit(chain, memory_order_relaxed);
+	}
 	/*
 	 * Owed before it exists (see ring_all_screened()): the release store
 	 * of HEAD below orders these before it.
@@ -201,9 +209,8 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	}
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_COMMITTED),
 	    memory_order_release);
-	if (m->type == MSG_TEXT || m->type == MSG_ACTION)
-		atomic_store_explicit(&h->last_text, seq + 1,
-		    memory_order_relaxed);
+	if (chain != NULL)
+		atomic_store_explicit(chain, seq + 1, memory_order_relaxed);
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	lock_give(&h->publock);
 	atomic_fetch_add_explicit(&h->stats.published, 1, memory_order_relaxed);
@@ -524,69 +531,73 @@ ring_read(struct shm *s, uint64_t *cursor, struct msg *out, uint64_t *seq,
 }
 
 /*
- * Whether slot SEQ may hold a text or action message of the room of hash
- * HASH, read from its fixed part only: the whole message is copied only
- * when it may be one.  Returns 1 (maybe), 0 (no), or -1 when the slot no
- * longer holds SEQ (overwritten, or never written).
+ * Reads the link of slot SEQ, a text or action of a chain: whether it may
+ * be one of the room of hash HASH (1) or not (0), and *PREV, the one
+ * before it in the chain.  Reads the fixed part only: the whole message
+ * is copied only when it may be the room's.  Returns -1 when the slot no
+ * longer holds SEQ, committed (overwritten since, or never written).
  */
 static int
-slot_may_be(struct shm *s, uint64_t seq, uint32_t hash)
+slot_link(struct shm *s, uint64_t seq, uint32_t hash, uint64_t *prev)
 {
 	struct slot *sl = &s->slots[seq % s->h->nslots];
-	uint64_t s1, s2;
+	uint64_t s1, s2, p;
 	uint32_t rh;
 	uint16_t type;
 
 	s1 = atomic_load_explicit(&sl->stamp, memory_order_acquire);
-	if (STAMP_SEQ(s1) != seq)
+	if (STAMP_SEQ(s1) != seq || STAMP_STATE(s1) != SLOT_COMMITTED)
 		return -1;
-	if (STAMP_STATE(s1) != SLOT_COMMITTED)
-		return STAMP_STATE(s1) == SLOT_SKIPPED ? 0 : -1;
 	type = sl->m.type;
 	rh = sl->m.room_hash;
+	p = sl->m.prev_text;
 	atomic_thread_fence(memory_order_acquire);
 	s2 = atomic_load_explicit(&sl->stamp, memory_order_relaxed);
 	if (s2 != s1)
 		return -1;
+	*prev = p;
 	return (type == MSG_TEXT || type == MSG_ACTION) && rh == hash;
 }
 
 /*
  * Fills OUT with up to MAX of the latest text and action messages of ROOM
  * (hash HASH) numbered below BEFORE, oldest first, read straight from the
- * ring.  Starts at the latest text of any room (a ring of joins and
- * notices only is not read at all), reads only the fixed part of a slot
- * that is not of the room, and stops at the first slot already
- * overwritten.  Returns how many.
+ * ring.  It follows the room's chain back from its latest text: the
+ * lines it reads are the room's own, those of rooms sharing its chain,
+ * and those of the room published since BEFORE; not every slot of a ring
+ * full of other rooms' lines, which cost a join into a quiet room
+ * milliseconds.  It stops at the first slot already overwritten.  Returns
+ * how many.
  */
 size_t
 ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
     size_t max, struct msg *out)
 {
-	uint64_t seq = before, floor, last;
+	uint64_t next, prev, seq, floor, hops;
 	size_t n = 0, i;
 	unsigned state;
 	struct msg tmp;
 	int may;
 
-	last = atomic_load_explicit(&s->h->last_text, memory_order_relaxed);
-	if (last < seq)
-		seq = last;
+	next = atomic_load_explicit(&s->h->last_text[hash % TEXT_CHAINS],
+	    memory_order_relaxed);
 	floor = before > s->h->nslots ? before - s->h->nslots : 0;
-	while (n < max && seq > floor) {
-		seq--;
-		if ((may = slot_may_be(s, seq, hash)) < 0)
+	for (hops = 0; n < max && next > floor && hops < s->h->nslots;
+	     hops++) {
+		seq = next - 1;
+		if ((may = slot_link(s, seq, hash, &prev)) < 0)
 			break;
-		if (may == 0)
-			continue;
-		if (!slot_copy(s, seq, &out[n], &state)) {
-			if (state == SLOT_SKIPPED)
-				continue;
-			break;
+		if (may == 1 && seq < before) {
+			if (!slot_copy(s, seq, &out[n], &state))
+				break;
+			prev = out[n].prev_text;
+			if (out[n].room_hash == hash &&
+			    strcmp(out[n].room, room) == 0)
+				n++;
 		}
-		if ((out[n].type == MSG_TEXT || out[n].type == MSG_ACTION) &&
-		    out[n].room_hash == hash && strcmp(out[n].room, room) == 0)
-			n++;
+		if (prev >= next) /* a chain only goes back */
+			break;
+		next = prev;
 	}
 	for (i = 0; i < n / 2; i++) {
 		tmp = out[i];

@@ -30,7 +30,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 7
+#define SHM_VERSION 8
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -38,6 +38,7 @@
 #define ROOMS_PER_CLIENT 8 /* rooms one client can be in at once */
 #define MOTD_MAX 4096	   /* bytes of the message of the day */
 #define BACKLOG_MAX 100	   /* lines a JOIN may replay, at most */
+#define TEXT_CHAINS 1024   /* lists of rooms' texts, by room hash */
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
 
 /*
@@ -85,6 +86,12 @@ struct msg {
 	uint32_t
 	    rooms[ROOMS_PER_CLIENT]; /* sender's room hashes (NICK, QUIT) */
 	int64_t time_ms;	     /* wall clock at publication */
+	/*
+	 * For a text or action: 1 + the sequence number of the one before
+	 * it in its chain (the rooms of its room_hash % TEXT_CHAINS), 0 for
+	 * none.  Set by the ring as it publishes.
+	 */
+	uint64_t prev_text;
 	char room[ROOM_MAX + 1];
 	char nick[NICK_MAX + 1]; /* sender's nickname as it was */
 	char text[TEXT_MAX + 2]; /* LEN bytes and a NUL */
@@ -198,9 +205,13 @@ struct shm_header {
 	struct shm_lock tablock;     /* guards the client table */
 	/* the next sequence number to be published; alone on its line */
 	_Alignas(64) _Atomic uint64_t head;
-	/* 1 + the sequence number of the latest text or action, 0: none yet
-	 * (where a join's backlog starts looking); written under publock */
-	_Atomic uint64_t last_text;
+	/*
+	 * For each chain: 1 + the sequence number of the latest text or
+	 * action in it, 0: none yet.  A join's backlog starts there and
+	 * follows prev_text back, reading its room's lines and few others
+	 * however busy other rooms are.  Written under publock.
+	 */
+	_Atomic uint64_t last_text[TEXT_CHAINS];
 	/*
 	 * 1 while the master has published and not yet woken the readers:
 	 * the master's bit of the owe map (see ring_all_screened())

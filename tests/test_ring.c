@@ -217,7 +217,10 @@ START_TEST(backlog_starts_at_the_latest_text)
 	size_t n;
 	int i;
 
-	ck_assert_uint_eq(atomic_load(&s.h->last_text), 0);
+	_Atomic uint64_t *chain =
+	    &s.h->last_text[room_hash("#a") % TEXT_CHAINS];
+
+	ck_assert_uint_eq(atomic_load(chain), 0);
 	text_msg(&m, 1, "#a", "join");
 	m.type = MSG_JOIN;
 	for (i = 0; i < 20; i++)
@@ -226,8 +229,10 @@ START_TEST(backlog_starts_at_the_latest_text)
 	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
 	ck_assert_uint_eq(n, 0);
 	publish_text(1, "#a", "first");
-	ck_assert_uint_eq(atomic_load(&s.h->last_text), ring_head(&s));
+	ck_assert_uint_eq(atomic_load(chain), ring_head(&s));
 	publish_text(1, "#b", "other");
+	/* #b's chain is another */
+	ck_assert_uint_eq(atomic_load(chain), ring_head(&s) - 1);
 	for (i = 0; i < 30; i++)
 		ring_publish(&s, &m);
 	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
@@ -237,10 +242,100 @@ START_TEST(backlog_starts_at_the_latest_text)
 	text_msg(&m, 1, "#a", "waves");
 	m.type = MSG_ACTION;
 	ring_publish(&s, &m);
-	ck_assert_uint_eq(atomic_load(&s.h->last_text), ring_head(&s));
+	ck_assert_uint_eq(atomic_load(chain), ring_head(&s));
 	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 10, out);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(out[1].text, "waves");
+}
+END_TEST
+
+/* A room name other than ROOM whose chain is ROOM's. */
+static void
+chain_mate(const char *room, char *out, size_t size)
+{
+	uint32_t want = room_hash(room) % TEXT_CHAINS;
+	int i;
+
+	for (i = 0; i < 1000000; i++) {
+		snprintf(out, size, "#r%d", i);
+		if (room_hash(out) % TEXT_CHAINS == want &&
+		    room_hash(out) != room_hash(room))
+			return;
+	}
+	ck_abort_msg("no room shares a chain with %s", room);
+}
+
+/*
+ * Each text links to the one before it in its chain, so a join into a
+ * quiet room reads that room's lines, not the ring of a busy one: three
+ * lines of #quiet under 50 of #busy are found in four links.
+ */
+START_TEST(backlog_follows_the_room_chain)
+{
+	struct msg out[10], m;
+	uint64_t q[3], seq, cur;
+	uint64_t lost = 0;
+	size_t n;
+	int i;
+
+	q[0] = publish_text(1, "#quiet", "q0");
+	q[1] = publish_text(1, "#quiet", "q1");
+	for (i = 0; i < 50; i++)
+		publish_text(1, "#busy", "b");
+	q[2] = publish_text(1, "#quiet", "q2");
+	ck_assert_uint_eq(
+	    atomic_load(&s.h->last_text[room_hash("#quiet") % TEXT_CHAINS]),
+	    q[2] + 1);
+	/* the links, as a reader sees them */
+	cur = q[2];
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_uint_eq(m.prev_text, q[1] + 1);
+	cur = q[1];
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_uint_eq(m.prev_text, q[0] + 1);
+	cur = q[0];
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_uint_eq(m.prev_text, 0);
+	n = ring_backlog(&s, ring_head(&s), room_hash("#quiet"), "#quiet", 10,
+	    out);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(out[0].text, "q0");
+	ck_assert_str_eq(out[1].text, "q1");
+	ck_assert_str_eq(out[2].text, "q2");
+	/* lines after the join are not its backlog, and do not hide it */
+	n = ring_backlog(&s, q[2], room_hash("#quiet"), "#quiet", 10, out);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(out[1].text, "q1");
+}
+END_TEST
+
+/* Two rooms in one chain: each backlog is its own room's, in order. */
+START_TEST(backlog_of_rooms_sharing_a_chain)
+{
+	struct msg out[10];
+	char mate[16], text[16];
+	size_t n;
+	int i;
+
+	chain_mate("#a", mate, sizeof(mate));
+	for (i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "a%d", i);
+		publish_text(1, "#a", text);
+		snprintf(text, sizeof(text), "m%d", i);
+		publish_text(1, mate, text);
+		publish_text(1, mate, text);
+	}
+	n = ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 4, out);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "a%d", 2 + i);
+		ck_assert_str_eq(out[i].text, text);
+	}
+	n = ring_backlog(&s, ring_head(&s), room_hash(mate), mate, 3, out);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(out[0].text, "m4");
+	ck_assert_str_eq(out[1].text, "m5");
+	ck_assert_str_eq(out[2].text, "m5");
 }
 END_TEST
 
@@ -316,6 +411,42 @@ START_TEST(master_repairs_a_dead_publisher)
 	ck_assert_uint_eq(STAMP_STATE(atomic_load(&s.slots[0].stamp)),
 	    SLOT_SKIPPED);
 	ck_assert_uint_eq(publish_text(1, "#a", "fine"), 1);
+}
+END_TEST
+
+/*
+ * A publisher that died after committing its text, before it moved the
+ * head and its chain: the repair does both, and a join finds the text.
+ */
+START_TEST(repair_links_a_committed_text)
+{
+	struct msg m, out[4];
+	pid_t pid;
+
+	publish_text(1, "#a", "one");
+	pid = fork();
+	if (pid == 0) {
+		struct slot *sl = &s.slots[1];
+
+		lock_take(&s.h->publock);
+		atomic_store(&sl->stamp, STAMP(1, SLOT_WRITING));
+		text_msg(&m, 1, "#a", "two");
+		m.prev_text = 1;
+		memcpy(&sl->m, &m, sizeof(m));
+		atomic_store(&sl->stamp, STAMP(1, SLOT_COMMITTED));
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(lock_release_dead(&s.h->publock, pid), 1);
+	ck_assert_int_eq(ring_repair(&s), 1);
+	lock_give(&s.h->publock);
+	ck_assert_uint_eq(ring_head(&s), 2);
+	ck_assert_uint_eq(
+	    atomic_load(&s.h->last_text[room_hash("#a") % TEXT_CHAINS]), 2);
+	ck_assert_uint_eq(
+	    ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 4, out), 2);
+	ck_assert_str_eq(out[0].text, "one");
+	ck_assert_str_eq(out[1].text, "two");
 }
 END_TEST
 
@@ -665,6 +796,8 @@ ring_suite(void)
 	tcase_add_test(tc, backlog_returns_the_latest_of_a_room);
 	tcase_add_test(tc, backlog_skips_other_kinds_and_stops_at_overwritten);
 	tcase_add_test(tc, backlog_starts_at_the_latest_text);
+	tcase_add_test(tc, backlog_follows_the_room_chain);
+	tcase_add_test(tc, backlog_of_rooms_sharing_a_chain);
 	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
 	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
@@ -675,6 +808,7 @@ ring_suite(void)
 	tcase_add_checked_fixture(tc, setup_small, teardown);
 	tcase_add_test(tc, next_publisher_repairs_a_dead_one);
 	tcase_add_test(tc, master_repairs_a_dead_publisher);
+	tcase_add_test(tc, repair_links_a_committed_text);
 	tcase_add_test(tc, dead_owner_who_had_not_begun_needs_no_repair);
 	tcase_add_test(tc, proc_is_dead_tells_zombies_and_the_living);
 	suite_add_tcase(su, tc);
