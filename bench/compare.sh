@@ -13,7 +13,9 @@
 # one more: CMP_STALL_SUBS subscribers and one publisher flat out, run
 # once as it is and once with CMP_STALL more subscribers that never read
 # (a stalled client), to show what one costs the others.  The medians also
-# go to CMP_DATA, a whitespace table that bench/plot.sh draws.  Stops what
+# go to CMP_DATA, a whitespace table that bench/plot.sh draws.  After a
+# run against chatd it waits until that run's workers are gone, so that no
+# run shares the machine with the end of the one before.  Stops what
 # it started, by pid, however it ends (a chatd's workers and its segment
 # too).
 #	make compare
@@ -295,6 +297,19 @@ run() {
 	fi
 	[ "$rc" -eq 0 ] || line="$line incomplete=1"
 	printf '%s\n' "$line"
+	[ "$x" != chatd ] || settle
+}
+
+# waits until the workers of the run just ended are gone (up to 60 s), so
+# that the next run, of whichever server, does not share the two cores
+# with the kernel ending a thousand processes: each run measures its own
+# scenario, and what departures cost is measured by make memory
+settle() {
+	i=0
+	while [ "$(workers | wc -l)" -gt 1 ] && [ "$i" -lt 600 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
 }
 
 # the median, the minimum and the maximum of the field NAME=value of the
