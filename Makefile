@@ -306,6 +306,7 @@ switchcost: $(BUILD)/bench/switchcost
 #   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
 #   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
 #   make compare CMP_SERVERS="chatd redis"   leave ngircd out
+#   make compare CMP_EACH=1   every run's deliveries/s too, in order
 #   make plot              deliveries/s against subscribers, from the last
 #                          compare: bench/deliveries.svg (BENCHMARKS.md
 #                          shows it) and as text
@@ -320,6 +321,7 @@ CMP_RUNS ?= 3
 CMP_RATE ?= 1000
 CMP_STALL ?= 1
 CMP_SERVERS ?= chatd redis ngircd
+CMP_EACH ?=
 DELIVERIES ?= 1000000
 
 .PHONY: compare plot
@@ -329,7 +331,7 @@ compare: chatd $(BUILD)/bench/chatload
 	  CMP_PUBS="$(CMP_PUBS)" RUNS="$(CMP_RUNS)" CMP_RATE="$(CMP_RATE)" \
 	  CMP_STALL="$(CMP_STALL)" \
 	  CMP_SERVERS="$(CMP_SERVERS)" DELIVERIES="$(DELIVERIES)" \
-	  bench/compare.sh
+	  CMP_EACH="$(CMP_EACH)" bench/compare.sh
 
 plot:
 	PLOT_SVG=bench/deliveries.svg bench/plot.sh

@@ -28,7 +28,10 @@
 #   CMP_RATE_SUBS (100), CMP_RATE_PUBS (1), CMP_RATE_SECS (5: how long a
 #   fixed-rate run lasts),
 #   CMP_DATA (bench/results/compare.dat), CMP_SERVERS ("chatd redis
-#   ngircd"), CHATD, REDIS, NGIRCD, LOAD (the binaries).
+#   ngircd"), CHATD, REDIS, NGIRCD, LOAD (the binaries),
+#   CMP_EACH (set: print every run's deliveries/s too, in order: the
+#   runs after the first against one chatd can differ from it; see
+#   BENCHMARKS.md).
 set -eu
 cd "$(dirname "$0")/.."
 CHATD=${CHATD:-./chatd}
@@ -48,6 +51,7 @@ CMP_STALL=${CMP_STALL:-0}
 CMP_STALL_SUBS=${CMP_STALL_SUBS:-99}
 CMP_DATA=${CMP_DATA:-bench/results/compare.dat}
 CMP_SERVERS=${CMP_SERVERS:-chatd redis ngircd}
+CMP_EACH=${CMP_EACH:-}
 
 [ -x "$LOAD" ] || { echo "compare: no $LOAD (run make compare)" >&2; exit 1; }
 for n in "$RUNS" "$DELIVERIES" "$WINDOW" "$CMP_RATE" "$CMP_RATE_SUBS" \
@@ -351,6 +355,14 @@ scenario() {
 			run "$x" "$@" >>"$tmp/$x.res"
 		done
 		r=$((r + 1))
+	done
+	[ -n "$CMP_EACH" ] || return 0
+	for x in $servers; do
+		printf '  S=%s P=%s %s, each run in order (deliveries/s):' \
+		    "$1" "$2" "$x"
+		sed -n 's/.* deliveries_per_s=\([0-9]*\).*/ \1/p' \
+		    "$tmp/$x.res" | tr -d '\n'
+		echo
 	done
 }
 
