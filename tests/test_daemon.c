@@ -1412,45 +1412,51 @@ uids_of(pid_t pid, long uid[4], long *ngroups, long *group)
 	return 0;
 }
 
-START_TEST(segment_asks_for_huge_pages)
+/*
+ * Starts a daemon with EXTRA and one greeted client, and checks that the
+ * segment's mapping in the master and in that client's worker has the
+ * VmFlag WANT and not UNWANTED (" hg", " nh"), then stops it.
+ */
+static void
+segment_flag_is(const char *const *extra, const char *want,
+    const char *unwanted)
 {
 	char flags[256];
+	pid_t pid[2];
+	int i;
 
+	start(extra);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	pid[0] = d.pid;
+	pid[1] = worker_pid(1);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(
+		    mapping_of(pid[i], d.segname, flags, sizeof(flags)), 1);
+		ck_assert_msg(strstr(flags, want) != NULL &&
+			strstr(flags, unwanted) == NULL,
+		    "%s: %s", i == 0 ? "master" : "worker", flags);
+	}
+	one_done();
+}
+
+START_TEST(segment_asks_for_huge_pages)
+{
 	/* without transparent huge pages there is nothing to ask for */
 	if (!thp_built())
 		return;
-	start(NULL);
-	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	/* "hg": MADV_HUGEPAGE, made by the master, inherited by a worker */
-	ck_assert_int_eq(mapping_of(d.pid, d.segname, flags, sizeof(flags)),
-	    1);
-	ck_assert_msg(strstr(flags, " hg") != NULL, "master: %s", flags);
-	ck_assert_int_eq(
-	    mapping_of(worker_pid(1), d.segname, flags, sizeof(flags)), 1);
-	ck_assert_msg(strstr(flags, " hg") != NULL, "worker: %s", flags);
-	one_done();
+	segment_flag_is(NULL, " hg", " nh");
 }
 END_TEST
 
 START_TEST(huge_pages_no_keeps_the_segment_off_them)
 {
 	const char *extra[] = {"-o", "huge_pages=no", NULL};
-	char flags[256];
 
 	if (!thp_built())
 		return;
-	start(extra);
-	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	/* "nh": MADV_NOHUGEPAGE, which even huge=always obeys */
-	ck_assert_int_eq(mapping_of(d.pid, d.segname, flags, sizeof(flags)),
-	    1);
-	ck_assert_msg(strstr(flags, " nh") != NULL && !strstr(flags, " hg"),
-	    "master: %s", flags);
-	ck_assert_int_eq(
-	    mapping_of(worker_pid(1), d.segname, flags, sizeof(flags)), 1);
-	ck_assert_msg(strstr(flags, " nh") != NULL && !strstr(flags, " hg"),
-	    "worker: %s", flags);
-	one_done();
+	segment_flag_is(extra, " nh", " hg");
 }
 END_TEST
 
