@@ -72,9 +72,11 @@ map(struct shm *s, int fd, size_t size, int prot)
  * 10,000 clients (an 8 MiB segment) a worker's page tables went from 72
  * to 56 KiB, and its start was cheaper: a PMD entry where 512 PTEs were
  * filled.  But with 1,000 subscribers flat out a quarter fewer lines a
- * second went through, for a reason not yet known (BENCHMARKS.md): it is
- * the administrator's trade, the huge_pages setting.  Without
- * transparent huge pages it fails, and changes nothing.
+ * second went through on the test machine, a guest with shadow page
+ * tables, most likely because its DAMON clears accessed bits in 2 MiB
+ * entries of every worker (BENCHMARKS.md): it is the administrator's
+ * trade, the huge_pages setting.  Without transparent huge pages it
+ * fails, and changes nothing.
  */
 int
 shm_huge_pages(struct shm *s, int on)

@@ -224,6 +224,13 @@ struct shm_header {
 	char motd[MOTD_MAX];
 };
 
+/* The chain of texts the room of hash HASH is in: its head in H. */
+static inline _Atomic uint64_t *
+text_chain(struct shm_header *h, uint32_t hash)
+{
+	return &h->last_text[hash % TEXT_CHAINS];
+}
+
 /*
  * What a publisher needs to know of a message it published to wake the
  * rows that want it (see ring_wake_batch()): the message's type, target

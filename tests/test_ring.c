@@ -217,8 +217,7 @@ START_TEST(backlog_starts_at_the_latest_text)
 	size_t n;
 	int i;
 
-	_Atomic uint64_t *chain =
-	    &s.h->last_text[room_hash("#a") % TEXT_CHAINS];
+	_Atomic uint64_t *chain = text_chain(s.h, room_hash("#a"));
 
 	ck_assert_uint_eq(atomic_load(chain), 0);
 	text_msg(&m, 1, "#a", "join");
@@ -253,12 +252,12 @@ END_TEST
 static void
 chain_mate(const char *room, char *out, size_t size)
 {
-	uint32_t want = room_hash(room) % TEXT_CHAINS;
+	_Atomic uint64_t *want = text_chain(s.h, room_hash(room));
 	int i;
 
 	for (i = 0; i < 1000000; i++) {
 		snprintf(out, size, "#r%d", i);
-		if (room_hash(out) % TEXT_CHAINS == want &&
+		if (text_chain(s.h, room_hash(out)) == want &&
 		    room_hash(out) != room_hash(room))
 			return;
 	}
@@ -284,7 +283,7 @@ START_TEST(backlog_follows_the_room_chain)
 		publish_text(1, "#busy", "b");
 	q[2] = publish_text(1, "#quiet", "q2");
 	ck_assert_uint_eq(
-	    atomic_load(&s.h->last_text[room_hash("#quiet") % TEXT_CHAINS]),
+	    atomic_load(text_chain(s.h, room_hash("#quiet"))),
 	    q[2] + 1);
 	/* the links, as a reader sees them */
 	cur = q[2];
@@ -442,7 +441,7 @@ START_TEST(repair_links_a_committed_text)
 	lock_give(&s.h->publock);
 	ck_assert_uint_eq(ring_head(&s), 2);
 	ck_assert_uint_eq(
-	    atomic_load(&s.h->last_text[room_hash("#a") % TEXT_CHAINS]), 2);
+	    atomic_load(text_chain(s.h, room_hash("#a"))), 2);
 	ck_assert_uint_eq(
 	    ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 4, out), 2);
 	ck_assert_str_eq(out[0].text, "one");
