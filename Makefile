@@ -272,12 +272,17 @@ memory: chatd $(BUILD)/bench/idlemem
 #   make switchcost        wake N processes in turn (N = 10 ... 1,000):
 #                          what a wake-up costs as processes multiply,
 #                          the floor under deliveries at S=1000
+#   make pagecost          N processes read a ring another writes, in a
+#                          new ring, in one written before, and in one
+#                          read ahead at start: why workers read the
+#                          segment ahead (shm_pretouch())
 
 SPAWN_N ?= 1000 10000
 SPAWN_FLAGS ?=
 SWITCH_N ?= 10 100 300 1000
+PAGE_N ?= 100 500 1100
 
-.PHONY: spawnfloor switchcost
+.PHONY: spawnfloor switchcost pagecost
 
 $(BUILD)/bench/spawnfloor: bench/spawnfloor.c
 	@mkdir -p $(dir $@)
@@ -287,12 +292,19 @@ $(BUILD)/bench/switchcost: bench/switchcost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/bench/pagecost: bench/pagecost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
 spawnfloor: $(BUILD)/bench/spawnfloor
 	@for n in $(SPAWN_N); do \
 	  $(BUILD)/bench/spawnfloor -n $$n $(SPAWN_FLAGS) || exit 1; done
 
 switchcost: $(BUILD)/bench/switchcost
 	$(BUILD)/bench/switchcost -n "$(SWITCH_N)"
+
+pagecost: $(BUILD)/bench/pagecost
+	$(BUILD)/bench/pagecost -n "$(PAGE_N)"
 
 # ---- compare: chatd against redis-server and ngircd (bench/) ----
 #

@@ -84,6 +84,51 @@ shm_huge_pages(struct shm *s, int on)
 	return madvise(s->h, s->size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
+/*
+ * What a starting worker reads ahead, one byte a page, when ROWS rows are
+ * in use: the header and those rows (OUT[0]), and the maps, the nicknames
+ * and the ring (OUT[1]), as byte offsets, start and end.  Returns 2, or 0
+ * past SHM_PRETOUCH_ROWS rows.
+ *
+ * Why: MADV_POPULATE_READ fills the worker's page tables, but a guest
+ * whose hypervisor shadows them (KVM without EPT or NPT, PVM) still exits
+ * at a process's first access to each page, and there a first access
+ * after another process wrote the page costs several times one before it.
+ * Read ahead, a ring that had wrapped gave 2.5-2.9 M deliveries a second
+ * with 100 subscribers where it gave 1.8-2.2 M, and 1.3-1.5 M with 500
+ * where it gave 0.7-1.3 M (BENCHMARKS.md).  Elsewhere it costs some TLB
+ * misses at start.  Past SHM_PRETOUCH_ROWS nothing is read ahead: KVM
+ * keeps at most 1,000 shadow mappings of a guest page and drops them all
+ * when one more is made, so with a thousand workers reading every page a
+ * read ahead would only drop the others' mappings.
+ */
+int
+shm_pretouch_ranges(const struct shm *s, uint32_t rows, size_t out[2][2])
+{
+	if (rows > SHM_PRETOUCH_ROWS || rows > s->h->nrows)
+		return 0;
+	out[0][0] = 0;
+	out[0][1] = (size_t)((const char *)&s->rows[rows] - (const char *)s->h);
+	out[1][0] = (size_t)((const char *)s->sleepmap - (const char *)s->h);
+	out[1][1] = s->size;
+	return 2;
+}
+
+/* Reads a byte of every page shm_pretouch_ranges() gives. */
+void
+shm_pretouch(struct shm *s, uint32_t rows)
+{
+	const volatile unsigned char *p = (const volatile unsigned char *)s->h;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), r[2][2], o;
+	unsigned sum = 0;
+	int i, n = shm_pretouch_ranges(s, rows, r);
+
+	for (i = 0; i < n; i++)
+		for (o = r[i][0] - r[i][0] % page; o < r[i][1]; o += page)
+			sum += p[o];
+	(void)sum;
+}
+
 static int
 init_segment(struct shm *s, const struct shm_params *p, size_t size)
 {

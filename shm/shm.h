@@ -40,6 +40,8 @@
 #define BACKLOG_MAX 100	   /* lines a JOIN may replay, at most */
 #define TEXT_CHAINS 1024   /* lists of rooms' texts, by room hash */
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
+/* rows in use up to which a starting worker reads the segment ahead */
+#define SHM_PRETOUCH_ROWS 512
 
 /*
  * A lock whose word holds the owner's pid: taken by one compare-and-swap
@@ -282,6 +284,8 @@ int shm_create(struct shm *, const char *name, const struct shm_params *,
     pid_t *live_master);
 int shm_attach(struct shm *, const char *name);
 int shm_huge_pages(struct shm *, int on);
+int shm_pretouch_ranges(const struct shm *, uint32_t rows, size_t out[2][2]);
+void shm_pretouch(struct shm *, uint32_t rows);
 int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);

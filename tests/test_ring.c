@@ -779,6 +779,45 @@ START_TEST(concurrent_publishers_lapping_reader)
 }
 END_TEST
 
+/*
+ * A starting worker reads ahead the header and the rows in use, then
+ * everything from the sleep map to the end, and nothing once the server
+ * is crowded.
+ */
+START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
+{
+	struct shm big;
+	size_t r[2][2];
+	const char *base;
+
+	scratch_shm(&big, SHM_PRETOUCH_ROWS + 100, 64);
+	base = (const char *)big.h;
+	ck_assert_int_eq(shm_pretouch_ranges(&big, 3, r), 2);
+	ck_assert_uint_eq(r[0][0], 0);
+	ck_assert_uint_eq(r[0][1], (size_t)((const char *)&big.rows[3] - base));
+	ck_assert_uint_eq(r[1][0], (size_t)((const char *)big.sleepmap - base));
+	ck_assert_uint_eq(r[1][1], big.size);
+	ck_assert_uint_lt(r[0][1], r[1][0]); /* the free rows are skipped */
+	ck_assert_uint_lt((size_t)((const char *)&big.slots[63] - base),
+	    r[1][1]);
+	shm_pretouch(&big, 3); /* under ASan and valgrind: reads in bounds */
+	ck_assert_int_eq(shm_pretouch_ranges(&big, SHM_PRETOUCH_ROWS, r), 2);
+	ck_assert_uint_eq(r[0][1], (size_t)((const char *)
+	    &big.rows[SHM_PRETOUCH_ROWS] - base));
+	shm_pretouch(&big, SHM_PRETOUCH_ROWS);
+	ck_assert_int_eq(
+	    shm_pretouch_ranges(&big, SHM_PRETOUCH_ROWS + 1, r), 0);
+	shm_pretouch(&big, SHM_PRETOUCH_ROWS + 1);
+	shm_detach(&big);
+	/* a table smaller than the limit, all of it in use */
+	ck_assert_int_eq(shm_pretouch_ranges(&s, 8, r), 2);
+	ck_assert_uint_eq(r[0][1],
+	    (size_t)((const char *)&s.rows[8] - (const char *)s.h));
+	ck_assert_int_eq(shm_pretouch_ranges(&s, 9, r), 0);
+	shm_pretouch(&s, 8);
+}
+END_TEST
+
 static Suite *
 ring_suite(void)
 {
@@ -801,6 +840,7 @@ ring_suite(void)
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
 	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
 	tcase_add_test(tc, publishers_owe_wakeups_until_they_wake);
+	tcase_add_test(tc, pretouch_reads_the_rows_in_use_and_the_rest);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");

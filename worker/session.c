@@ -938,11 +938,15 @@ batch_scheduling(void)
  * it reads, once each, a few hundred faults, which on a virtual machine
  * cost more than the rest of its start.  Without MADV_POPULATE_READ (a
  * kernel before 5.14) nothing is done and the pages fault in as before.
+ * Then, while the server is not crowded, reads a byte of each page it
+ * will read, for the hypervisors that make a first access dear (see
+ * shm_pretouch()).
  */
 static void
 map_segment(struct shm *shm)
 {
 	madvise(shm->h, shm->size, MADV_POPULATE_READ);
+	shm_pretouch(shm, atomic_load(&shm->h->rows_hwm));
 }
 
 /* The client sent something: wake the worker as a publisher would. */
