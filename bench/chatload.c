@@ -57,6 +57,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -321,14 +322,42 @@ expected(int p)
 	return nsubs_all - (conns[pubconn[p]].sub >= 0 ? 1 : 0);
 }
 
+/*
+ * Reads the decimal number at *S (before END) and the one space after it
+ * unless LAST, into *V, and moves *S past them.  Returns 0, or -1 if
+ * there is no number there.  sscanf() did this at a fifth of chatload's
+ * CPU, taken from the server it measures on a small machine.
+ */
+static int
+field(const char **s, const char *end, int last, long long *v)
+{
+	const char *q = *s;
+	long long x = 0;
+
+	if (q >= end || *q < '0' || *q > '9')
+		return -1;
+	for (; q < end && *q >= '0' && *q <= '9'; q++) {
+		if (x > (LLONG_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (*q - '0');
+	}
+	if (!last) {
+		if (q >= end || *q != ' ')
+			return -1;
+		q++;
+	}
+	*s = q;
+	*v = x;
+	return 0;
+}
+
 /* A message received by subscriber C: publisher P, number SEQ, sent at T. */
 static void
 on_message(struct conn *c, const char *payload, size_t n, int64_t t)
 {
 	struct track *tr;
-	char tmp[PAYLOAD + 1];
-	long p, seq;
-	long long sent;
+	const char *s = payload, *end = payload + n;
+	long long p, seq, sent;
 	long k;
 
 	if (c->sub < 0)
@@ -337,10 +366,8 @@ on_message(struct conn *c, const char *payload, size_t n, int64_t t)
 		protoerr++;
 		return;
 	}
-	memcpy(tmp, payload, n);
-	tmp[n] = '\0';
-	if (sscanf(tmp, "%ld %ld %lld", &p, &seq, &sent) != 3 || p < 0 ||
-	    p >= npub || seq < 0 || seq >= lines) {
+	if (field(&s, end, 0, &p) == -1 || field(&s, end, 0, &seq) == -1 ||
+	    field(&s, end, 1, &sent) == -1 || p >= npub || seq >= lines) {
 		protoerr++;
 		return;
 	}
