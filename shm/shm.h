@@ -41,7 +41,7 @@
 #define TEXT_CHAINS 1024   /* lists of rooms' texts, by room hash */
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
 /* rows in use up to which a starting worker reads the segment ahead */
-#define SHM_PRETOUCH_ROWS 512
+#define SHM_PRETOUCH_ROWS 960
 
 /*
  * A lock whose word holds the owner's pid: taken by one compare-and-swap
