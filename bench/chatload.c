@@ -325,8 +325,8 @@ expected(int p)
 /*
  * Reads the decimal number at *S (before END) and the one space after it
  * unless LAST, into *V, and moves *S past them.  Returns 0, or -1 if
- * there is no number there.  sscanf() did this at a fifth of chatload's
- * CPU, taken from the server it measures on a small machine.
+ * there is no number there.  sscanf() did this at more than half of
+ * chatload's CPU, taken from the server it measures on a small machine.
  */
 static int
 field(const char **s, const char *end, int last, long long *v)

@@ -159,10 +159,11 @@ one_case(int n, int which, long lines, int batch)
 	uint64_t t0, w_ns = 0, t, seq;
 	int i, rc = -1;
 	long k, b;
-	size_t rows = (sizeof(*hd) + (size_t)n * sizeof(*rd) + 4095) / 4096;
+	/* the head and the readers' semaphores, in whole pages */
+	size_t hdr_pages = (sizeof(*hd) + (size_t)n * sizeof(*rd) + 4095) / 4096;
 
 	ring_size = (size_t)(SLOTS / PER_PAGE + 1) * 4096;
-	map_size = rows * 4096 + ring_size;
+	map_size = hdr_pages * 4096 + ring_size;
 	hd = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pids = calloc((size_t)n, sizeof(*pids));
@@ -172,7 +173,7 @@ one_case(int n, int which, long lines, int batch)
 	}
 	made = 0;
 	rd = (struct reader *)(hd + 1);
-	ring = (unsigned char *)hd + rows * 4096;
+	ring = (unsigned char *)hd + hdr_pages * 4096;
 	for (i = 0; i < n; i++)
 		if (sem_init(&rd[i].wake, 1, 0) == -1) {
 			perror("pagecost: sem_init");
