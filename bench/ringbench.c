@@ -29,7 +29,11 @@
  *     processes are not traced, only the publisher;
  *  4. a join's backlog, ring_backlog() of 10 lines: of a quiet room whose
  *     lines are behind a ring full of another room's, and of that busy
- *     room itself; ns per call, the median of many calls.
+ *     room itself; ns per call, the median of many calls;
+ *  5. a room's bookkeeping among 10,000 rows all in one big room: a join
+ *     and a part of a room of its own (table_add_room + table_del_room,
+ *     under the table lock), and whether a room is too big to announce
+ *     its joins (table_crowded), for a room of two and for the big room.
  *
  * Every loop is bounded in count and in time, and the process is killed by
  * alarm() if anything hangs; the segment is unlinked as soon as it is
@@ -398,6 +402,47 @@ backlog_cost(int quiet, int rounds)
 	return median(t, (size_t)r);
 }
 
+#define BOOK_ROWS 10000
+
+/*
+ * Part 5 (see the top): ns per call, medians of ROUNDS, into T[3]: a join
+ * and part of a room of one, table_crowded() of a room of two members at
+ * the two ends of the table, and of ROOM, which every row is in.
+ */
+static void
+bookkeeping_cost(int rounds, uint64_t t[3])
+{
+	uint64_t v[3][101], t0;
+	struct shm s;
+	int r, last = BOOK_ROWS - 1, n = 0;
+
+	scratch(&s, BOOK_ROWS);
+	fill_table(&s, BOOK_ROWS);
+	if (table_add_room(&s, 0, "#pair", 0) != 0 ||
+	    table_add_room(&s, last, "#pair", 0) != 0)
+		die("table_add_room");
+	for (r = 0; r < rounds && r < 101; r++) {
+		t0 = now_ns();
+		if (table_add_room(&s, 1, "#alone", 0) != 0 ||
+		    table_del_room(&s, 1, "#alone") != 0)
+			die("join and part");
+		v[0][r] = now_ns() - t0;
+		t0 = now_ns();
+		n += table_crowded(&s, room_hash("#pair"), "#pair", 100, 0);
+		v[1][r] = now_ns() - t0;
+		t0 = now_ns();
+		n += !table_crowded(&s, room_hash(ROOM), ROOM, 100, 0);
+		v[2][r] = now_ns() - t0;
+	}
+	if (n != 0) {
+		fprintf(stderr, "table_crowded: wrong answers\n");
+		exit(2);
+	}
+	shm_detach(&s);
+	for (n = 0; n < 3; n++)
+		t[n] = median(v[n], (size_t)r);
+}
+
 /*
  * One reader chasing a publisher process that publishes MSGS messages as
  * fast as it can.  ns per message delivered; if the reader often found the
@@ -605,6 +650,7 @@ int
 main(int argc, char **argv)
 {
 	uint64_t med, mean, ns, cpu, got, lost, empty, t0, ov[64], ovc[64];
+	uint64_t book[3];
 	int i, n, timed;
 
 	if (argc == 5 && strcmp(argv[1], "--count-child") == 0)
@@ -670,5 +716,15 @@ main(int argc, char **argv)
 	    NSLOTS - 20, (unsigned long long)backlog_cost(1, 101));
 	printf("   the busy room: %llu\n",
 	    (unsigned long long)backlog_cost(0, 101));
+
+	bookkeeping_cost(101, book);
+	printf("\n5. a room's bookkeeping, %d rows all in %s, ns per call "
+	       "(median of 101)\n", BOOK_ROWS, ROOM);
+	printf("   join and part a room of one's own: %llu\n",
+	    (unsigned long long)book[0]);
+	printf("   is a room of two crowded? %llu\n",
+	    (unsigned long long)book[1]);
+	printf("   is %s crowded? %llu\n", ROOM,
+	    (unsigned long long)book[2]);
 	return 0;
 }

@@ -33,7 +33,11 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 	    align64(map_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
 	size_t nicks_off =
 	    align64(owe_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
-	size_t slots_off = align64(nicks_off +
+	size_t dir_off = align64(nicks_off +
+	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent));
+	size_t ix_off =
+	    align64(dir_off + (size_t)nrows * sizeof(struct room_ent));
+	size_t slots_off = align64(ix_off +
 	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent));
 	size_t size = slots_off + (size_t)nslots * sizeof(struct slot);
 	long page = sysconf(_SC_PAGESIZE);
@@ -44,6 +48,8 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 		s->sleepmap = (_Atomic uint64_t *)((char *)s->h + map_off);
 		s->owemap = (_Atomic uint64_t *)((char *)s->h + owe_off);
 		s->nicks = (struct nick_ent *)((char *)s->h + nicks_off);
+		s->room_dir = (struct room_ent *)((char *)s->h + dir_off);
+		s->room_ix = (struct nick_ent *)((char *)s->h + ix_off);
 		s->slots = (struct slot *)((char *)s->h + slots_off);
 	}
 	return size;

@@ -30,7 +30,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 8
+#define SHM_VERSION 9
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -130,6 +130,7 @@ enum row_state {
 
 struct row_room {
 	_Atomic uint32_t hash; /* 0: unused entry */
+	uint32_t ent;	       /* the room's entry in the directory */
 	char name[ROOM_MAX + 1];
 };
 
@@ -203,6 +204,8 @@ struct shm_header {
 	_Atomic uint32_t rows_hwm;   /* rows at or above are all free */
 	uint32_t rooms_in_use;	     /* distinct rooms; under tablock */
 	uint32_t free_hint;	     /* no free row below it; under tablock */
+	uint32_t room_top;	     /* directory entries ever used */
+	uint32_t room_free1;	     /* a free entry below it + 1, 0: none */
 	struct shm_lock publock;     /* serialises publishers */
 	struct shm_lock tablock;     /* guards the client table */
 	/* the next sequence number to be published; alone on its line */
@@ -260,6 +263,23 @@ struct nick_ent {
 	uint32_t hash; /* room_hash() of that row's nickname */
 };
 
+/*
+ * The room directory: an entry for each room in use (at most one per row
+ * of the table), with the number of rows in it, and an index of them as
+ * the nicknames have (struct nick_ent, ROW1 being the entry + 1), so that
+ * "is this room in use?" and "how many are in it?" read one entry instead
+ * of every row.  An entry stays where it is while its room is in use, and
+ * each row_room says which it is.  Changed under the table lock; MEMBERS
+ * is also read without it (table_crowded()).  A worker that dies half-way
+ * through leaves the rows right, and the repair builds it again from them.
+ */
+struct room_ent {
+	_Atomic uint32_t members; /* rows in the room, any state */
+	uint32_t hash;		  /* room_hash() of NAME */
+	uint32_t next1;		  /* free: the next free entry + 1, 0: none */
+	char name[ROOM_MAX + 1];
+};
+
 /* A process's view of a mapped segment. */
 struct shm {
 	struct shm_header *h;
@@ -267,6 +287,8 @@ struct shm {
 	_Atomic uint64_t *sleepmap; /* (nrows + 63) / 64 words */
 	_Atomic uint64_t *owemap;   /* as many: rows owing wake-ups */
 	struct nick_ent *nicks;	    /* nick_buckets(nrows) of them */
+	struct room_ent *room_dir;  /* nrows of them */
+	struct nick_ent *room_ix;   /* nick_buckets(nrows) of them */
 	struct slot *slots;
 	size_t size;
 	char name[64];

@@ -211,69 +211,164 @@ table_claim(struct shm *s, const char *addr)
 	return found;
 }
 
-/* Whether some row is in ROOM (whose hash is HASH).  Under the lock. */
-static int
-room_held(struct shm *s, uint32_t hash, const char *room)
+/*
+ * The directory entry of ROOM (hash HASH), or -1 if it is not in use.
+ * Under the lock; table_crowded() also looks without it, when a change
+ * moving the index under its feet can only make it find nothing.
+ */
+static long
+dir_find(struct shm *s, uint32_t hash, const char *room)
 {
-	uint32_t i, hwm = atomic_load(&s->h->rows_hwm);
-	int k;
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n, e;
 
-	for (i = 0; i < hwm; i++)
-		for (k = 0; k < ROOMS_PER_CLIENT; k++)
-			if (atomic_load(&s->rows[i].rooms[k].hash) == hash &&
-			    strcmp(s->rows[i].rooms[k].name, room) == 0)
-				return 1;
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+		if ((e = s->room_ix[i].row1) == 0)
+			break;
+		if (s->room_ix[i].hash == hash && e - 1 < s->h->nrows &&
+		    strncmp(s->room_dir[e - 1].name, room, ROOM_MAX + 1) == 0)
+			return (long)e - 1;
+	}
+	return -1;
+}
+
+/*
+ * Makes an entry for ROOM (hash HASH), not in use, with no members.
+ * Returns it, or -1 if every entry is taken.  Under the lock.
+ */
+static long
+dir_add(struct shm *s, uint32_t hash, const char *room)
+{
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n, e;
+	struct room_ent *d;
+
+	if (s->h->room_free1 != 0 && s->h->room_free1 - 1 < s->h->nrows) {
+		e = s->h->room_free1 - 1;
+		s->h->room_free1 = s->room_dir[e].next1;
+	} else if (s->h->room_top < s->h->nrows) {
+		e = s->h->room_top++;
+	} else {
+		return -1;
+	}
+	d = &s->room_dir[e];
+	atomic_store(&d->members, 0);
+	d->hash = hash;
+	d->next1 = 0;
+	strlcpy_(d->name, room, sizeof(d->name));
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
+		if (s->room_ix[i].row1 == 0) {
+			s->room_ix[i].hash = hash;
+			s->room_ix[i].row1 = e + 1;
+			break;
+		}
+	return (long)e;
+}
+
+/*
+ * Frees entry E: out of the index (moving back the entries after it that
+ * would no longer be found, as nick_unindex() does) and onto the free
+ * list.  Under the lock.
+ */
+static void
+dir_del(struct shm *s, uint32_t e)
+{
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, j, home, n;
+	uint32_t hash = s->room_dir[e].hash;
+
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
+		if (s->room_ix[i].row1 == e + 1 || s->room_ix[i].row1 == 0)
+			break;
+	if (n <= mask && s->room_ix[i].row1 == e + 1) {
+		for (j = (i + 1) & mask, n = 0; n < mask;
+		    j = (j + 1) & mask, n++) {
+			if (s->room_ix[j].row1 == 0)
+				break;
+			home = s->room_ix[j].hash & mask;
+			if (((j - home) & mask) >= ((j - i) & mask)) {
+				s->room_ix[i] = s->room_ix[j];
+				i = j;
+			}
+		}
+		s->room_ix[i].row1 = 0;
+		s->room_ix[i].hash = 0;
+	}
+	s->room_dir[e].name[0] = '\0';
+	s->room_dir[e].hash = 0;
+	atomic_store(&s->room_dir[e].members, 0);
+	s->room_dir[e].next1 = s->h->room_free1;
+	s->h->room_free1 = e + 1;
+}
+
+/* Puts row R's room K in the directory: one more member.  Returns 0, or
+ * -1 if the room is new and the directory full.  Under the lock. */
+static int
+dir_join(struct shm *s, struct row *r, int k)
+{
+	uint32_t hash = atomic_load(&r->rooms[k].hash);
+	long e = dir_find(s, hash, r->rooms[k].name);
+
+	if (e < 0) {
+		if ((e = dir_add(s, hash, r->rooms[k].name)) < 0)
+			return -1;
+		s->h->rooms_in_use++;
+	}
+	atomic_fetch_add(&s->room_dir[e].members, 1);
+	r->rooms[k].ent = (uint32_t)e;
 	return 0;
 }
 
 /*
  * Whether more than LIMIT clients are in ROOM (hash HASH); LIMIT 0: never.
- * Counts no further than it needs to, without the lock: the answer only
- * decides whether joins and leaves are announced, and a client joining or
- * leaving meanwhile may or may not be counted.  The count starts at row
- * FROM (the caller's own, say) and wraps: when thousands leave in the
- * order they came, the rows below a leaver are mostly gone, and counting
- * from row 0 made every goodbye read all of them.
+ * Row FROM asks (the caller's own, or one the master says goodbye for):
+ * if it is in ROOM, its entry is read without a search, and if it is
+ * saying goodbye it does not count itself, as /who no longer lists it.
+ * Others saying goodbye count until their rows are freed.  Without the
+ * lock: the answer only decides whether joins and leaves are announced,
+ * and a client joining or leaving meanwhile may or may not be counted.
+ * It used to count the rows, at most LIMIT + 1 of them but all of them
+ * when the room was small: when 10,000 clients left at once, that was a
+ * tenth of the machine's time (perf).
  */
 int
 table_crowded(struct shm *s, uint32_t hash, const char *room, uint32_t limit,
     int from)
 {
-	uint32_t i, j, n = 0, hwm = atomic_load(&s->h->rows_hwm);
+	struct row *r = NULL;
+	uint32_t n, self = 0;
+	long e = -1;
 	int k;
 
 	if (limit == 0)
 		return 0;
-	if (hwm > s->h->nrows)
-		hwm = s->h->nrows;
-	if (hwm == 0)
+	if (from >= 0 && (uint32_t)from < s->h->nrows)
+		r = &s->rows[from];
+	for (k = 0; r != NULL && k < ROOMS_PER_CLIENT; k++)
+		if (atomic_load(&r->rooms[k].hash) == hash &&
+		    strncmp(r->rooms[k].name, room, ROOM_MAX + 1) == 0 &&
+		    r->rooms[k].ent < s->h->nrows) {
+			e = (long)r->rooms[k].ent;
+			self = atomic_load(&r->state) != ROW_ACTIVE;
+			break;
+		}
+	if (e < 0 && (e = dir_find(s, hash, room)) < 0)
 		return 0;
-	i = from > 0 ? (uint32_t)from % hwm : 0;
-	for (j = 0; j < hwm; j++, i = i + 1 == hwm ? 0 : i + 1) {
-		/* as /who: a client saying goodbye is no longer counted */
-		if (atomic_load(&s->rows[i].state) != ROW_ACTIVE)
-			continue;
-		for (k = 0; k < ROOMS_PER_CLIENT; k++)
-			if (atomic_load(&s->rows[i].rooms[k].hash) == hash &&
-			    strncmp(s->rows[i].rooms[k].name, room,
-				ROOM_MAX + 1) == 0) {
-				if (++n > limit)
-					return 1;
-				break;
-			}
-	}
-	return 0;
+	n = atomic_load(&s->room_dir[e].members);
+	return n > self && n - self > limit;
 }
 
 /* Takes R out of its room K, which ends if R was its last.  Under lock. */
 static void
 drop_room(struct shm *s, struct row *r, int k)
 {
-	uint32_t hash = atomic_load(&r->rooms[k].hash);
+	uint32_t e = r->rooms[k].ent;
 
 	atomic_store(&r->rooms[k].hash, 0);
-	if (!room_held(s, hash, r->rooms[k].name) && s->h->rooms_in_use > 0)
-		s->h->rooms_in_use--;
+	if (e >= s->h->nrows || atomic_load(&s->room_dir[e].members) == 0)
+		return; /* not so: the repair will count again */
+	if (atomic_fetch_sub(&s->room_dir[e].members, 1) == 1) {
+		dir_del(s, e);
+		if (s->h->rooms_in_use > 0)
+			s->h->rooms_in_use--;
+	}
 }
 
 void
@@ -416,7 +511,8 @@ table_find_nick(struct shm *s, const char *nick, uint32_t *gen,
 /*
  * Adds ROOM to ROW's rooms.  Returns 0, or -1 with errno ENOSPC when the
  * row is in ROOMS_PER_CLIENT rooms already, or EMLINK when ROOM is new
- * and MAX_ROOMS (0: no limit) rooms are in use.
+ * and MAX_ROOMS (0: no limit) rooms are in use, or as many as the table
+ * has rows (the directory's size).
  */
 int
 table_add_room(struct shm *s, int row, const char *room, uint32_t max_rooms)
@@ -434,16 +530,21 @@ table_add_room(struct shm *s, int row, const char *room, uint32_t max_rooms)
 		errno = ENOSPC;
 		return -1;
 	}
-	if (!room_held(s, hash, room)) {
-		if (max_rooms > 0 && s->h->rooms_in_use >= max_rooms) {
-			table_unlock(s);
-			errno = EMLINK;
-			return -1;
-		}
-		s->h->rooms_in_use++;
+	if (dir_find(s, hash, room) < 0 && max_rooms > 0 &&
+	    s->h->rooms_in_use >= max_rooms) {
+		table_unlock(s);
+		errno = EMLINK;
+		return -1;
 	}
 	strlcpy_(r->rooms[i].name, room, sizeof(r->rooms[i].name));
 	atomic_store(&r->rooms[i].hash, hash);
+	if (dir_join(s, r, i) == -1) {
+		atomic_store(&r->rooms[i].hash, 0);
+		r->rooms[i].name[0] = '\0';
+		table_unlock(s);
+		errno = EMLINK;
+		return -1;
+	}
 	table_unlock(s);
 	return 0;
 }
@@ -464,58 +565,35 @@ table_repair(struct shm *s)
 	s->h->free_hint = 0;
 }
 
-/* Orders rooms by hash, then name (qsort). */
-static int
-room_cmp(const void *a, const void *b)
-{
-	const struct row_room *x = a, *y = b;
-	uint32_t hx = atomic_load_explicit(&x->hash, memory_order_relaxed);
-	uint32_t hy = atomic_load_explicit(&y->hash, memory_order_relaxed);
-
-	if (hx != hy)
-		return hx < hy ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
 /*
- * Counts the rooms in use again.  Under the lock.  Every row's rooms are
- * copied out and sorted, so that equal ones are neighbours: a whole repair
- * of 10,000 clients in 8 rooms each takes 30-50 ms this way, where asking
- * of each room whether an earlier row held it took up to 2.7 s (80,000
- * rooms), all of it under the lock.  Without memory for the copy the count
- * stays as the dead worker left it (it only bounds max_rooms) until the
- * next repair.
+ * Builds the room directory again from the rows, and so the count of
+ * rooms in use.  Under the lock.  A row's rooms are its own and right; a
+ * worker that died holding the lock may have left the directory half-way.
  */
 static void
 recount_rooms(struct shm *s)
 {
-	uint32_t i, n = 0, len = 0, hwm = atomic_load(&s->h->rows_hwm);
-	struct row_room *all;
-	uint32_t hash;
+	uint32_t i;
 	int k;
 
-	if (hwm > s->h->nrows)
-		hwm = s->h->nrows;
-	all = malloc((size_t)hwm * ROOMS_PER_CLIENT * sizeof(*all) + 1);
-	if (all == NULL) {
-		log_warn("rooms not recounted");
-		return;
+	memset(s->room_ix, 0,
+	    (size_t)nick_buckets(s->h->nrows) * sizeof(struct nick_ent));
+	for (i = 0; i < s->h->room_top && i < s->h->nrows; i++) {
+		atomic_store(&s->room_dir[i].members, 0);
+		s->room_dir[i].hash = 0;
+		s->room_dir[i].name[0] = '\0';
 	}
-	for (i = 0; i < hwm; i++)
-		for (k = 0; k < ROOMS_PER_CLIENT; k++) {
-			if ((hash = atomic_load(&s->rows[i].rooms[k].hash)) == 0)
-				continue;
-			atomic_init(&all[len].hash, hash);
-			memcpy(all[len].name, s->rows[i].rooms[k].name,
-			    sizeof(all[len].name));
-			all[len].name[ROOM_MAX] = '\0';
-			len++;
-		}
-	qsort(all, len, sizeof(*all), room_cmp);
-	for (i = 0; i < len; i++)
-		n += i == 0 || room_cmp(&all[i - 1], &all[i]) != 0;
-	free(all);
-	s->h->rooms_in_use = n;
+	s->h->room_top = 0;
+	s->h->room_free1 = 0;
+	s->h->rooms_in_use = 0;
+	for (i = 0; i < s->h->nrows; i++) {
+		if (atomic_load(&s->rows[i].state) == ROW_FREE)
+			continue;
+		for (k = 0; k < ROOMS_PER_CLIENT; k++)
+			if (atomic_load(&s->rows[i].rooms[k].hash) != 0 &&
+			    dir_join(s, &s->rows[i], k) == -1)
+				atomic_store(&s->rows[i].rooms[k].hash, 0);
+	}
 }
 
 /* Removes ROOM from ROW's rooms; returns 0, or -1 if it was not there. */

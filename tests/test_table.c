@@ -41,6 +41,38 @@ active_row(const char *nick)
 	return row;
 }
 
+/* Members of ROOM by the directory, -1 if it has no entry. */
+static int
+dir_members(const char *room)
+{
+	uint32_t e;
+	int found = -1;
+
+	for (e = 0; e < s.h->room_top; e++)
+		if (atomic_load(&s.room_dir[e].members) > 0 &&
+		    strcmp(s.room_dir[e].name, room) == 0) {
+			ck_assert_int_eq(found, -1); /* one entry a room */
+			found = (int)atomic_load(&s.room_dir[e].members);
+		}
+	return found;
+}
+
+/* Members of ROOM counted from the rows, in any state. */
+static int
+row_members(const char *room)
+{
+	uint32_t i;
+	int k, n = 0;
+
+	for (i = 0; i < ROWS; i++)
+		for (k = 0; k < ROOMS_PER_CLIENT; k++)
+			if (atomic_load(&s.rows[i].state) != ROW_FREE &&
+			    atomic_load(&s.rows[i].rooms[k].hash) != 0 &&
+			    strcmp(s.rows[i].rooms[k].name, room) == 0)
+				n++;
+	return n;
+}
+
 START_TEST(claim_until_full_then_release)
 {
 	int rows[ROWS], i;
@@ -268,15 +300,77 @@ START_TEST(crowded_counts_active_members_of_the_room)
 	/* 0: no limit */
 	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 0, 0), 0);
 	ck_assert_int_eq(table_crowded(&s, room_hash("#ops"), "#ops", 1, 0), 0);
-	/* a client saying goodbye is not counted, as /who does not list it */
+	/* a client saying goodbye does not count itself, as /who does not
+	 * list it; for the others it counts until its row is freed */
 	table_leave(&s, b);
-	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 0), 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, b), 0);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, a), 1);
+	table_release(&s, b);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, a), 0);
 	table_add_room(&s, c, "#lobby", 0);
 	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 0), 1);
-	/* counted from any row, wrapping: the same answer */
+	/* asked by a row in the room or not, or by none: the same answer */
 	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, c), 1);
 	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 2, c), 0);
 	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, 1000), 1);
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, -1), 1);
+	/* a room nobody is in any more is in nobody's way */
+	table_del_room(&s, a, "#lobby");
+	table_del_room(&s, c, "#lobby");
+	ck_assert_int_eq(table_crowded(&s, lobby, "#lobby", 1, a), 0);
+	ck_assert_int_eq(dir_members("#lobby"), -1);
+}
+END_TEST
+
+/*
+ * The room directory agrees with the rows through any mix of joins, parts
+ * and releases, also rebuilt after a crash left it wrong, and holds no
+ * more rooms than rows: a
+ * pseudo-random walk checked against a count of the rows at every step.
+ */
+START_TEST(room_directory_agrees_with_the_rows)
+{
+	static const char *const names[] = {"#a", "#b", "#c", "#d", "#e",
+	    "#f", "#g", "#h", "#i", "#j", "#k", "#l"};
+	int rows[ROWS], i, j, step, in_use, n;
+	unsigned x = 12345;
+
+	for (i = 0; i < ROWS; i++)
+		rows[i] = active_row(names[i]);
+	for (step = 0; step < 4000; step++) {
+		x = x * 1103515245u + 12345u;
+		i = (int)((x >> 8) % ROWS);
+		j = (int)((x >> 16) % 12);
+		switch ((x >> 24) % 8) {
+		case 0:
+			table_release(&s, rows[i]);
+			rows[i] = active_row(names[i]);
+			break;
+		case 1:
+		case 2:
+		case 3:
+			table_del_room(&s, rows[i], names[j]);
+			break;
+		case 4:
+			/* a worker dead half-way through a change: the
+			 * directory wrong, the rows right */
+			memset(s.room_ix, 0,
+			    nick_buckets(ROWS) * sizeof(*s.room_ix));
+			atomic_store(&s.room_dir[0].members, 99);
+			table_repair(&s);
+			break;
+		default:
+			if (table_add_room(&s, rows[i], names[j], 0) == -1)
+				ck_assert(errno == ENOSPC || errno == EMLINK);
+		}
+		for (j = 0, in_use = 0; j < 12; j++) {
+			n = row_members(names[j]);
+			ck_assert_int_eq(dir_members(names[j]), n > 0 ? n : -1);
+			in_use += n > 0;
+		}
+		ck_assert_uint_eq(s.h->rooms_in_use, (unsigned)in_use);
+		ck_assert_int_le(in_use, ROWS);
+	}
 }
 END_TEST
 
@@ -488,6 +582,7 @@ table_suite(void)
 	tcase_add_test(tc, rooms_in_use_counted_and_limited);
 	tcase_add_test(tc, members_and_room_counts);
 	tcase_add_test(tc, crowded_counts_active_members_of_the_room);
+	tcase_add_test(tc, room_directory_agrees_with_the_rows);
 	tcase_add_test(tc, claim_takes_the_lowest_free_row);
 	tcase_add_test(tc, nick_index_agrees_with_a_model);
 	tcase_add_test(tc, nicks_that_collide_are_found_after_a_removal);

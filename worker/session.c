@@ -283,7 +283,9 @@ join_room(struct worker *w, char *room)
 			worker_notice(w,
 			    "the server has %u rooms already: "
 			    "join one of them (/rooms)",
-			    lim->max_rooms);
+			    lim->max_rooms > 0 &&
+				    lim->max_rooms < w->shm->h->nrows ?
+				lim->max_rooms : w->shm->h->nrows);
 		else
 			worker_notice(w,
 			    "you are in %d rooms already: /part one first", n);
