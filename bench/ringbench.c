@@ -30,10 +30,12 @@
  *  4. a join's backlog, ring_backlog() of 10 lines: of a quiet room whose
  *     lines are behind a ring full of another room's, and of that busy
  *     room itself; ns per call, the median of many calls;
- *  5. a room's bookkeeping among 10,000 rows all in one big room: a join
- *     and a part of a room of its own (table_add_room + table_del_room,
- *     under the table lock), and whether a room is too big to announce
- *     its joins (table_crowded), for a room of two and for the big room.
+ *  5. a room's bookkeeping among 10,000 rows all in one big room and each
+ *     in one of 256 smaller ones: a join and a part of a room of its own
+ *     (table_add_room + table_del_room, under the table lock), whether a
+ *     room is too big to announce its joins (table_crowded), for a room
+ *     of two and for the big room, and the list of rooms a /rooms gives
+ *     (table_rooms, under the lock).
  *
  * Every loop is bounded in count and in time, and the process is killed by
  * alarm() if anything hangs; the segment is unlinked as soon as it is
@@ -405,19 +407,27 @@ backlog_cost(int quiet, int rounds)
 #define BOOK_ROWS 10000
 
 /*
- * Part 5 (see the top): ns per call, medians of ROUNDS, into T[3]: a join
+ * Part 5 (see the top): ns per call, medians of ROUNDS, into T[4]: a join
  * and part of a room of one, table_crowded() of a room of two members at
- * the two ends of the table, and of ROOM, which every row is in.
+ * the two ends of the table, and of ROOM, which every row is in, and
+ * table_rooms() of the 259 rooms.
  */
 static void
-bookkeeping_cost(int rounds, uint64_t t[3])
+bookkeeping_cost(int rounds, uint64_t t[4])
 {
-	uint64_t v[3][101], t0;
+	static struct room_count rc[300];
+	uint64_t v[4][101], t0;
 	struct shm s;
+	char room[16];
 	int r, last = BOOK_ROWS - 1, n = 0;
 
 	scratch(&s, BOOK_ROWS);
 	fill_table(&s, BOOK_ROWS);
+	for (r = 0; r < BOOK_ROWS; r++) {
+		snprintf(room, sizeof(room), "#r%d", r % 256);
+		if (table_add_room(&s, r, room, 0) != 0)
+			die("table_add_room");
+	}
 	if (table_add_room(&s, 0, "#pair", 0) != 0 ||
 	    table_add_room(&s, last, "#pair", 0) != 0)
 		die("table_add_room");
@@ -433,13 +443,16 @@ bookkeeping_cost(int rounds, uint64_t t[3])
 		t0 = now_ns();
 		n += !table_crowded(&s, room_hash(ROOM), ROOM, 100, 0);
 		v[2][r] = now_ns() - t0;
+		t0 = now_ns();
+		n += table_rooms(&s, rc, 300) != 258;
+		v[3][r] = now_ns() - t0;
 	}
 	if (n != 0) {
-		fprintf(stderr, "table_crowded: wrong answers\n");
+		fprintf(stderr, "table_crowded or table_rooms: wrong answers\n");
 		exit(2);
 	}
 	shm_detach(&s);
-	for (n = 0; n < 3; n++)
+	for (n = 0; n < 4; n++)
 		t[n] = median(v[n], (size_t)r);
 }
 
@@ -650,7 +663,7 @@ int
 main(int argc, char **argv)
 {
 	uint64_t med, mean, ns, cpu, got, lost, empty, t0, ov[64], ovc[64];
-	uint64_t book[3];
+	uint64_t book[4];
 	int i, n, timed;
 
 	if (argc == 5 && strcmp(argv[1], "--count-child") == 0)
@@ -718,13 +731,16 @@ main(int argc, char **argv)
 	    (unsigned long long)backlog_cost(0, 101));
 
 	bookkeeping_cost(101, book);
-	printf("\n5. a room's bookkeeping, %d rows all in %s, ns per call "
-	       "(median of 101)\n", BOOK_ROWS, ROOM);
+	printf("\n5. a room's bookkeeping, %d rows all in %s and each in one "
+	       "of 256 others,\n   ns per call (median of 101)\n", BOOK_ROWS,
+	    ROOM);
 	printf("   join and part a room of one's own: %llu\n",
 	    (unsigned long long)book[0]);
 	printf("   is a room of two crowded? %llu\n",
 	    (unsigned long long)book[1]);
 	printf("   is %s crowded? %llu\n", ROOM,
 	    (unsigned long long)book[2]);
+	printf("   list the 258 rooms (/rooms): %llu\n",
+	    (unsigned long long)book[3]);
 	return 0;
 }

@@ -667,35 +667,25 @@ table_members(struct shm *s, const char *room, struct nick *nicks, size_t max)
 
 /*
  * Fills OUT with the distinct rooms in use and their member counts (up to
- * MAX rooms).  Returns the number of rooms stored.
+ * MAX rooms), from the room directory: it used to gather them from every
+ * row, comparing each row's rooms with those found so far, all of it
+ * under the lock (ringbench part 5: 10,000 clients in 257 rooms, a /rooms
+ * held the lock for milliseconds).  Members saying goodbye count until
+ * their rows are freed.  Returns the number of rooms stored.
  */
 size_t
 table_rooms(struct shm *s, struct room_count *out, size_t max)
 {
-	size_t n = 0, k;
-	uint32_t i;
-	int j;
+	size_t n = 0;
+	uint32_t e, members;
 
 	table_lock(s);
-	for (i = 0; i < s->h->nrows; i++) {
-		struct row *r = &s->rows[i];
-
-		if (atomic_load(&r->state) != ROW_ACTIVE)
+	for (e = 0; e < s->h->room_top && e < s->h->nrows && n < max; e++) {
+		if ((members = atomic_load(&s->room_dir[e].members)) == 0)
 			continue;
-		for (j = 0; j < ROOMS_PER_CLIENT; j++) {
-			if (atomic_load(&r->rooms[j].hash) == 0)
-				continue;
-			for (k = 0; k < n; k++)
-				if (strcmp(out[k].name, r->rooms[j].name) == 0)
-					break;
-			if (k < n) {
-				out[k].members++;
-			} else if (n < max) {
-				memcpy(out[n].name, r->rooms[j].name,
-				    ROOM_MAX + 1);
-				out[n++].members = 1;
-			}
-		}
+		memcpy(out[n].name, s->room_dir[e].name, ROOM_MAX + 1);
+		out[n].name[ROOM_MAX] = '\0';
+		out[n++].members = members;
 	}
 	table_unlock(s);
 	return n;

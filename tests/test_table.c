@@ -332,6 +332,7 @@ START_TEST(room_directory_agrees_with_the_rows)
 {
 	static const char *const names[] = {"#a", "#b", "#c", "#d", "#e",
 	    "#f", "#g", "#h", "#i", "#j", "#k", "#l"};
+	struct room_count rc[12];
 	int rows[ROWS], i, j, step, in_use, n;
 	unsigned x = 12345;
 
@@ -370,6 +371,11 @@ START_TEST(room_directory_agrees_with_the_rows)
 		}
 		ck_assert_uint_eq(s.h->rooms_in_use, (unsigned)in_use);
 		ck_assert_int_le(in_use, ROWS);
+		/* and /rooms lists each room in use once, with its count */
+		ck_assert_uint_eq(table_rooms(&s, rc, 12), (size_t)in_use);
+		for (j = 0; j < in_use; j++)
+			ck_assert_int_eq((int)rc[j].members,
+			    row_members(rc[j].name));
 	}
 }
 END_TEST
