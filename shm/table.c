@@ -34,6 +34,46 @@ nick_buckets(uint32_t nrows)
 	return n;
 }
 
+/*
+ * The open-addressing indexes (linear probing) of nicknames and of rooms:
+ * puts VAL1 (a row or an entry + 1) under HASH in IX of MASK + 1 buckets,
+ * and takes out what bucket I holds, moving back the entries after it
+ * that would no longer be found (deletion without tombstones).  Under the
+ * lock.
+ */
+static void
+ix_put(struct nick_ent *ix, uint32_t mask, uint32_t hash, uint32_t val1)
+{
+	uint32_t i, n;
+
+	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
+		if (ix[i].row1 == 0) {
+			ix[i].hash = hash;
+			ix[i].row1 = val1;
+			return;
+		}
+}
+
+static void
+ix_erase(struct nick_ent *ix, uint32_t mask, uint32_t i)
+{
+	uint32_t j, home, n;
+
+	for (j = (i + 1) & mask, n = 0; n < mask; j = (j + 1) & mask, n++) {
+		if (ix[j].row1 == 0)
+			break;
+		home = ix[j].hash & mask;
+		/* J's entry may fill the hole at I unless its home lies
+		 * cyclically in (I, J] */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			ix[i] = ix[j];
+			i = j;
+		}
+	}
+	ix[i].row1 = 0;
+	ix[i].hash = 0;
+}
+
 /* The bucket where the probe for a nickname of hash HASH finds ROW; -1
  * if it is not there.  Under the lock. */
 static long
@@ -54,45 +94,21 @@ nick_slot(struct shm *s, uint32_t hash, int row)
 static void
 nick_index(struct shm *s, int row)
 {
-	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n;
-	uint32_t hash = room_hash(s->rows[row].nick);
-
-	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
-		if (s->nicks[i].row1 == 0) {
-			s->nicks[i].hash = hash;
-			s->nicks[i].row1 = (uint32_t)row + 1;
-			return;
-		}
+	ix_put(s->nicks, nick_buckets(s->h->nrows) - 1,
+	    room_hash(s->rows[row].nick), (uint32_t)row + 1);
 }
 
-/*
- * Takes ROW out of the index (under its present nickname), moving back
- * the entries after it that would no longer be found (deletion in linear
- * probing, no tombstones).  Under the lock.
- */
+/* Takes ROW out of the index (under its present nickname).  Under the
+ * lock. */
 static void
 nick_unindex(struct shm *s, int row)
 {
-	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, j, home, n;
 	long at;
 
 	if (s->rows[row].nick[0] == '\0' ||
 	    (at = nick_slot(s, room_hash(s->rows[row].nick), row)) < 0)
 		return;
-	i = (uint32_t)at;
-	for (j = (i + 1) & mask, n = 0; n < mask; j = (j + 1) & mask, n++) {
-		if (s->nicks[j].row1 == 0)
-			break;
-		home = s->nicks[j].hash & mask;
-		/* J's entry may fill the hole at I unless its home lies
-		 * cyclically in (I, J] */
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			s->nicks[i] = s->nicks[j];
-			i = j;
-		}
-	}
-	s->nicks[i].row1 = 0;
-	s->nicks[i].hash = 0;
+	ix_erase(s->nicks, nick_buckets(s->h->nrows) - 1, (uint32_t)at);
 }
 
 /* The row other than ROW whose nickname is NICK, or -1.  Under the lock. */
@@ -238,8 +254,8 @@ dir_find(struct shm *s, uint32_t hash, const char *room)
 static long
 dir_add(struct shm *s, uint32_t hash, const char *room)
 {
-	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n, e;
 	struct room_ent *d;
+	uint32_t e;
 
 	if (s->h->room_free1 != 0 && s->h->room_free1 - 1 < s->h->nrows) {
 		e = s->h->room_free1 - 1;
@@ -254,42 +270,27 @@ dir_add(struct shm *s, uint32_t hash, const char *room)
 	d->hash = hash;
 	d->next1 = 0;
 	strlcpy_(d->name, room, sizeof(d->name));
-	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
-		if (s->room_ix[i].row1 == 0) {
-			s->room_ix[i].hash = hash;
-			s->room_ix[i].row1 = e + 1;
-			break;
-		}
+	ix_put(s->room_ix, nick_buckets(s->h->nrows) - 1, hash, e + 1);
 	return (long)e;
 }
 
 /*
- * Frees entry E: out of the index (moving back the entries after it that
- * would no longer be found, as nick_unindex() does) and onto the free
- * list.  Under the lock.
+ * Frees entry E: out of the index and onto the free list.  Under the
+ * lock.
  */
 static void
 dir_del(struct shm *s, uint32_t e)
 {
-	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, j, home, n;
-	uint32_t hash = s->room_dir[e].hash;
+	uint32_t mask = nick_buckets(s->h->nrows) - 1, i, n;
 
-	for (i = hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++)
-		if (s->room_ix[i].row1 == e + 1 || s->room_ix[i].row1 == 0)
+	for (i = s->room_dir[e].hash & mask, n = 0; n <= mask;
+	    i = (i + 1) & mask, n++) {
+		if (s->room_ix[i].row1 == 0)
 			break;
-	if (n <= mask && s->room_ix[i].row1 == e + 1) {
-		for (j = (i + 1) & mask, n = 0; n < mask;
-		    j = (j + 1) & mask, n++) {
-			if (s->room_ix[j].row1 == 0)
-				break;
-			home = s->room_ix[j].hash & mask;
-			if (((j - home) & mask) >= ((j - i) & mask)) {
-				s->room_ix[i] = s->room_ix[j];
-				i = j;
-			}
+		if (s->room_ix[i].row1 == e + 1) {
+			ix_erase(s->room_ix, mask, i);
+			break;
 		}
-		s->room_ix[i].row1 = 0;
-		s->room_ix[i].hash = 0;
 	}
 	s->room_dir[e].name[0] = '\0';
 	s->room_dir[e].hash = 0;
