@@ -248,8 +248,8 @@ dir_find(struct shm *s, uint32_t hash, const char *room)
 }
 
 /*
- * Makes an entry for ROOM (hash HASH), not in use, with no members.
- * Returns it, or -1 if every entry is taken.  Under the lock.
+ * Makes an entry for ROOM (hash HASH), with no members yet: one more room
+ * in use.  Returns it, or -1 if every entry is taken.  Under the lock.
  */
 static long
 dir_add(struct shm *s, uint32_t hash, const char *room)
@@ -271,12 +271,13 @@ dir_add(struct shm *s, uint32_t hash, const char *room)
 	d->next1 = 0;
 	strlcpy_(d->name, room, sizeof(d->name));
 	ix_put(s->room_ix, nick_buckets(s->h->nrows) - 1, hash, e + 1);
+	s->h->rooms_in_use++;
 	return (long)e;
 }
 
 /*
- * Frees entry E: out of the index and onto the free list.  Under the
- * lock.
+ * Frees entry E: out of the index and onto the free list, one room fewer
+ * in use.  Under the lock.
  */
 static void
 dir_del(struct shm *s, uint32_t e)
@@ -297,21 +298,24 @@ dir_del(struct shm *s, uint32_t e)
 	atomic_store(&s->room_dir[e].members, 0);
 	s->room_dir[e].next1 = s->h->room_free1;
 	s->h->room_free1 = e + 1;
+	if (s->h->rooms_in_use > 0)
+		s->h->rooms_in_use--;
 }
 
-/* Puts row R's room K in the directory: one more member.  Returns 0, or
- * -1 if the room is new and the directory full.  Under the lock. */
+/*
+ * Puts row R's room K in the directory: one more member.  Returns 0, or
+ * -1 if the room is new and MAX_ROOMS (0: no limit) rooms are in use or
+ * the directory is full.  Under the lock.
+ */
 static int
-dir_join(struct shm *s, struct row *r, int k)
+dir_join(struct shm *s, struct row *r, int k, uint32_t max_rooms)
 {
 	uint32_t hash = atomic_load(&r->rooms[k].hash);
 	long e = dir_find(s, hash, r->rooms[k].name);
 
-	if (e < 0) {
-		if ((e = dir_add(s, hash, r->rooms[k].name)) < 0)
-			return -1;
-		s->h->rooms_in_use++;
-	}
+	if (e < 0 && ((max_rooms > 0 && s->h->rooms_in_use >= max_rooms) ||
+	    (e = dir_add(s, hash, r->rooms[k].name)) < 0))
+		return -1;
 	atomic_fetch_add(&s->room_dir[e].members, 1);
 	r->rooms[k].ent = (uint32_t)e;
 	return 0;
@@ -365,11 +369,8 @@ drop_room(struct shm *s, struct row *r, int k)
 	atomic_store(&r->rooms[k].hash, 0);
 	if (e >= s->h->nrows || atomic_load(&s->room_dir[e].members) == 0)
 		return; /* not so: the repair will count again */
-	if (atomic_fetch_sub(&s->room_dir[e].members, 1) == 1) {
+	if (atomic_fetch_sub(&s->room_dir[e].members, 1) == 1)
 		dir_del(s, e);
-		if (s->h->rooms_in_use > 0)
-			s->h->rooms_in_use--;
-	}
 }
 
 void
@@ -531,15 +532,9 @@ table_add_room(struct shm *s, int row, const char *room, uint32_t max_rooms)
 		errno = ENOSPC;
 		return -1;
 	}
-	if (dir_find(s, hash, room) < 0 && max_rooms > 0 &&
-	    s->h->rooms_in_use >= max_rooms) {
-		table_unlock(s);
-		errno = EMLINK;
-		return -1;
-	}
 	strlcpy_(r->rooms[i].name, room, sizeof(r->rooms[i].name));
 	atomic_store(&r->rooms[i].hash, hash);
-	if (dir_join(s, r, i) == -1) {
+	if (dir_join(s, r, i, max_rooms) == -1) {
 		atomic_store(&r->rooms[i].hash, 0);
 		r->rooms[i].name[0] = '\0';
 		table_unlock(s);
@@ -592,7 +587,7 @@ recount_rooms(struct shm *s)
 			continue;
 		for (k = 0; k < ROOMS_PER_CLIENT; k++)
 			if (atomic_load(&s->rows[i].rooms[k].hash) != 0 &&
-			    dir_join(s, &s->rows[i], k) == -1)
+			    dir_join(s, &s->rows[i], k, 0) == -1)
 				atomic_store(&s->rows[i].rooms[k].hash, 0);
 	}
 }
