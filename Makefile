@@ -312,13 +312,17 @@ pagecost: $(BUILD)/bench/pagecost
 #                          out, 48-byte messages) against a chatd, a
 #                          redis-server (pub/sub) and an ngircd of its own,
 #                          three runs each; a table of medians and spread,
-#                          deliveries/s and p99, with the ratios; then the
+#                          deliveries/s, p99 and the server's CPU a
+#                          delivery, with the ratios; then the
 #                          latency at a fixed 1,000 messages/s, S=100,
 #                          and what one stalled client does to 99 others
 #   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
 #   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
 #   make compare CMP_SERVERS="chatd redis"   leave ngircd out
 #   make compare CMP_EACH=1   every run's deliveries/s too, in order
+#   make compare DELIVERIES=1000000   shorter flat-out runs (4,000,000:
+#                          a quarter of a second of Redis or chatd at S=100
+#                          was too short a run to give a steady figure)
 #   make plot              deliveries/s against subscribers, from the last
 #                          compare: bench/deliveries.svg (BENCHMARKS.md
 #                          shows it) and as text
@@ -334,7 +338,7 @@ CMP_RATE ?= 1000
 CMP_STALL ?= 1
 CMP_SERVERS ?= chatd redis ngircd
 CMP_EACH ?=
-DELIVERIES ?= 1000000
+DELIVERIES ?= 4000000
 
 .PHONY: compare plot
 

@@ -17,7 +17,7 @@
  *
  *	chatload [-x chatd|redis|irc] [-S subscribers] [-P publishers]
  *	    [-c clients] [-m messages] [-w window] [-r rate] [-z stalled]
- *	    [-A sources] [-t seconds] [-p port] [host]
+ *	    [-A sources] [-C pid] [-t seconds] [-p port] [host]
  *
  * -x chatd (the default): each client joins a room named after this run,
  * publishers send plain lines there and subscribers read "<nick> text".
@@ -39,6 +39,14 @@
  * each receive what the others say.
  * -z N: N more subscribers that, once in, never read a byte again (with a
  * small receive buffer), to show what a stalled client costs the others.
+ * -C PID: also report the CPU the server spent while the messages flowed
+ * (from the first send to the last receipt, the connections not counted):
+ * process PID and its children alive then (chatd's master and workers),
+ * every thread of each, from /proc/PID/task/TID/schedstat and
+ * /proc/PID/task/PID/children, in ns a delivery, with chatload's own and
+ * how busy the machine was (/proc/stat).  On two cores the load generator
+ * and the server share the CPU: what one server does a delivery is a
+ * steadier figure than its deliveries/s, which moves with the machine.
  * -A N: spread the connections over N source addresses 127.0.0.1..N (the
  * default is one address for every 8 connections, up to 250, for chatd; one
  * for redis, whose protected mode accepts 127.0.0.1 only, and for irc,
@@ -55,6 +63,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -775,6 +784,99 @@ publish(struct conn *c)
 	return 0;
 }
 
+/* CPU time of process PID, in ns: its threads' /proc/.../schedstat. */
+static long long
+proc_ns(long pid)
+{
+	char path[320], buf[128];
+	struct dirent *d;
+	long long sum = 0;
+	ssize_t n;
+	DIR *dir;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if ((dir = opendir(path)) == NULL)
+		return 0;
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%s/schedstat", pid,
+		    d->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			sum += strtoll(buf, NULL, 10);
+		}
+	}
+	closedir(dir);
+	return sum;
+}
+
+/* CPU ns of PID and of its children alive now (one level deep). */
+static long long
+tree_ns(long pid)
+{
+	char path[64], buf[65536], *p, *end;
+	long long sum = proc_ns(pid);
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return sum;
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	for (p = buf; *p != '\0'; p = end) {
+		long kid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		sum += proc_ns(kid);
+	}
+	return sum;
+}
+
+/* The machine's CPU ticks: busy (all but idle and iowait) and in all. */
+static void
+machine_ticks(long long *busy, long long *all)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	int i;
+
+	*busy = *all = 0;
+	if (f == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		&v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+		for (i = 0; i < 8; i++) {
+			*all += (long long)v[i];
+			if (i != 3 && i != 4)
+				*busy += (long long)v[i];
+		}
+	fclose(f);
+}
+
+/* chatload's own CPU time, in ns. */
+static int64_t
+self_cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+	    1000000000 + ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) *
+	    1000;
+}
+
 static void
 usage(void)
 {
@@ -782,7 +884,7 @@ usage(void)
 	    "usage: chatload [-x chatd|redis|irc] [-S subscribers]"
 	    " [-P publishers] [-c clients]\n"
 	    "\t[-m messages] [-w window] [-r rate] [-z stalled] [-A sources]"
-	    " [-t seconds]\n\t[-p port] [host]\n");
+	    " [-C pid]\n\t[-t seconds] [-p port] [host]\n");
 	exit(1);
 }
 
@@ -875,14 +977,20 @@ main(int argc, char **argv)
 	socklen_t sl;
 	int64_t t0, t1, start, deadline_ns, last;
 	double limit = 60, secs;
-	long total_deliveries, lost = 0, seen;
+	long total_deliveries, lost = 0, seen, server = 0;
+	long long srv0 = 0, srv1 = 0, busy0, busy1, all0, all1;
+	int64_t self0, self1;
+	double per;
 	int stuck = 0;
 	int port = -1, ch, i, n, nsrc = -1, ready, nready;
 
-	while ((ch = getopt(argc, argv, "A:c:m:P:p:r:S:t:w:x:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:C:c:m:P:p:r:S:t:w:x:z:")) != -1) {
 		switch (ch) {
 		case 'A':
 			nsrc = atoi(optarg);
+			break;
+		case 'C':
+			server = atol(optarg);
 			break;
 		case 'c':
 			nclients = atoi(optarg);
@@ -951,7 +1059,7 @@ main(int argc, char **argv)
 	}
 	if (nsub < 1 || npub < 1 || lines < 1 || window < 1 ||
 	    window > 1 << 20 || nstalled < 0 || rate < 0 || limit <= 0 ||
-	    port < 1 || port > 65535 || lines > 1000000000L) {
+	    port < 1 || port > 65535 || lines > 1000000000L || server < 0) {
 		fprintf(stderr, "chatload: bad numbers\n");
 		return 1;
 	}
@@ -1073,6 +1181,10 @@ main(int argc, char **argv)
 
 	total_deliveries = lines * (long)npub * (long)(nclients > 0 ?
 	    nclients - 1 : nsub);
+	if (server > 0)
+		srv0 = tree_ns(server);
+	machine_ticks(&busy0, &all0);
+	self0 = self_cpu_ns();
 	t0 = now_ns();
 	deadline_ns = t0 + (int64_t)(limit * 1e9);
 	ready = 1;
@@ -1139,6 +1251,10 @@ main(int argc, char **argv)
 			break;
 	}
 	t1 = stuck ? last : now_ns();
+	self1 = self_cpu_ns();
+	machine_ticks(&busy1, &all1);
+	if (server > 0)
+		srv1 = tree_ns(server);
 	secs = (double)(t1 - t0) / 1e9;
 	if (secs <= 0)
 		secs = 1e-9;
@@ -1180,14 +1296,26 @@ main(int argc, char **argv)
 	if (nstalled > 0)
 		printf("stalled    %d client%s in the room reading nothing\n",
 		    nstalled, nstalled == 1 ? "" : "s");
+	per = delivered > 0 ? (double)delivered : 1;
+	printf("cpu        ");
+	if (server > 0)
+		printf("server %.0f ns, ", (double)(srv1 - srv0) / per);
+	printf("chatload %.0f ns a delivery; machine %.0f%% busy\n",
+	    (double)(self1 - self0) / per,
+	    all1 > all0 ? 100.0 * (double)(busy1 - busy0) /
+	    (double)(all1 - all0) : 0.0);
 	printf("RESULT proto=%s subs=%d pubs=%d deliveries_per_s=%.0f "
 	    "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f missing=%ld "
-	    "dups=%ld ooo=%ld lost=%ld\n",
+	    "dups=%ld ooo=%ld lost=%ld server_ns=%.0f load_ns=%.0f "
+	    "busy_pct=%.0f\n",
 	    protoname[proto], nsub, npub,
 	    (double)delivered / secs, percentile(0.5) / 1e3,
 	    percentile(0.99) / 1e3, percentile(0.999) / 1e3,
 	    (double)latmax / 1e3, total_deliveries - delivered, dups, ooo,
-	    lost);
+	    lost, server > 0 ? (double)(srv1 - srv0) / per : 0.0,
+	    (double)(self1 - self0) / per,
+	    all1 > all0 ? 100.0 * (double)(busy1 - busy0) /
+	    (double)(all1 - all0) : 0.0);
 	for (i = 0; i < nconn; i++) {
 		close(conns[i].fd);
 		free(conns[i].in);

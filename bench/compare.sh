@@ -6,8 +6,10 @@
 # flood control as far down as it goes), runs every scenario (S
 # subscribers, P publishers, flat out with a window) RUNS times against
 # each, the servers taking turns, and prints the median and the spread
-# (min-max) of deliveries/s and of the p99 latency of each, with the
-# ratios chatd/redis and chatd/ngircd.  With CMP_RATE, one more scenario:
+# (min-max) of deliveries/s, of the p99 latency and of the CPU the server
+# spent a delivery (all its processes and threads, counted by chatload
+# -C while the lines flowed) of each, with the ratios chatd/redis and
+# chatd/ngircd.  With CMP_RATE, one more scenario:
 # the publishers together send CMP_RATE messages a second (not flat out)
 # and the table gives p50, p99 and p99.9 of each server.  With CMP_STALL,
 # one more: CMP_STALL_SUBS subscribers and one publisher flat out, run
@@ -23,7 +25,8 @@
 # to get it.  Knobs (environment):
 #   CMP_SUBS ("10 100"; 1000 wants an idle machine; "": no flat-out runs),
 #   CMP_PUBS ("1 10"), RUNS (3), DELIVERIES (deliveries a flat-out run aims
-#   at, 1000000), WINDOW (64),
+#   at, 4000000: runs of 1000000 lasted 0.15-0.3 s against Redis or chatd
+#   at S=100, too short to average out Redis's swings), WINDOW (64),
 #   CMP_RATE (messages a second for the fixed-rate scenario; 0: none),
 #   CMP_RATE_SUBS (100), CMP_RATE_PUBS (1), CMP_RATE_SECS (5: how long a
 #   fixed-rate run lasts),
@@ -41,7 +44,7 @@ NGIRCD=${NGIRCD:-ngircd}
 CMP_SUBS=${CMP_SUBS-10 100}
 CMP_PUBS=${CMP_PUBS:-1 10}
 RUNS=${RUNS:-3}
-DELIVERIES=${DELIVERIES:-1000000}
+DELIVERIES=${DELIVERIES:-4000000}
 WINDOW=${WINDOW:-64}
 CMP_RATE=${CMP_RATE:-0}
 CMP_RATE_SUBS=${CMP_RATE_SUBS:-100}
@@ -280,16 +283,16 @@ run() {
 	m=$4
 	shift 4
 	case $x in
-	chatd) port=$cport ;;
-	redis) port=$rport ;;
-	ngircd) port=$nport ;;
+	chatd) port=$cport spid=$cpid ;;
+	redis) port=$rport spid=$rpid ;;
+	ngircd) port=$nport spid=$npid ;;
 	esac
 	proto=$x
 	[ "$x" != ngircd ] || proto=irc
 	# in the background, so that a signal stops the script at once (the
 	# trap stops chatload too)
 	"$LOAD" -x "$proto" -p "$port" -S "$s" -P "$p" -m "$m" -w "$WINDOW" \
-		"$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
+		-C "$spid" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
 	lpid=$!
 	wait "$lpid" && rc=0 || rc=$?
 	lpid=
@@ -375,12 +378,16 @@ data_row() {
 	    "$(stats p50_us <"$tmp/$1.res")" \
 	    "$(stats p99_us <"$tmp/$1.res")" \
 	    "$(stats p999_us <"$tmp/$1.res")" \
-	    "$(grep -c 'incomplete=1' "$tmp/$1.res" || :)"
+	    "$(grep -c 'incomplete=1' "$tmp/$1.res" || :)" \
+	    "$(stats server_ns <"$tmp/$1.res")" \
+	    "$(stats load_ns <"$tmp/$1.res")" \
+	    "$(stats busy_pct <"$tmp/$1.res")"
 	echo "$@" | awk -v runs="$RUNS" -v z="$z" '{
 		f = "%-7s %5d %4d %6d %4d %10.0f %10.0f %10.0f"
-		f = f " %9.1f %9.1f %9.1f %9.1f %9.1f %4d %4d\n"
+		f = f " %9.1f %9.1f %9.1f %9.1f %9.1f %4d %4d %6.0f %6.0f %6.0f"
+		f = f " %6.0f %4.0f\n"
 		printf f, $1, $2, $3, $4, runs, $5, $6, $7, $8, $11, $12, $13,
-		    $14, $17, z
+		    $14, $17, z, $18, $19, $20, $21, $24
 	}' >>"$tmp/data"
 }
 
@@ -396,6 +403,7 @@ table() {
 		d[$1] = $6; dmin[$1] = $7; dmax[$1] = $8
 		p50[$1] = $9; p99[$1] = $10; pmin[$1] = $11; pmax[$1] = $12
 		p999[$1] = $13; inc[$1] = $14
+		cpu[$1] = $16; cmin[$1] = $17; cmax[$1] = $18; lcpu[$1] = $19
 	}
 	END {
 		n = split(servers, sv, " ")
@@ -404,14 +412,17 @@ table() {
 			x = sv[i]
 			note = inc[x] > 0 ? sprintf("  %d incomplete", inc[x]) : ""
 			if (rate == 0)
-				printf "%s  %-13s %10.0f %-23s %8.0f %s%s\n",
+				printf "%s  %-13s %10.0f %-23s %8.0f %-15s" \
+				    " %5.0f %-11s %5.0f%s\n",
 				    lead, x, d[x],
 				    sprintf("(%.0f-%.0f)", dmin[x], dmax[x]),
 				    p99[x], sprintf("(%.0f-%.0f)", pmin[x], pmax[x]),
-				    note
+				    cpu[x], sprintf("(%.0f-%.0f)", cmin[x], cmax[x]),
+				    lcpu[x], note
 			else
-				printf "%s  %-13s %8.0f %8.0f %8.0f %10.0f%s\n",
-				    lead, x, p50[x], p99[x], p999[x], d[x], note
+				printf "%s  %-13s %8.0f %8.0f %8.0f %10.0f %7.0f%s\n",
+				    lead, x, p50[x], p99[x], p999[x], d[x], cpu[x],
+				    note
 			lead = sprintf("%10s", "")
 		}
 		for (i = 1; i <= n; i++) {
@@ -419,15 +430,17 @@ table() {
 			if (x == "chatd" || !("chatd" in d))
 				continue
 			if (rate == 0)
-				printf "%s  %-13s %10s %-23s %8s\n", lead,
-				    "chatd/" x, ratio(d["chatd"], d[x]), "",
-				    ratio(p99["chatd"], p99[x])
+				printf "%s  %-13s %10s %-23s %8s %-15s %5s\n",
+				    lead, "chatd/" x, ratio(d["chatd"], d[x]), "",
+				    ratio(p99["chatd"], p99[x]), "",
+				    ratio(cpu["chatd"], cpu[x])
 			else
-				printf "%s  %-13s %8s %8s %8s %10s\n", lead,
+				printf "%s  %-13s %8s %8s %8s %10s %7s\n", lead,
 				    "chatd/" x, ratio(p50["chatd"], p50[x]),
 				    ratio(p99["chatd"], p99[x]),
 				    ratio(p999["chatd"], p999[x]),
-				    ratio(d["chatd"], d[x])
+				    ratio(d["chatd"], d[x]),
+				    ratio(cpu["chatd"], cpu[x])
 		}
 	}' "$tmp/data"
 }
@@ -438,17 +451,23 @@ table() {
 	echo "# rate: messages a second asked (0: flat out); dps: deliveries/s;" \
 	    "latency in microseconds; medians, _min and _max the spread;" \
 	    "incomplete: runs in which something went missing;" \
-	    "stalled: subscribers that never read, on top of subs"
-	printf '# %-5s %5s %4s %6s %4s %10s %10s %10s %9s %9s %9s %9s %9s %s %s\n' \
+	    "stalled: subscribers that never read, on top of subs;" \
+	    "srv_ns, load_ns: CPU of the server (all its processes and" \
+	    "threads) and of chatload while the messages flowed, ns a" \
+	    "delivery; busy_pct: how busy the machine was meanwhile"
+	printf '# %-5s %5s %4s %6s %4s %10s %10s %10s %9s %9s %9s %9s %9s %s %s %s %s %s %s %s\n' \
 	    server subs pubs rate runs dps dps_min dps_max p50_us p99_us \
-	    p99_min p99_max p999_us incomplete stalled
+	    p99_min p99_max p999_us incomplete stalled srv_ns srv_ns_min \
+	    srv_ns_max load_ns busy_pct
 } >"$tmp/data"
 
 if [ -n "$CMP_SUBS" ]; then
 	echo
-	echo "flat out: deliveries/s and p99 latency, median (min-max)"
-	printf '%5s %4s  %-13s %10s %-23s %8s %s\n' S P server "del/s" \
-	    "(min-max)" "p99 us" "(min-max)"
+	echo "flat out: deliveries/s, p99 latency, and CPU a delivery of the" \
+	    "server and of chatload, median (min-max)"
+	printf '%5s %4s  %-13s %10s %-23s %8s %-15s %5s %-11s %5s\n' S P \
+	    server "del/s" "(min-max)" "p99 us" "(min-max)" "srvns" \
+	    "(min-max)" "ldns"
 	for s in $CMP_SUBS; do
 		for p in $CMP_PUBS; do
 			m=$((DELIVERIES / (s * p)))
@@ -460,7 +479,11 @@ if [ -n "$CMP_SUBS" ]; then
 			table "$s" "$p" 0
 		done
 	done
-	echo "chatd/X: deliveries above 1: chatd faster; p99 above 1: chatd slower"
+	echo "chatd/X: deliveries above 1: chatd faster; p99 above 1: chatd" \
+	    "slower; srvns above 1: chatd spends more CPU a delivery"
+	echo "srvns: the server's CPU (every process and thread) while the" \
+	    "lines flowed, ns a delivery; ldns: chatload's, which shares the" \
+	    "cores"
 fi
 
 if [ "$CMP_RATE" -gt 0 ]; then
@@ -471,14 +494,15 @@ if [ "$CMP_RATE" -gt 0 ]; then
 	echo
 	echo "fixed rate: $CMP_RATE messages/s from $p publisher(s) to $s" \
 	    "subscribers, ${CMP_RATE_SECS} s a run; latency in us, medians"
-	printf '%5s %4s  %-13s %8s %8s %8s %10s\n' S P server p50 p99 p999 \
-	    "del/s"
+	printf '%5s %4s  %-13s %8s %8s %8s %10s %7s\n' S P server p50 p99 \
+	    p999 "del/s" "srvns"
 	scenario "$s" "$p" "$m" -r "$CMP_RATE" -t $((CMP_RATE_SECS * 3 + 10))
 	for x in $servers; do
 		data_row "$x" "$s" "$p" "$CMP_RATE"
 	done
 	table "$s" "$p" "$CMP_RATE"
-	echo "chatd/X: latency above 1: chatd slower"
+	echo "chatd/X: latency above 1: chatd slower; srvns (the server's CPU a" \
+	    "delivery) above 1: chatd spends more"
 fi
 
 if [ "$CMP_STALL" -gt 0 ]; then
@@ -489,8 +513,9 @@ if [ "$CMP_STALL" -gt 0 ]; then
 	echo "a stalled client: $s subscribers, 1 publisher flat out, without" \
 	    "and with $CMP_STALL more that never read (S+$CMP_STALL);" \
 	    "deliveries/s and p99 of the $s"
-	printf '%5s %4s  %-13s %10s %-23s %8s %s\n' S P server "del/s" \
-	    "(min-max)" "p99 us" "(min-max)"
+	printf '%5s %4s  %-13s %10s %-23s %8s %-15s %5s %-11s %5s\n' S P \
+	    server "del/s" "(min-max)" "p99 us" "(min-max)" "srvns" \
+	    "(min-max)" "ldns"
 	for z in 0 "$CMP_STALL"; do
 		scenario "$s" 1 "$m" -z "$z" -t 60
 		for x in $servers; do
