@@ -820,27 +820,17 @@ proc_ns(long pid)
 static long long
 tree_ns(long pid)
 {
-	char path[64], buf[65536], *p, *end;
+	char path[64];
 	long long sum = proc_ns(pid);
-	ssize_t n;
-	size_t len = 0;
-	int fd;
+	long kid;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
-	if ((fd = open(path, O_RDONLY)) == -1)
+	if ((f = fopen(path, "r")) == NULL)
 		return sum;
-	while (len < sizeof(buf) - 1 &&
-	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	for (p = buf; *p != '\0'; p = end) {
-		long kid = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
+	while (fscanf(f, "%ld", &kid) == 1)
 		sum += proc_ns(kid);
-	}
+	fclose(f);
 	return sum;
 }
 
