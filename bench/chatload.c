@@ -970,7 +970,7 @@ main(int argc, char **argv)
 	long total_deliveries, lost = 0, seen, server = 0;
 	long long srv0 = 0, srv1 = 0, busy0, busy1, all0, all1;
 	int64_t self0, self1;
-	double per;
+	double per, srv_ns, load_ns, busy;
 	int stuck = 0;
 	int port = -1, ch, i, n, nsrc = -1, ready, nready;
 
@@ -1286,14 +1286,18 @@ main(int argc, char **argv)
 	if (nstalled > 0)
 		printf("stalled    %d client%s in the room reading nothing\n",
 		    nstalled, nstalled == 1 ? "" : "s");
+	/* CPU a delivery: the server's (0 without -C), chatload's, and how
+	 * busy the machine was meanwhile */
 	per = delivered > 0 ? (double)delivered : 1;
+	srv_ns = server > 0 ? (double)(srv1 - srv0) / per : 0;
+	load_ns = (double)(self1 - self0) / per;
+	busy = all1 > all0 ?
+	    100.0 * (double)(busy1 - busy0) / (double)(all1 - all0) : 0;
 	printf("cpu        ");
 	if (server > 0)
-		printf("server %.0f ns, ", (double)(srv1 - srv0) / per);
-	printf("chatload %.0f ns a delivery; machine %.0f%% busy\n",
-	    (double)(self1 - self0) / per,
-	    all1 > all0 ? 100.0 * (double)(busy1 - busy0) /
-	    (double)(all1 - all0) : 0.0);
+		printf("server %.0f ns, ", srv_ns);
+	printf("chatload %.0f ns a delivery; machine %.0f%% busy\n", load_ns,
+	    busy);
 	printf("RESULT proto=%s subs=%d pubs=%d deliveries_per_s=%.0f "
 	    "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f missing=%ld "
 	    "dups=%ld ooo=%ld lost=%ld server_ns=%.0f load_ns=%.0f "
@@ -1302,10 +1306,7 @@ main(int argc, char **argv)
 	    (double)delivered / secs, percentile(0.5) / 1e3,
 	    percentile(0.99) / 1e3, percentile(0.999) / 1e3,
 	    (double)latmax / 1e3, total_deliveries - delivered, dups, ooo,
-	    lost, server > 0 ? (double)(srv1 - srv0) / per : 0.0,
-	    (double)(self1 - self0) / per,
-	    all1 > all0 ? 100.0 * (double)(busy1 - busy0) /
-	    (double)(all1 - all0) : 0.0);
+	    lost, srv_ns, load_ns, busy);
 	for (i = 0; i < nconn; i++) {
 		close(conns[i].fd);
 		free(conns[i].in);
