@@ -310,15 +310,16 @@ pagecost: $(BUILD)/bench/pagecost
 #
 #   make compare           the same load (S subscribers, P publishers, flat
 #                          out, 48-byte messages) against a chatd, a
-#                          redis-server (pub/sub) and an ngircd of its own,
-#                          three runs each; a table of medians and spread,
-#                          deliveries/s, p99 and the server's CPU a
+#                          redis-server (pub/sub), an ngircd and
+#                          bench/fanfloor (one process that only fans
+#                          lines out: the floor), three runs each; a
+#                          table of medians and spread, deliveries/s, p99 and the server's CPU a
 #                          delivery, with the ratios; then the
 #                          latency at a fixed 1,000 messages/s, S=100,
 #                          and what one stalled client does to 99 others
 #   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
 #   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
-#   make compare CMP_SERVERS="chatd redis"   leave ngircd out
+#   make compare CMP_SERVERS="chatd redis"   leave ngircd and the floor out
 #   make compare CMP_EACH=1   every run's deliveries/s too, in order
 #   make compare DELIVERIES=1000000   shorter flat-out runs (4,000,000:
 #                          a quarter of a second of Redis or chatd at S=100
@@ -336,14 +337,19 @@ CMP_PUBS ?= 1 10
 CMP_RUNS ?= 3
 CMP_RATE ?= 1000
 CMP_STALL ?= 1
-CMP_SERVERS ?= chatd redis ngircd
+CMP_SERVERS ?= chatd redis ngircd floor
 CMP_EACH ?=
 DELIVERIES ?= 4000000
 
 .PHONY: compare plot
 
-compare: chatd $(BUILD)/bench/chatload
-	CHATD=./chatd LOAD=$(BUILD)/bench/chatload CMP_SUBS="$(CMP_SUBS)" \
+$(BUILD)/bench/fanfloor: bench/fanfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -o $@ $< $(LDFLAGS)
+
+compare: chatd $(BUILD)/bench/chatload $(BUILD)/bench/fanfloor
+	CHATD=./chatd LOAD=$(BUILD)/bench/chatload \
+	  FLOOR=$(BUILD)/bench/fanfloor CMP_SUBS="$(CMP_SUBS)" \
 	  CMP_PUBS="$(CMP_PUBS)" RUNS="$(CMP_RUNS)" CMP_RATE="$(CMP_RATE)" \
 	  CMP_STALL="$(CMP_STALL)" \
 	  CMP_SERVERS="$(CMP_SERVERS)" DELIVERIES="$(DELIVERIES)" \

@@ -3,7 +3,9 @@
 # redis-server (pub/sub) and against ngircd (an IRC server), side by side,
 # on loopback.  Starts a server of each kind of its own on a free port
 # (redis: no persistence, bench/redis.conf; ngircd: bench/ngircd.conf,
-# flood control as far down as it goes), runs every scenario (S
+# flood control as far down as it goes), and bench/fanfloor ("floor": one
+# process that only fans lines out, no ring, no workers, no checks: what
+# the machine allows any server), runs every scenario (S
 # subscribers, P publishers, flat out with a window) RUNS times against
 # each, the servers taking turns, and prints the median and the spread
 # (min-max) of deliveries/s, of the p99 latency and of the CPU the server
@@ -31,7 +33,7 @@
 #   CMP_RATE_SUBS (100), CMP_RATE_PUBS (1), CMP_RATE_SECS (5: how long a
 #   fixed-rate run lasts),
 #   CMP_DATA (bench/results/compare.dat), CMP_SERVERS ("chatd redis
-#   ngircd"), CHATD, REDIS, NGIRCD, LOAD (the binaries),
+#   ngircd floor"), CHATD, REDIS, NGIRCD, FLOOR, LOAD (the binaries),
 #   CMP_EACH (set: print every run's deliveries/s too, in order: the
 #   runs after the first against one chatd can differ from it; see
 #   BENCHMARKS.md).
@@ -41,6 +43,7 @@ CHATD=${CHATD:-./chatd}
 LOAD=${LOAD:-build/default/bench/chatload}
 REDIS=${REDIS:-redis-server}
 NGIRCD=${NGIRCD:-ngircd}
+FLOOR=${FLOOR:-build/default/bench/fanfloor}
 CMP_SUBS=${CMP_SUBS-10 100}
 CMP_PUBS=${CMP_PUBS:-1 10}
 RUNS=${RUNS:-3}
@@ -53,7 +56,7 @@ CMP_RATE_SECS=${CMP_RATE_SECS:-5}
 CMP_STALL=${CMP_STALL:-0}
 CMP_STALL_SUBS=${CMP_STALL_SUBS:-99}
 CMP_DATA=${CMP_DATA:-bench/results/compare.dat}
-CMP_SERVERS=${CMP_SERVERS:-chatd redis ngircd}
+CMP_SERVERS=${CMP_SERVERS:-chatd redis ngircd floor}
 CMP_EACH=${CMP_EACH:-}
 
 [ -x "$LOAD" ] || { echo "compare: no $LOAD (run make compare)" >&2; exit 1; }
@@ -69,6 +72,7 @@ tmp=
 cpid=
 rpid=
 npid=
+fpid=
 lpid=
 cname="cmp-$$"
 
@@ -127,6 +131,7 @@ cleanup() {
 	fi
 	stop "$rpid"
 	stop "$npid"
+	stop "$fpid"
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 trap 'cleanup' EXIT
@@ -255,6 +260,25 @@ start_ngircd() {
 	    sed 's/^ngIRCd \([0-9.]*\).*/\1/') port $nport,"
 }
 
+# the floor: bench/fanfloor on a free port, which it prints
+start_floor() {
+	if [ ! -x "$FLOOR" ]; then
+		echo "compare: no $FLOOR (run make compare); floor skipped"
+		return 0
+	fi
+	: >"$tmp/floor.log"
+	"$FLOOR" -p 0 -c 11000 >"$tmp/floor.log" 2>&1 &
+	fpid=$!
+	await_line "$fpid" "$tmp/floor.log" '^listening on' || {
+		echo "fanfloor did not start" >&2
+		cat "$tmp/floor.log" >&2
+		exit 1; }
+	fport=$(sed -n 's/^listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
+		"$tmp/floor.log")
+	servers="$servers floor"
+	started="$started floor (bench/fanfloor) port $fport,"
+}
+
 # ngircd serves every client from one process: let it have the descriptors
 # (dash and bash have ulimit -n and -H)
 # shellcheck disable=SC3045
@@ -262,6 +286,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
 ! want chatd || start_chatd
 ! want redis || start_redis
 ! want ngircd || start_ngircd
+! want floor || start_floor
 if [ -z "$servers" ]; then
 	echo "compare: no server to measure; nothing done"
 	exit 0
@@ -286,9 +311,13 @@ run() {
 	chatd) port=$cport spid=$cpid ;;
 	redis) port=$rport spid=$rpid ;;
 	ngircd) port=$nport spid=$npid ;;
+	floor) port=$fport spid=$fpid ;;
 	esac
-	proto=$x
-	[ "$x" != ngircd ] || proto=irc
+	case $x in
+	ngircd) proto=irc ;;
+	floor) proto=chatd ;;
+	*) proto=$x ;;
+	esac
 	# in the background, so that a signal stops the script at once (the
 	# trap stops chatload too)
 	"$LOAD" -x "$proto" -p "$port" -S "$s" -P "$p" -m "$m" -w "$WINDOW" \

@@ -77,6 +77,7 @@ END {
 	colour["chatd"] = "#1f60c4"
 	colour["redis"] = "#c4281f"
 	colour["ngircd"] = "#2f9e44"
+	colour["floor"] = "#808080"
 	for (i = 1; i <= nk; i++) {
 		split(keys[i], kp, " ")
 		# rows of one series by number of subscribers (a few: sort by
