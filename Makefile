@@ -320,6 +320,8 @@ pagecost: $(BUILD)/bench/pagecost
 #   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
 #   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
 #   make compare CMP_SERVERS="chatd redis"   leave ngircd and the floor out
+#   make compare CMP_SERVERS="chatd redis floor pfloor"   also a process
+#                          per client with nothing else (bench/fanfloor -F)
 #   make compare CMP_EACH=1   every run's deliveries/s too, in order
 #   make compare DELIVERIES=1000000   shorter flat-out runs (4,000,000:
 #                          a quarter of a second of Redis or chatd at S=100

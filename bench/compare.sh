@@ -5,7 +5,9 @@
 # (redis: no persistence, bench/redis.conf; ngircd: bench/ngircd.conf,
 # flood control as far down as it goes), and bench/fanfloor ("floor": one
 # process that only fans lines out, no ring, no workers, no checks: what
-# the machine allows any server), runs every scenario (S
+# the machine allows any server; "pfloor", not run unless asked: a
+# process per client and a shared ring, as chatd, with nothing else),
+# runs every scenario (S
 # subscribers, P publishers, flat out with a window) RUNS times against
 # each, the servers taking turns, and prints the median and the spread
 # (min-max) of deliveries/s, of the p99 latency and of the CPU the server
@@ -73,6 +75,7 @@ cpid=
 rpid=
 npid=
 fpid=
+pfpid=
 lpid=
 cname="cmp-$$"
 
@@ -132,6 +135,7 @@ cleanup() {
 	stop "$rpid"
 	stop "$npid"
 	stop "$fpid"
+	stop "$pfpid"
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 trap 'cleanup' EXIT
@@ -260,23 +264,29 @@ start_ngircd() {
 	    sed 's/^ngIRCd \([0-9.]*\).*/\1/') port $nport,"
 }
 
-# the floor: bench/fanfloor on a free port, which it prints
+# a floor: bench/fanfloor on a free port, which it prints; $1 is its name
+# here ("floor": one process; "pfloor": -F, a process per client)
 start_floor() {
 	if [ ! -x "$FLOOR" ]; then
-		echo "compare: no $FLOOR (run make compare); floor skipped"
+		echo "compare: no $FLOOR (run make compare); $1 skipped"
 		return 0
 	fi
-	: >"$tmp/floor.log"
-	"$FLOOR" -p 0 -c 11000 >"$tmp/floor.log" 2>&1 &
-	fpid=$!
-	await_line "$fpid" "$tmp/floor.log" '^listening on' || {
-		echo "fanfloor did not start" >&2
-		cat "$tmp/floor.log" >&2
+	f=
+	[ "$1" = floor ] || f=-F
+	: >"$tmp/$1.log"
+	# shellcheck disable=SC2086 # no flag or one
+	"$FLOOR" $f -p 0 -c 11000 >"$tmp/$1.log" 2>&1 &
+	pid=$!
+	if [ "$1" = floor ]; then fpid=$pid; else pfpid=$pid; fi
+	await_line "$pid" "$tmp/$1.log" '^listening on' || {
+		echo "fanfloor $f did not start" >&2
+		cat "$tmp/$1.log" >&2
 		exit 1; }
-	fport=$(sed -n 's/^listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
-		"$tmp/floor.log")
-	servers="$servers floor"
-	started="$started floor (bench/fanfloor) port $fport,"
+	port=$(sed -n 's/^listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
+		"$tmp/$1.log")
+	if [ "$1" = floor ]; then fport=$port; else pport=$port; fi
+	servers="$servers $1"
+	started="$started $1 (bench/fanfloor $f) port $port,"
 }
 
 # ngircd serves every client from one process: let it have the descriptors
@@ -286,7 +296,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
 ! want chatd || start_chatd
 ! want redis || start_redis
 ! want ngircd || start_ngircd
-! want floor || start_floor
+! want floor || start_floor floor
+! want pfloor || start_floor pfloor
 if [ -z "$servers" ]; then
 	echo "compare: no server to measure; nothing done"
 	exit 0
@@ -312,10 +323,11 @@ run() {
 	redis) port=$rport spid=$rpid ;;
 	ngircd) port=$nport spid=$npid ;;
 	floor) port=$fport spid=$fpid ;;
+	pfloor) port=$pport spid=$pfpid ;;
 	esac
 	case $x in
 	ngircd) proto=irc ;;
-	floor) proto=chatd ;;
+	floor | pfloor) proto=chatd ;;
 	*) proto=$x ;;
 	esac
 	# in the background, so that a signal stops the script at once (the
@@ -334,6 +346,7 @@ run() {
 	[ "$rc" -eq 0 ] || line="$line incomplete=1"
 	printf '%s\n' "$line"
 	[ "$x" != chatd ] || settle
+	[ "$x" != pfloor ] || settle_children "$pfpid"
 }
 
 # waits until the workers of the run just ended are gone (up to 60 s), so
@@ -343,6 +356,16 @@ run() {
 settle() {
 	i=0
 	while [ "$(workers | wc -l)" -gt 1 ] && [ "$i" -lt 600 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+}
+
+# the same for pfloor: waits (up to 60 s) until process $1 has no child
+settle_children() {
+	i=0
+	while [ -n "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ] &&
+	    [ "$i" -lt 600 ]; do
 		i=$((i + 1))
 		sleep 0.1
 	done
