@@ -63,8 +63,9 @@
 struct client {
 	int fd;
 	int member;		/* index in room[], -1: not in the room */
-	int dirty;		/* 1 + its index in dirty[]; 0: not there */
+	int dirty;		/* on the dirty list: output this pass */
 	int polling_out;	/* EPOLLOUT asked for */
+	struct client *dprev, *dnext;
 	char nick[NICK];
 	size_t inlen;
 	char in[INBUF];
@@ -74,7 +75,7 @@ struct client {
 
 static struct client **byfd;	/* by descriptor */
 static int *room, members;	/* descriptors of the room's members */
-static int *dirty, ndirty;	/* descriptors with output this pass */
+static struct client *dirty;	/* clients with output this pass */
 static int maxfd, ep;
 static volatile sig_atomic_t stop;
 
@@ -83,6 +84,19 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static void
+undirty(struct client *c)
+{
+	if (c->dprev != NULL)
+		c->dprev->dnext = c->dnext;
+	else
+		dirty = c->dnext;
+	if (c->dnext != NULL)
+		c->dnext->dprev = c->dprev;
+	c->dprev = c->dnext = NULL;
+	c->dirty = 0;
 }
 
 static void
@@ -95,7 +109,7 @@ drop(struct client *c)
 		byfd[last]->member = c->member;
 	}
 	if (c->dirty)
-		dirty[c->dirty - 1] = -1;
+		undirty(c);
 	close(c->fd);
 	byfd[c->fd] = NULL;
 	free(c->out);
@@ -132,8 +146,12 @@ append(struct client *c, const char *s, size_t n)
 	memcpy(c->out + c->outlen, s, n);
 	c->outlen += n;
 	if (!c->dirty) {
-		dirty[ndirty++] = c->fd;
-		c->dirty = ndirty;
+		c->dirty = 1;
+		c->dprev = NULL;
+		c->dnext = dirty;
+		if (dirty != NULL)
+			dirty->dprev = c;
+		dirty = c;
 	}
 	return 0;
 }
@@ -178,19 +196,14 @@ flush(struct client *c)
 static void
 flush_all(void)
 {
-	int i;
+	struct client *c;
 
-	for (i = 0; i < ndirty; i++) {
-		struct client *c;
-
-		if (dirty[i] == -1)
-			continue;
-		c = byfd[dirty[i]];
-		c->dirty = 0;
+	/* bounded: each client is on the list once */
+	while ((c = dirty) != NULL) {
+		undirty(c);
 		if (flush(c) == -1)
 			drop(c);
 	}
-	ndirty = 0;
 }
 
 /* One line of C (without its newline).  -1: C is gone. */
@@ -324,10 +337,9 @@ struct fslot {
 };
 
 struct fmember {
-	_Atomic uint32_t word;	/* futex word: bumped to wake the member */
+	_Alignas(64) _Atomic uint32_t word; /* futex: bumped to wake it */
 	_Atomic int asleep;
 	_Atomic int joined;
-	char pad[64 - 3 * sizeof(int)];
 };
 
 struct fshared {
@@ -582,7 +594,7 @@ run_forked(int lfd, int clients, time_t until)
 		return 1;
 	}
 	memset(fs, 0, size);	/* every page there before the forks */
-	fslots = (struct fslot *)(void *)&fs->m[clients];
+	fslots = (struct fslot *)(void *)&fs->m[clients]; /* 64-aligned */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -630,6 +642,8 @@ run_forked(int lfd, int clients, time_t until)
 	for (i = 0; i < top; i++)
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, 0);
+	free(pids);
+	munmap(fs, size);
 	return 0;
 }
 
@@ -686,8 +700,7 @@ main(int argc, char **argv)
 	}
 	byfd = calloc((size_t)maxfd, sizeof(*byfd));
 	room = calloc((size_t)maxfd, sizeof(*room));
-	dirty = calloc((size_t)maxfd, sizeof(*dirty));
-	if (byfd == NULL || room == NULL || dirty == NULL) {
+	if (byfd == NULL || room == NULL) {
 		perror("fanfloor");
 		return 1;
 	}
