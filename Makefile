@@ -306,17 +306,18 @@ switchcost: $(BUILD)/bench/switchcost
 pagecost: $(BUILD)/bench/pagecost
 	$(BUILD)/bench/pagecost -n "$(PAGE_N)"
 
-# ---- compare: chatd against redis-server and ngircd (bench/) ----
+# ---- compare: chatd against redis-server, ngircd and the floors (bench/) ----
 #
 #   make compare           the same load (S subscribers, P publishers, flat
 #                          out, 48-byte messages) against a chatd, a
 #                          redis-server (pub/sub), an ngircd and
 #                          bench/fanfloor (one process that only fans
 #                          lines out: the floor), three runs each; a
-#                          table of medians and spread, deliveries/s, p99 and the server's CPU a
-#                          delivery, with the ratios; then the
-#                          latency at a fixed 1,000 messages/s, S=100,
-#                          and what one stalled client does to 99 others
+#                          table of medians and spread, deliveries/s,
+#                          p99 and the server's CPU a delivery, with
+#                          the ratios; then the latency at a fixed 1,000
+#                          messages/s, S=100, and what one stalled
+#                          client does to 99 others
 #   make compare CMP_SUBS="10 100 1000" CMP_PUBS="1 10" CMP_RUNS=3
 #   make compare CMP_RATE=0 CMP_STALL=0   neither of the last two
 #   make compare CMP_SERVERS="chatd redis"   leave ngircd and the floor out

@@ -7,13 +7,12 @@
 # process that only fans lines out, no ring, no workers, no checks: what
 # the machine allows any server; "pfloor", not run unless asked: a
 # process per client and a shared ring, as chatd, with nothing else),
-# runs every scenario (S
-# subscribers, P publishers, flat out with a window) RUNS times against
-# each, the servers taking turns, and prints the median and the spread
-# (min-max) of deliveries/s, of the p99 latency and of the CPU the server
-# spent a delivery (all its processes and threads, counted by chatload
-# -C while the lines flowed) of each, with the ratios chatd/redis and
-# chatd/ngircd.  With CMP_RATE, one more scenario:
+# runs every scenario (S subscribers, P publishers, flat out with a
+# window) RUNS times against each, the servers taking turns, and prints
+# the median and the spread (min-max) of deliveries/s, of the p99 latency
+# and of the CPU the server spent a delivery (all its processes and
+# threads, counted by chatload -C while the lines flowed) of each, with
+# the ratios of chatd to each other.  With CMP_RATE, one more scenario:
 # the publishers together send CMP_RATE messages a second (not flat out)
 # and the table gives p50, p99 and p99.9 of each server.  With CMP_STALL,
 # one more: CMP_STALL_SUBS subscribers and one publisher flat out, run

@@ -7,15 +7,14 @@
  * With -F ("pfloor"), the floor of chatd's own design instead: a process
  * per client and a ring in shared memory, and nothing else (see below).
  *
- * One room, named by the first to join it while it is empty.  A client
- * names itself with "/nick NAME" and enters the room with "/join #ROOM"
- * (answered "*** you joined #ROOM"); any other command is ignored; a line
- * that is not a command goes to every other client in the room as
- * "<NAME> line".  Each pass of the loop reads what every
- * ready client sent, then writes each client's lines of that pass in one
- * write(), as chatd's workers and Redis batch theirs.  A client whose
- * unsent lines pass OUTMAX (it stopped reading) is disconnected, as chatd
- * would skip it ahead.
+ * One room, whatever its name.  A client names itself with "/nick NAME"
+ * and enters the room with "/join #ROOM" (answered "*** you joined
+ * #ROOM"); any other command is ignored; a line that is not a command goes
+ * to every other client in the room as "<NAME> line".  Each pass of the
+ * loop reads what every ready client sent, then writes each client's
+ * lines of that pass in one write(), as chatd's workers and Redis batch
+ * theirs.  A client whose unsent lines pass OUTMAX (it stopped reading)
+ * is disconnected, as chatd would skip it ahead.
  *
  *	bench/fanfloor [-F] [-p port] [-c clients] [-w seconds]
  *
