@@ -282,7 +282,10 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
 /*
  * Sleeps until a publisher posts our row, the client's input does (see
  * session.c), or DEADLINE (CLOCK_MONOTONIC, ms) comes, unless something
- * is waiting in the ring already.
+ * is waiting in the ring already.  The clock is read only for a deadline
+ * other than the last one: sleep after sleep to the same deadline reads
+ * none (each read touches the vDSO's pages, which every process shares:
+ * see serve()).  A sleep that times out sets W->clock_due.
  */
 void
 outbound_sleep(struct worker *w, uint64_t deadline)
@@ -291,7 +294,7 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 	struct row *r = &w->shm->rows[w->row];
 	uint64_t first = atomic_load(&r->first_want), now, head;
 	struct timespec ts;
-	int slept = 0;
+	int slept = 0, rc;
 
 	/* a message we wanted, marked late, inside a gap we took as none */
 	if (first < w->quiet_floor)
@@ -303,18 +306,28 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 	atomic_thread_fence(memory_order_seq_cst);
 	w->want_from = 0; /* awake: every gap counts */
 	if (ring_head(w->shm) == w->cursor && !w->closing && o->used == 0) {
-		now = now_ms();
-		clock_gettime(CLOCK_REALTIME, &ts);
-		if (deadline > now) {
-			ts.tv_sec += (time_t)((deadline - now) / 1000);
-			ts.tv_nsec += (long)((deadline - now) % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
+		if (deadline != w->sleep_for_ms) {
+			now = now_ms();
+			clock_gettime(CLOCK_REALTIME, &ts);
+			/* past already: the wait times out at once */
+			if (deadline > now) {
+				ts.tv_sec += (time_t)((deadline - now) / 1000);
+				ts.tv_nsec +=
+				    (long)((deadline - now) % 1000) * 1000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
 			}
-			while (sem_timedwait(&r->wake, &ts) == -1 &&
-			    errno == EINTR)
-				;
+			w->sleep_ts = ts;
+			w->sleep_for_ms = deadline;
+		}
+		while ((rc = sem_timedwait(&r->wake, &w->sleep_ts)) == -1 &&
+		    errno == EINTR)
+			;
+		if (rc == -1) { /* timed out */
+			w->clock_due = 1;
+			w->sleep_for_ms = 0;
 		}
 		w->want_from = atomic_load(&r->first_want);
 		slept = 1;

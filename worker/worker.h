@@ -104,6 +104,16 @@ struct worker {
 	const char *gone;     /* why we shut the connection, if we did */
 	uint64_t resume_ms;   /* a held line may go at this time (ms) */
 	int held;	      /* a framed line waits for the flood control */
+	/*
+	 * The clock is read for the timeouts only when one may have come
+	 * due: after a sleep that timed out, after the client's input, and
+	 * every CLOCK_LOOPS passes otherwise (see serve() in session.c)
+	 */
+	int clock_due;
+	uint32_t loops;		  /* passes since the clock was read */
+	uint64_t deadline_ms;	  /* when to look up from a sleep anyway */
+	uint64_t sleep_for_ms;	  /* the deadline SLEEP_TS was made for */
+	struct timespec sleep_ts; /* that deadline as CLOCK_REALTIME */
 	/* what it published and has not woken for yet (see flush_wakes()
 	 * in session.c) */
 	int npending;
