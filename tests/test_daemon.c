@@ -1649,6 +1649,42 @@ START_TEST(idle_client_is_cut_off)
 }
 END_TEST
 
+/*
+ * A client that says nothing is cut off for idleness even while the room
+ * keeps its worker busy, waking it for every line: its worker looks at
+ * the timeouts without the clock being read at each wake-up (serve() in
+ * worker/session.c), and must still see this one come due.
+ */
+START_TEST(idle_client_is_cut_off_in_a_busy_room)
+{
+	const char *const args[] = {"-l", "0", "-o", "idle_timeout=1", NULL};
+	char line[512];
+	uint64_t t0, deadline;
+	int i, cut = 0;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	t0 = now_ms();
+	deadline = t0 + (uint64_t)T_TIMEOUT;
+	/* bounded: 20,000 lines at most, and the test's time limit */
+	for (i = 0; i < 20000 && !cut && now_ms() < deadline; i++) {
+		ck_assert_int_eq(client_send(b, "tick %d", i), 0);
+		while (!cut && client_line(a, line, sizeof(line), 2) >= 0)
+			cut = strstr(line, "you were idle for 1 seconds") !=
+			    NULL;
+	}
+	ck_assert_int_eq(cut, 1);
+	ck_assert_uint_ge(now_ms() - t0, 500);
+	ck_assert_int_gt(i, 50); /* the room was busy meanwhile */
+	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "reason=\"idle timeout\"",
+			     T_TIMEOUT),
+	    0);
+	two_done();
+}
+END_TEST
+
 START_TEST(persistent_flooder_is_disconnected)
 {
 	const char *const args[] = {"-l", "5:5", "-o", "flood_kick=1", NULL};
@@ -2191,6 +2227,7 @@ daemon_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, silent_newcomer_is_cut_off);
 	tcase_add_test(tc, idle_client_is_cut_off);
+	tcase_add_test(tc, idle_client_is_cut_off_in_a_busy_room);
 	tcase_add_test(tc, persistent_flooder_is_disconnected);
 	tcase_add_test(tc, nickname_length_is_a_setting);
 	tcase_add_test(tc, rooms_per_client_and_in_all);
