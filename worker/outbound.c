@@ -325,7 +325,7 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 		while ((rc = sem_timedwait(&r->wake, &w->sleep_ts)) == -1 &&
 		    errno == EINTR)
 			;
-		if (rc == -1) { /* timed out */
+		if (rc == -1) { /* timed out: the next deadline is new */
 			w->clock_due = 1;
 			w->sleep_for_ms = 0;
 		}

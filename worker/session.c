@@ -840,12 +840,14 @@ serve(struct worker *w, int *quit, char *reason, size_t size)
 			w->loops = 0;
 			if ((why = timed_out(w)) != NULL)
 				return why;
-			w->deadline_ms = wake_deadline(w);
+			w->deadline_ms = 0; /* made again before a sleep */
 		}
 		if (did)
 			continue;
 		/* what the lines published: woken before we wait */
 		flush_wakes(w);
+		if (w->deadline_ms == 0)
+			w->deadline_ms = wake_deadline(w);
 		outbound_sleep(w, w->deadline_ms);
 	}
 }

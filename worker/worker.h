@@ -111,7 +111,7 @@ struct worker {
 	 */
 	int clock_due;
 	uint32_t loops;		  /* passes since the clock was read */
-	uint64_t deadline_ms;	  /* when to look up from a sleep anyway */
+	uint64_t deadline_ms;	  /* when to look up from a sleep, 0: stale */
 	uint64_t sleep_for_ms;	  /* the deadline SLEEP_TS was made for */
 	struct timespec sleep_ts; /* that deadline as CLOCK_REALTIME */
 	/* what it published and has not woken for yet (see flush_wakes()
