@@ -276,13 +276,18 @@ memory: chatd $(BUILD)/bench/idlemem
 #                          new ring, in one written before, and in one
 #                          read ahead at start: why workers read the
 #                          segment ahead (shm_pretouch())
+#   make wakepages         the pages a worker reads when a line wakes it,
+#                          by mapping, and how many every worker shares
+#                          (WAKE_FLOOR=1: a member of fanfloor -F instead)
 
 SPAWN_N ?= 1000 10000
 SPAWN_FLAGS ?=
 SWITCH_N ?= 10 100 300 1000
 PAGE_N ?= 100 500 1100
 
-.PHONY: spawnfloor switchcost pagecost
+WAKE_FLOOR ?=
+
+.PHONY: spawnfloor switchcost pagecost wakepages
 
 $(BUILD)/bench/spawnfloor: bench/spawnfloor.c
 	@mkdir -p $(dir $@)
@@ -305,6 +310,10 @@ switchcost: $(BUILD)/bench/switchcost
 
 pagecost: $(BUILD)/bench/pagecost
 	$(BUILD)/bench/pagecost -n "$(PAGE_N)"
+
+wakepages: chatd $(BUILD)/bench/fanfloor
+	CHATD=./chatd FLOOR=$(if $(WAKE_FLOOR),$(BUILD)/bench/fanfloor) \
+	  bench/wakepages.sh
 
 # ---- compare: chatd against redis-server, ngircd and the floors (bench/) ----
 #
