@@ -142,8 +142,8 @@ ring_repair(struct shm *s)
 		    memory_order_release);
 	else if (sl->m.type == MSG_TEXT || sl->m.type == MSG_ACTION)
 		/* committed: it died before it could say so */
-		atomic_store_explicit(text_chain(h, sl->m.room_hash), seq + 1,
-		    memory_order_relaxed);
+		atomic_store_explicit(text_chain(s->cold, sl->m.room_hash),
+		    seq + 1, memory_order_relaxed);
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	atomic_fetch_add(&h->stats.repairs, 1);
 	return 1;
@@ -187,7 +187,7 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	memcpy(&sl->m, m, offsetof(struct msg, text) + m->len + 1);
 	sl->m.prev_text = 0;
 	if (m->type == MSG_TEXT || m->type == MSG_ACTION) {
-		chain = text_chain(h, m->room_hash);
+		chain = text_chain(s->cold, m->room_hash);
 		sl->m.prev_text =
 		    atomic_load_explicit(chain, memory_order_relaxed);
 	}
@@ -578,7 +578,7 @@ ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
 	struct msg tmp;
 	int may;
 
-	next = atomic_load_explicit(text_chain(s->h, hash),
+	next = atomic_load_explicit(text_chain(s->cold, hash),
 	    memory_order_relaxed);
 	floor = before > s->h->nslots ? before - s->h->nslots : 0;
 	for (hops = 0; n < max && next > floor && hops < s->h->nslots;

@@ -26,13 +26,14 @@ align64(size_t n)
 static size_t
 layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 {
-	size_t rows_off = align64(sizeof(struct shm_header));
-	size_t map_off =
-	    align64(rows_off + (size_t)nrows * sizeof(struct row));
+	size_t map_off = align64(sizeof(struct shm_header));
 	size_t owe_off =
 	    align64(map_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
-	size_t nicks_off =
+	size_t cold_off =
 	    align64(owe_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
+	size_t rows_off = align64(cold_off + sizeof(struct shm_cold));
+	size_t nicks_off =
+	    align64(rows_off + (size_t)nrows * sizeof(struct row));
 	size_t dir_off = align64(nicks_off +
 	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent));
 	size_t ix_off =
@@ -47,6 +48,7 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 		s->rows = (struct row *)((char *)s->h + rows_off);
 		s->sleepmap = (_Atomic uint64_t *)((char *)s->h + map_off);
 		s->owemap = (_Atomic uint64_t *)((char *)s->h + owe_off);
+		s->cold = (struct shm_cold *)((char *)s->h + cold_off);
 		s->nicks = (struct nick_ent *)((char *)s->h + nicks_off);
 		s->room_dir = (struct room_ent *)((char *)s->h + dir_off);
 		s->room_ix = (struct nick_ent *)((char *)s->h + ix_off);
@@ -92,8 +94,9 @@ shm_huge_pages(struct shm *s, int on)
 
 /*
  * What a starting worker reads ahead, one byte a page, when ROWS rows are
- * in use: the header and those rows (OUT[0]), and the maps, the nicknames
- * and the ring (OUT[1]), as byte offsets, start and end.  Returns 2, or 0
+ * in use: the header, the maps and those rows (OUT[0]), and the
+ * nicknames, the room directory and the ring (OUT[1]), as byte offsets,
+ * start and end.  Returns 2, or 0
  * past SHM_PRETOUCH_ROWS rows.
  *
  * Why: MADV_POPULATE_READ fills the worker's page tables, but a guest
@@ -117,7 +120,7 @@ shm_pretouch_ranges(const struct shm *s, uint32_t rows, size_t out[2][2])
 		return 0;
 	out[0][0] = 0;
 	out[0][1] = (size_t)((const char *)&s->rows[rows] - (const char *)s->h);
-	out[1][0] = (size_t)((const char *)s->sleepmap - (const char *)s->h);
+	out[1][0] = (size_t)((const char *)s->nicks - (const char *)s->h);
 	out[1][1] = s->size;
 	return 2;
 }
@@ -311,6 +314,7 @@ shm_detach(struct shm *s)
 	s->h = NULL;
 	s->rows = NULL;
 	s->sleepmap = NULL;
+	s->cold = NULL;
 	s->owemap = NULL;
 	s->slots = NULL;
 }
@@ -328,13 +332,13 @@ shm_unlink_name(const char *name)
 void
 shm_set_motd(struct shm *s, const char *text)
 {
-	struct shm_header *h = s->h;
+	struct shm_cold *c = s->cold;
 
-	atomic_fetch_add(&h->motd_seq, 1);
+	atomic_fetch_add(&c->motd_seq, 1);
 	atomic_thread_fence(memory_order_seq_cst);
-	strlcpy_(h->motd, text, sizeof(h->motd));
+	strlcpy_(c->motd, text, sizeof(c->motd));
 	atomic_thread_fence(memory_order_seq_cst);
-	atomic_fetch_add(&h->motd_seq, 1);
+	atomic_fetch_add(&c->motd_seq, 1);
 }
 
 /*
@@ -347,20 +351,20 @@ shm_set_motd(struct shm *s, const char *text)
 size_t
 shm_get_motd(struct shm *s, char *out)
 {
-	struct shm_header *h = s->h;
+	struct shm_cold *c = s->cold;
 	uint32_t before;
 	size_t len;
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		before = atomic_load(&h->motd_seq);
+		before = atomic_load(&c->motd_seq);
 		if (before & 1)
 			continue;
 		atomic_thread_fence(memory_order_seq_cst);
-		len = strnlen(h->motd, MOTD_MAX - 1);
-		memcpy(out, h->motd, len);
+		len = strnlen(c->motd, MOTD_MAX - 1);
+		memcpy(out, c->motd, len);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (atomic_load(&h->motd_seq) == before) {
+		if (atomic_load(&c->motd_seq) == before) {
 			if (len > 0)
 				out[len] = '\0';
 			return len;

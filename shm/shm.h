@@ -30,7 +30,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 9
+#define SHM_VERSION 10
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -211,29 +211,38 @@ struct shm_header {
 	/* the next sequence number to be published; alone on its line */
 	_Alignas(64) _Atomic uint64_t head;
 	/*
-	 * For each chain: 1 + the sequence number of the latest text or
-	 * action in it, 0: none yet.  A join's backlog starts there and
-	 * follows prev_text back, reading its room's lines and few others
-	 * however busy other rooms are.  Written under publock.
-	 */
-	_Atomic uint64_t last_text[TEXT_CHAINS];
-	/*
 	 * 1 while the master has published and not yet woken the readers:
 	 * the master's bit of the owe map (see ring_all_screened())
 	 */
 	_Alignas(64) _Atomic uint32_t master_owes;
 	_Atomic uint64_t master_owes_from; /* the first message it owes */
 	_Alignas(64) struct shm_stats stats;
+};
+
+/*
+ * What is read seldom, kept off the header's page: the segment places
+ * the sleep and owe maps right after the header, so that a worker's
+ * wake-up reads one page for HEAD, the owe map and its sleep bit, where
+ * it read three (see layout() in segment.c).
+ */
+struct shm_cold {
+	/*
+	 * For each chain: 1 + the sequence number of the latest text or
+	 * action in it, 0: none yet.  A join's backlog starts there and
+	 * follows prev_text back, reading its room's lines and few others
+	 * however busy other rooms are.  Written under publock.
+	 */
+	_Atomic uint64_t last_text[TEXT_CHAINS];
 	/* the message of the day: odd MOTD_SEQ while the master writes it */
 	_Atomic uint32_t motd_seq;
 	char motd[MOTD_MAX];
 };
 
-/* The chain of texts the room of hash HASH is in: its head in H. */
+/* The chain of texts the room of hash HASH is in: its head in C. */
 static inline _Atomic uint64_t *
-text_chain(struct shm_header *h, uint32_t hash)
+text_chain(struct shm_cold *c, uint32_t hash)
 {
-	return &h->last_text[hash % TEXT_CHAINS];
+	return &c->last_text[hash % TEXT_CHAINS];
 }
 
 /*
@@ -286,6 +295,7 @@ struct shm {
 	struct row *rows;
 	_Atomic uint64_t *sleepmap; /* (nrows + 63) / 64 words */
 	_Atomic uint64_t *owemap;   /* as many: rows owing wake-ups */
+	struct shm_cold *cold;	    /* the text chains and the motd */
 	struct nick_ent *nicks;	    /* nick_buckets(nrows) of them */
 	struct room_ent *room_dir;  /* nrows of them */
 	struct nick_ent *room_ix;   /* nick_buckets(nrows) of them */

@@ -217,7 +217,7 @@ START_TEST(backlog_starts_at_the_latest_text)
 	size_t n;
 	int i;
 
-	_Atomic uint64_t *chain = text_chain(s.h, room_hash("#a"));
+	_Atomic uint64_t *chain = text_chain(s.cold, room_hash("#a"));
 
 	ck_assert_uint_eq(atomic_load(chain), 0);
 	text_msg(&m, 1, "#a", "join");
@@ -252,12 +252,12 @@ END_TEST
 static void
 chain_mate(const char *room, char *out, size_t size)
 {
-	_Atomic uint64_t *want = text_chain(s.h, room_hash(room));
+	_Atomic uint64_t *want = text_chain(s.cold, room_hash(room));
 	int i;
 
 	for (i = 0; i < 1000000; i++) {
 		snprintf(out, size, "#r%d", i);
-		if (text_chain(s.h, room_hash(out)) == want &&
+		if (text_chain(s.cold, room_hash(out)) == want &&
 		    room_hash(out) != room_hash(room))
 			return;
 	}
@@ -283,7 +283,7 @@ START_TEST(backlog_follows_the_room_chain)
 		publish_text(1, "#busy", "b");
 	q[2] = publish_text(1, "#quiet", "q2");
 	ck_assert_uint_eq(
-	    atomic_load(text_chain(s.h, room_hash("#quiet"))),
+	    atomic_load(text_chain(s.cold, room_hash("#quiet"))),
 	    q[2] + 1);
 	/* the links, as a reader sees them */
 	cur = q[2];
@@ -441,7 +441,7 @@ START_TEST(repair_links_a_committed_text)
 	lock_give(&s.h->publock);
 	ck_assert_uint_eq(ring_head(&s), 2);
 	ck_assert_uint_eq(
-	    atomic_load(text_chain(s.h, room_hash("#a"))), 2);
+	    atomic_load(text_chain(s.cold, room_hash("#a"))), 2);
 	ck_assert_uint_eq(
 	    ring_backlog(&s, ring_head(&s), room_hash("#a"), "#a", 4, out), 2);
 	ck_assert_str_eq(out[0].text, "one");
@@ -780,9 +780,9 @@ START_TEST(concurrent_publishers_lapping_reader)
 END_TEST
 
 /*
- * A starting worker reads ahead the header and the rows in use, then
- * everything from the sleep map to the end, and nothing once the server
- * is crowded.
+ * A starting worker reads ahead the header, the maps and the rows in
+ * use, then everything from the nicknames to the end, and nothing once
+ * the server is crowded.
  */
 START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 {
@@ -795,7 +795,8 @@ START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 	ck_assert_int_eq(shm_pretouch_ranges(&big, 3, r), 2);
 	ck_assert_uint_eq(r[0][0], 0);
 	ck_assert_uint_eq(r[0][1], (size_t)((const char *)&big.rows[3] - base));
-	ck_assert_uint_eq(r[1][0], (size_t)((const char *)big.sleepmap - base));
+	ck_assert_uint_lt((size_t)((const char *)big.owemap - base), r[0][1]);
+	ck_assert_uint_eq(r[1][0], (size_t)((const char *)big.nicks - base));
 	ck_assert_uint_eq(r[1][1], big.size);
 	ck_assert_uint_lt(r[0][1], r[1][0]); /* the free rows are skipped */
 	ck_assert_uint_lt((size_t)((const char *)&big.slots[63] - base),
