@@ -84,7 +84,7 @@ proc_is_dead(pid_t pid)
  * written with MSG_NOSIGNAL so a vanished peer is an EPIPE, not a SIGPIPE.
  * Returns 0, or -1 with errno set.
  */
-int
+HOT int
 write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

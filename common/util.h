@@ -10,6 +10,21 @@
 
 #define CHATD_VERSION "0.1.0"
 
+/*
+ * HOT marks the code a worker runs at every wake-up: the compiler puts it
+ * in .text.hot, which the linker lays out together, so that a wake-up
+ * reads few pages of code.  Every page it reads is shared by all the
+ * workers, and past a thousand of them each costs (BENCHMARKS.md, "Pages
+ * a wake-up reads").  NOINLINE keeps such code out of a cold caller.
+ */
+#if defined(__GNUC__)
+#define HOT __attribute__((hot))
+#define NOINLINE __attribute__((noinline))
+#else
+#define HOT
+#define NOINLINE
+#endif
+
 /* util.c */
 uint64_t now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 int64_t wall_ms(void); /* CLOCK_REALTIME in milliseconds */

@@ -31,6 +31,7 @@
 
 #include "shm.h"
 #include "../common/log.h"
+#include "../common/util.h"
 
 /* FNV-1a over the lower-cased name; 0 is kept for "no room". */
 uint32_t
@@ -47,7 +48,7 @@ room_hash(const char *room)
 	return h == 0 ? 1 : h;
 }
 
-uint64_t
+HOT uint64_t
 ring_head(struct shm *s)
 {
 	return atomic_load_explicit(&s->h->head, memory_order_acquire);
@@ -93,7 +94,7 @@ ring_screened(struct shm *s, int row)
  * when it reaps the dead one (ring_forgive()).  The words read are
  * (rows + 63) / 64, once a wake-up.
  */
-int
+HOT int
 ring_all_screened(struct shm *s)
 {
 	uint32_t w, words = (atomic_load(&s->h->rows_hwm) + 63) / 64;
@@ -322,14 +323,14 @@ ring_wake_redundant(const struct wake_key *batch, int n,
  * caller has set its ASLEEP flag and, after this (a full barrier), looks
  * at HEAD once more before it sleeps; see the note at the top.
  */
-void
+HOT void
 ring_sleep(struct shm *s, int idx)
 {
 	atomic_fetch_or(MAP_WORD(s->sleepmap, idx), ROW_BIT(idx));
 }
 
 /* Row IDX is awake again (or gone): publishers need not look at it. */
-void
+HOT void
 ring_awake(struct shm *s, int idx)
 {
 	atomic_fetch_and(MAP_WORD(s->sleepmap, idx), ~ROW_BIT(idx));
@@ -470,7 +471,7 @@ ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
  * good, 0 if the slot holds another message or is skipped (STATE tells
  * which).
  */
-static int
+HOT static int
 slot_copy(struct shm *s, uint64_t seq, struct msg *out, unsigned *state)
 {
 	struct slot *sl = &s->slots[seq % s->h->nslots];
@@ -503,7 +504,7 @@ slot_copy(struct shm *s, uint64_t seq, struct msg *out, unsigned *state)
  * *LOST counts messages the writers overwrote before this reader got to
  * them (the reader was lapped); the cursor jumps over them.
  */
-int
+HOT int
 ring_read(struct shm *s, uint64_t *cursor, struct msg *out, uint64_t *seq,
     uint64_t *lost)
 {

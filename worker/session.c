@@ -63,7 +63,7 @@ static _Alignas(4096) struct {
  * the connection is shut down and the session ends; the first error names
  * the reason.  Returns 0 or -1.
  */
-int
+HOT int
 worker_send(struct worker *w, const char *buf, size_t len)
 {
 	const char *why;
@@ -217,7 +217,7 @@ msg_room(struct msg *m, const char *room)
  * and after any line that is not plain text, so a message waits for its
  * wake-up no longer than the lines read with it take to handle.
  */
-static void
+HOT static void
 flush_wakes(struct worker *w)
 {
 	if (w->npending == 0)
@@ -820,7 +820,7 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
  */
 #define CLOCK_LOOPS 256
 
-static const char *
+HOT NOINLINE static const char *
 serve(struct worker *w, int *quit, char *reason, size_t size)
 {
 	const char *why;
