@@ -819,6 +819,40 @@ START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 }
 END_TEST
 
+/*
+ * What a wake-up reads of the segment besides its row and its slots is on
+ * the segment's first page, with 10,000 clients too: HEAD, rows_hwm, the
+ * master's owe flag, the counters and both maps.  Every page more is one
+ * that a thousand workers share (BENCHMARKS.md, "Pages a wake-up reads").
+ */
+START_TEST(a_wake_up_reads_one_page_of_header_and_maps)
+{
+	struct shm big;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), words;
+	const char *base;
+
+	scratch_shm(&big, 10000, 64);
+	base = (const char *)big.h;
+	words = (10000 + 63) / 64;
+	ck_assert_uint_lt((size_t)((const char *)&big.h->head - base), page);
+	ck_assert_uint_lt((size_t)((const char *)&big.h->rows_hwm - base), page);
+	ck_assert_uint_lt(
+	    (size_t)((const char *)&big.h->master_owes - base), page);
+	ck_assert_uint_lt(
+	    (size_t)((const char *)(&big.h->stats + 1) - base), page + 1);
+	ck_assert_uint_lt(
+	    (size_t)((const char *)&big.sleepmap[words] - base), page + 1);
+	ck_assert_uint_lt(
+	    (size_t)((const char *)&big.owemap[words] - base), page + 1);
+	/* and what a wake-up does not read is not in the way */
+	ck_assert_uint_ge((size_t)((const char *)big.cold - base),
+	    (size_t)((const char *)&big.owemap[words] - base));
+	ck_assert_uint_ge((size_t)((const char *)big.rows - base),
+	    (size_t)((const char *)(big.cold + 1) - base));
+	shm_detach(&big);
+}
+END_TEST
+
 static Suite *
 ring_suite(void)
 {
@@ -842,6 +876,7 @@ ring_suite(void)
 	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
 	tcase_add_test(tc, publishers_owe_wakeups_until_they_wake);
 	tcase_add_test(tc, pretouch_reads_the_rows_in_use_and_the_rest);
+	tcase_add_test(tc, a_wake_up_reads_one_page_of_header_and_maps);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");
