@@ -44,9 +44,9 @@ put(char *out, size_t size, const char *fmt, ...)
 /*
  * The delivery's own string work, done here and not by the C library:
  * its memcpy(), strnlen() and strcmp() lie on three pages of their own,
- * and with a thousand workers every page a wake-up reads costs about
- * 45 ns a delivery (BENCHMARKS.md, "Pages a wake-up reads").  The lines
- * are short, so simple loops lose nothing.
+ * and with a thousand workers every shared page a wake-up reads costs
+ * 20-45 ns a delivery (BENCHMARKS.md, "Pages a wake-up reads").  The
+ * lines are short, so simple loops lose nothing.
  */
 HOT static size_t
 len_within(const char *s, size_t max)
@@ -143,7 +143,7 @@ format_chat(struct worker *w, const struct msg *m, int room, char *out,
 		p = append(p, end, m->nick, nick);
 		p = append(p, end, "> ", 2);
 	}
-	p = append(p, end, m->text, m->len); /* ring_read() bounds it */
+	p = append(p, end, m->text, m->len); /* slot_copy() bounds it */
 	p = append(p, end, "\r\n", 2);
 	*p = '\0';
 	return (size_t)(p - out);
