@@ -96,8 +96,7 @@ shm_huge_pages(struct shm *s, int on)
  * What a starting worker reads ahead, one byte a page, when ROWS rows are
  * in use: the header, the maps and those rows (OUT[0]), and the
  * nicknames, the room directory and the ring (OUT[1]), as byte offsets,
- * start and end.  Returns 2, or 0
- * past SHM_PRETOUCH_ROWS rows.
+ * start and end.  Returns 2, or 0 past SHM_PRETOUCH_ROWS rows.
  *
  * Why: MADV_POPULATE_READ fills the worker's page tables, but a guest
  * whose hypervisor shadows them (KVM without EPT or NPT, PVM) still exits
@@ -314,8 +313,8 @@ shm_detach(struct shm *s)
 	s->h = NULL;
 	s->rows = NULL;
 	s->sleepmap = NULL;
-	s->cold = NULL;
 	s->owemap = NULL;
+	s->cold = NULL;
 	s->slots = NULL;
 }
 

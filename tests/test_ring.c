@@ -835,7 +835,8 @@ START_TEST(a_wake_up_reads_one_page_of_header_and_maps)
 	base = (const char *)big.h;
 	words = (10000 + 63) / 64;
 	ck_assert_uint_lt((size_t)((const char *)&big.h->head - base), page);
-	ck_assert_uint_lt((size_t)((const char *)&big.h->rows_hwm - base), page);
+	ck_assert_uint_lt(
+	    (size_t)((const char *)&big.h->rows_hwm - base), page);
 	ck_assert_uint_lt(
 	    (size_t)((const char *)&big.h->master_owes - base), page);
 	ck_assert_uint_lt(
