@@ -178,6 +178,9 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	if (m->len > TEXT_MAX)
 		m->len = TEXT_MAX;
 	m->text[m->len] = '\0';
+	if (s->wmap != NULL && s->writes < PUBLISHER_WRITES &&
+	    ++s->writes == PUBLISHER_WRITES)
+		shm_become_publisher(s); /* once, and not under the lock */
 	if ((dead = lock_take(&h->publock)) > 0)
 		fixed = ring_repair(s);
 	seq = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -474,7 +477,7 @@ ring_wake(struct shm *s, const struct msg *m, uint64_t seq, int skip)
 HOT static int
 slot_copy(struct shm *s, uint64_t seq, struct msg *out, unsigned *state)
 {
-	struct slot *sl = &s->slots[seq % s->h->nslots];
+	const struct slot *sl = &s->rslots[seq % s->h->nslots];
 	uint64_t s1, s2;
 	size_t len;
 
@@ -540,7 +543,7 @@ ring_read(struct shm *s, uint64_t *cursor, struct msg *out, uint64_t *seq,
 static int
 slot_link(struct shm *s, uint64_t seq, uint32_t hash, uint64_t *prev)
 {
-	struct slot *sl = &s->slots[seq % s->h->nslots];
+	const struct slot *sl = &s->rslots[seq % s->h->nslots];
 	uint64_t s1, s2, p;
 	uint32_t rh;
 	uint16_t type;

@@ -30,7 +30,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 10
+#define SHM_VERSION 11
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -42,6 +42,14 @@
 #define ADDR_MAX 64	   /* "[addr]:port" text of a peer */
 /* rows in use up to which a starting worker reads the segment ahead */
 #define SHM_PRETOUCH_ROWS 960
+
+/*
+ * A process that has published this many lines is a publisher: it then
+ * fills its page table entries for its writable mapping of the slots, and
+ * reads them there too (shm_become_publisher()).  A worker whose client
+ * only joins and listens never does.
+ */
+#define PUBLISHER_WRITES 64
 
 /*
  * A lock whose word holds the owner's pid: taken by one compare-and-swap
@@ -299,8 +307,14 @@ struct shm {
 	struct nick_ent *nicks;	    /* nick_buckets(nrows) of them */
 	struct room_ent *room_dir;  /* nrows of them */
 	struct nick_ent *room_ix;   /* nick_buckets(nrows) of them */
-	struct slot *slots;
+	struct slot *slots;	    /* where messages are written */
+	const struct slot *rslots;  /* where they are read */
+	void *wmap;		    /* see shm_slots_read_only(), or NULL */
+	size_t wmap_off;	    /* its offset in the segment */
+	unsigned writes;	    /* publishes, counted to PUBLISHER_WRITES */
 	size_t size;
+	int fd;			    /* the creator's descriptor, or -1 */
+	int huge;		    /* what shm_huge_pages() asked */
 	char name[64];
 };
 
@@ -318,6 +332,8 @@ int shm_attach(struct shm *, const char *name);
 int shm_huge_pages(struct shm *, int on);
 int shm_pretouch_ranges(const struct shm *, uint32_t rows, size_t out[2][2]);
 void shm_pretouch(struct shm *, uint32_t rows);
+int shm_slots_read_only(struct shm *);
+void shm_become_publisher(struct shm *);
 int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);

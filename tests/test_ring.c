@@ -854,6 +854,78 @@ START_TEST(a_wake_up_reads_one_page_of_header_and_maps)
 }
 END_TEST
 
+/* Whether /proc/self/maps shows a mapping from ADDR with permissions PERM. */
+static int
+mapped_as(const void *addr, const char *perm)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], p[8];
+	unsigned long lo, hi;
+	int found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, p) == 3 &&
+		    (unsigned long)addr >= lo && (unsigned long)addr < hi)
+			found = strcmp(p, perm) == 0 ? 1 : -1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A worker reads the slots where they are read-only and writes them
+ * through a mapping of their own; both see every line, published before
+ * the change and after, as lines and as a room's backlog.  A publisher
+ * reads where it writes once it has published PUBLISHER_WRITES lines.
+ */
+START_TEST(slots_are_read_where_they_are_read_only)
+{
+	struct msg m, bl[4];
+	uint64_t cur = 0, seq, lost = 0;
+	const struct slot *before = s.rslots;
+	int i;
+
+	/* on pages of their own: nothing else becomes read-only with them */
+	ck_assert_uint_eq((size_t)((const char *)s.rslots - (const char *)s.h) %
+	    (size_t)sysconf(_SC_PAGESIZE), 0);
+	publish_text(1, "#a", "before");
+	ck_assert_ptr_eq(s.rslots, s.slots);
+	ck_assert_int_ne(s.fd, -1);
+	ck_assert_int_eq(mapped_as(s.rslots, "rw-s"), 1);
+	ck_assert_int_eq(shm_slots_read_only(&s), 0);
+	ck_assert_int_eq(s.fd, -1); /* closed: a worker needs it no more */
+	ck_assert_ptr_eq(s.rslots, before);
+	ck_assert_ptr_ne((const struct slot *)s.slots, s.rslots);
+	ck_assert_int_eq(mapped_as(s.rslots, "r--s"), 1);
+	ck_assert_int_eq(mapped_as(s.slots, "rw-s"), 1);
+	ck_assert_int_eq(mapped_as(s.rows, "rw-s"), 1);
+	shm_pretouch(&s, 8); /* under ASan and valgrind: reads in bounds */
+	publish_text(1, "#a", "after");
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "before");
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "after");
+	ck_assert_uint_eq(lost, 0);
+	ck_assert_uint_eq(ring_backlog(&s, ring_head(&s), room_hash("#a"),
+			      "#a", 4, bl), 2);
+	ck_assert_str_eq(bl[0].text, "before");
+	ck_assert_str_eq(bl[1].text, "after");
+	/* the process can make no second writable mapping: it has no file */
+	ck_assert_int_eq(shm_slots_read_only(&s), -1);
+	ck_assert_int_eq(errno, EBADF);
+	/* a publisher: the ring holds 64 slots, so it laps the reader */
+	for (i = 1; i < PUBLISHER_WRITES - 1; i++)
+		publish_text(1, "#a", "more");
+	ck_assert_ptr_eq(s.rslots, before);
+	publish_text(1, "#a", "last");
+	ck_assert_ptr_eq(s.rslots, (const struct slot *)s.slots);
+	ck_assert_uint_eq(ring_backlog(&s, ring_head(&s), room_hash("#a"),
+			      "#a", 4, bl), 4);
+	ck_assert_str_eq(bl[2].text, "more");
+	ck_assert_str_eq(bl[3].text, "last");
+}
+END_TEST
+
 static Suite *
 ring_suite(void)
 {
@@ -878,6 +950,7 @@ ring_suite(void)
 	tcase_add_test(tc, publishers_owe_wakeups_until_they_wake);
 	tcase_add_test(tc, pretouch_reads_the_rows_in_use_and_the_rest);
 	tcase_add_test(tc, a_wake_up_reads_one_page_of_header_and_maps);
+	tcase_add_test(tc, slots_are_read_where_they_are_read_only);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");

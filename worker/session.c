@@ -953,9 +953,10 @@ batch_scheduling(void)
 #endif
 
 /*
- * Maps the whole segment into our page tables now, in one system call.
- * fork() does not copy the page table entries of a shared mapping: a
- * worker would otherwise fault on every page of the ring and the table
+ * Makes the slots read-only where we read them (shm_slots_read_only()),
+ * then maps the whole segment into our page tables now, in one system
+ * call.  fork() does not copy the page table entries of a shared mapping:
+ * a worker would otherwise fault on every page of the ring and the table
  * it reads, once each, a few hundred faults, which on a virtual machine
  * cost more than the rest of its start.  Without MADV_POPULATE_READ (a
  * kernel before 5.14) nothing is done and the pages fault in as before.
@@ -966,6 +967,9 @@ batch_scheduling(void)
 static void
 map_segment(struct shm *shm)
 {
+	if (shm_slots_read_only(shm) == -1)
+		log_warn("worker slots stay writable error=\"%s\"",
+		    strerror(errno));
 	madvise(shm->h, shm->size, MADV_POPULATE_READ);
 	shm_pretouch(shm, atomic_load(&shm->h->rows_hwm));
 }
