@@ -273,9 +273,11 @@ memory: chatd $(BUILD)/bench/idlemem
 #                          what a wake-up costs as processes multiply,
 #                          the floor under deliveries at S=1000
 #   make pagecost          N processes read a ring another writes, in a
-#                          new ring, in one written before, and in one
-#                          read ahead at start: why workers read the
-#                          segment ahead (shm_pretouch())
+#                          new ring, in one written before, in one read
+#                          ahead at start, and read ahead and read-only:
+#                          why workers read the segment ahead
+#                          (shm_pretouch()) and read the slots where they
+#                          are read-only (shm_slots_read_only())
 #   make wakepages         the pages a worker reads when a line wakes it,
 #                          by mapping, and how many every worker shares
 #                          (WAKE_FLOOR=1: a member of fanfloor -F instead)

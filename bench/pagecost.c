@@ -14,6 +14,8 @@
  *              chatd's is once it has wrapped
  *   read ahead as written, and each reader first reads a byte of every
  *              page (shm_pretouch())
+ *   read-only  as read ahead, each reader having made the ring read-only
+ *              in its mapping first (shm_slots_read_only())
  *
  * Prints, per N and case, the readers' time copying (ns a read: the
  * first access to each page is paid there), the writer's ns a line, and
@@ -28,8 +30,8 @@
  *	make pagecost
  *
  * -n	the numbers of readers (default "100 500 1100", each 1 to 5000)
- * -m	lines a run publishes (default 3000: less than a lap, as a
- *	benchmark run of chatd)
+ * -m	lines a run publishes (default 3000: less than a lap; the ring
+ *	holds 4,096, so -m 12000 is three laps, as a long run of chatd)
  * -b	lines a batch, between wake-ups (default 100)
  *
  * Bounded: N forks and M lines a case, no network; every reader is
@@ -60,8 +62,9 @@
 #define PER_PAGE 6 /* slots a 4 KiB page */
 #define LINE 48
 
-enum { FRESH, WRITTEN, READ_AHEAD };
-static const char *const case_name[] = {"fresh", "written", "read ahead"};
+enum { FRESH, WRITTEN, READ_AHEAD, READ_ONLY };
+static const char *const case_name[] = {"fresh", "written", "read ahead",
+    "read-only"};
 
 struct reader {
 	sem_t wake;
@@ -102,13 +105,15 @@ slot(uint64_t seq)
 
 /* Reads every line from the next one on until LINES are read, and exits. */
 static void
-reader(int me, long lines, int ahead)
+reader(int me, long lines, int ahead, int ro)
 {
 	unsigned char buf[SLOT_SIZE];
 	uint64_t cur, end, t, top;
 	unsigned sum = 0;
 	size_t o;
 
+	if (ro && mprotect(ring, ring_size, PROT_READ) == -1)
+		_exit(1);
 	madvise(hd, map_size, MADV_POPULATE_READ);
 	if (ahead)
 		for (o = 0; o < ring_size; o += 4096)
@@ -191,7 +196,8 @@ one_case(int n, int which, long lines, int batch)
 			goto out;
 		}
 		if (pids[i] == 0)
-			reader(i, lines, which == READ_AHEAD);
+			reader(i, lines, which >= READ_AHEAD,
+			    which == READ_ONLY);
 		made++;
 	}
 	alarm(120);
@@ -290,7 +296,7 @@ main(int argc, char **argv)
 			    MAX_READERS);
 			return 1;
 		}
-		for (c = FRESH; c <= READ_AHEAD; c++)
+		for (c = FRESH; c <= READ_ONLY; c++)
 			if (one_case(n, c, lines, batch) == -1)
 				return 1;
 	}
