@@ -354,7 +354,10 @@ attach(struct shm *s, const char *name, int writable)
 		errno = saved;
 		return -1;
 	}
-	close(fd);
+	if (writable)
+		s->fd = fd; /* an adopting master's workers need it */
+	else
+		close(fd);
 	h = s->h;
 	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION ||
 	    h->size != (uint64_t)st.st_size ||

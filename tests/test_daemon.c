@@ -462,20 +462,48 @@ START_TEST(reset_client_is_announced)
 }
 END_TEST
 
-/* The pid of the worker serving the Nth connection, from the log. */
+/* The pid of the worker serving DM's Nth connection, from its log. */
 static pid_t
-worker_pid(int nth)
+worker_pid_of(struct daemon *dm, int nth)
 {
 	const char *p;
 	int i;
 
-	pthread_mutex_lock(&d.mu);
-	p = d.log;
+	pthread_mutex_lock(&dm->mu);
+	p = dm->log;
 	for (i = 0; p != NULL && i < nth; i++)
 		if ((p = strstr(p, " worker=")) != NULL)
 			p += strlen(" worker=");
-	pthread_mutex_unlock(&d.mu);
+	pthread_mutex_unlock(&dm->mu);
 	return p != NULL ? (pid_t)atol(p) : -1;
+}
+
+static pid_t
+worker_pid(int nth)
+{
+	return worker_pid_of(&d, nth);
+}
+
+/*
+ * Whether process PID maps part of segment SEG read-only: a worker reads
+ * the slots there (shm_slots_read_only()).
+ */
+static int
+slots_read_only(pid_t pid, const char *seg)
+{
+	char path[64], line[512], perms[8];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, seg) != NULL &&
+		    sscanf(line, "%*s %7s", perms) == 1 &&
+		    strcmp(perms, "r--s") == 0;
+	fclose(f);
+	return found;
 }
 
 START_TEST(killed_worker_is_reaped_and_announced)
@@ -1114,6 +1142,9 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	ck_assert(daemon_log_has(&d2, "workers=2 "));
 	ck_assert(daemon_log_has(&d2, "backlog=10 flood=0:20 "));
 	ck_assert_ptr_nonnull(x = client_greeted(&d2, NULL, 0));
+	/* its workers read the slots where they are read-only, as ours */
+	ck_assert_int_eq(slots_read_only(worker_pid_of(&d2, 1), d.segname), 1);
+	ck_assert_int_eq(slots_read_only(d2.pid, d.segname), 0);
 	/* the adopting master asks for huge pages on the segment too */
 	if (thp_built()) {
 		ck_assert_int_eq(
@@ -1429,6 +1460,7 @@ segment_flag_is(const char *const *extra, const char *want,
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	pid[0] = d.pid;
 	pid[1] = worker_pid(1);
+	ck_assert_int_eq(slots_read_only(pid[1], d.segname), 1);
 	for (i = 0; i < 2; i++) {
 		ck_assert_int_eq(
 		    mapping_of(pid[i], d.segname, flags, sizeof(flags)), 1);
