@@ -1140,8 +1140,12 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	    (unsigned long long)atomic_load(&r->lines_out));
 
 	unwatch_input(fd);
-	linger_close(fd);
-	/* if the lock is busy, the master frees the row when it reaps us */
+	/*
+	 * The row goes before the connection: once the client has seen us
+	 * close, nobody may still count us in a room (its announce limit).
+	 * If the lock is busy, the master frees the row when it reaps us.
+	 */
 	table_release_try(shm, row);
+	linger_close(fd);
 	worker_exit(0);
 }
