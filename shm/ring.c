@@ -162,6 +162,23 @@ ring_publish(struct shm *s, struct msg *m)
 }
 
 /*
+ * Before a publish by a process not yet a publisher (see PUBLISHER_WRITES):
+ * reads, through the writable mapping, both ends of the slot the line will
+ * most likely go to, so that the page table entries a write needs are made
+ * here and not by a page fault inside the publish lock.
+ */
+static void
+touch_next_slot(struct shm *s)
+{
+	uint64_t seq = atomic_load_explicit(&s->h->head, memory_order_relaxed);
+	const volatile char *p =
+	    (const volatile char *)&s->slots[seq % s->h->nslots];
+
+	(void)p[0];
+	(void)p[sizeof(struct slot) - 1];
+}
+
+/*
  * As ring_publish(), by the worker of ROW, which says when it has woken
  * the readers with ring_screened(); the master uses ring_wake(), which
  * does both.
@@ -178,9 +195,13 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	if (m->len > TEXT_MAX)
 		m->len = TEXT_MAX;
 	m->text[m->len] = '\0';
-	if (s->wmap != NULL && s->writes < PUBLISHER_WRITES &&
-	    ++s->writes == PUBLISHER_WRITES)
-		shm_become_publisher(s); /* once, and not under the lock */
+	if (s->wmap != NULL && s->writes < PUBLISHER_WRITES) {
+		/* not under the lock: a system call or a page fault */
+		if (++s->writes == PUBLISHER_WRITES)
+			shm_become_publisher(s);
+		else
+			touch_next_slot(s);
+	}
 	if ((dead = lock_take(&h->publock)) > 0)
 		fixed = ring_repair(s);
 	seq = atomic_load_explicit(&h->head, memory_order_relaxed);
