@@ -154,7 +154,7 @@ shm_pretouch(struct shm *s, uint32_t rows)
  * ring, and a page table entry made for a page already written comes
  * dirty and writable, though the worker only reads it.  On a guest whose
  * hypervisor shadows page tables that made every delivery dearer: at
- * 1,000 subscribers, on a ring that had wrapped before they joined, 2.0-
+ * 1,000 subscribers, on a ring that had wrapped before they joined, 1.9-
  * 3.0 us of the server's CPU a delivery against 1.3-1.5 with read-only
  * entries (BENCHMARKS.md, "Read-only slots").  The writable mapping is
  * filled in only for a publisher (shm_become_publisher()).

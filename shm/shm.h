@@ -4,17 +4,23 @@
  * This header is the whole contract between the shm module and its users
  * (master, workers, tests, the status tool).  Layout in memory:
  *
- *	+--------+-------------+----------+--------+-------+---------------+
- *	| header | rows[nrows] | sleepmap | owemap | nicks | slots[nslots] |
- *	|        | (clients)   |          |        |       | (the ring)    |
- *	+--------+-------------+----------+--------+-------+---------------+
+ *	+--------+----------+--------+------+-------------+-------+-------+
+ *	| header | sleepmap | owemap | cold | rows[nrows] | nicks | rooms |
+ *	|        |          |        |      | (clients)   |       |       |
+ *	+--------+----------+--------+------+-------------+-------+-------+
+ *	| slots[nslots] (the ring), from a page boundary                  |
+ *	+-----------------------------------------------------------------+
  *
  * The sleep map has a bit per row, set while that row's worker is asleep
  * or about to be: publishers look for sleepers in it, a word for 64 rows,
  * rather than in every row.  The owe map has a bit per row too, set while
  * that row's worker has published and not yet woken the readers: while it
- * is empty, a reader back from sleep may skip what was not for it.  The
- * nicks are an index of nicknames.
+ * is empty, a reader back from sleep may skip what was not for it.  Both
+ * follow the header so that a wake-up reads one page of them (up to about
+ * 14,000 rows).  The cold block holds the text chains and the message of
+ * the day.  The nicks are an index of nicknames; the rooms, the room
+ * directory and its index.  The slots start on a page of their own, so
+ * that a worker can map them read-only (shm_slots_read_only()).
  *
  * Everything is sized once at creation; nothing in the segment is ever
  * allocated or freed afterwards.  Pointers are never stored in the segment,

@@ -965,11 +965,11 @@ batch_scheduling(void)
  * shm_pretouch()).
  */
 static void
-map_segment(struct shm *shm)
+map_segment(struct shm *shm, const char *addr)
 {
 	if (shm_slots_read_only(shm) == -1)
-		log_warn("worker slots stay writable error=\"%s\"",
-		    strerror(errno));
+		log_warn("worker slots stay writable peer=%s error=\"%s\"",
+		    addr, strerror(errno));
 	madvise(shm->h, shm->size, MADV_POPULATE_READ);
 	shm_pretouch(shm, atomic_load(&shm->h->rows_hwm));
 }
@@ -1068,7 +1068,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 
 	signal(SIGPIPE, SIG_IGN);
 	batch_scheduling();
-	map_segment(shm);
+	map_segment(shm, addr);
 	log_follow(&shm->h->verbose);
 	/*
 	 * Lines are small and every one should leave at once: without this
