@@ -45,12 +45,12 @@ LDFLAGS += -Wl,-z,relro,-z,now
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-COMMON_SRC = common/log.c common/util.c
+COMMON_SRC = common/log.c common/util.c common/pagecopy.c
 SHM_SRC = shm/segment.c shm/lock.c shm/ring.c shm/table.c
 WORKER_SRC = worker/frame.c worker/sanitize.c worker/command.c \
              worker/session.c worker/outbound.c
 MASTER_SRC = master/adopt.c master/config.c master/reload.c master/listen.c master/spawn.c master/reap.c master/signal.c \
-             master/daemon.c master/status.c
+             master/daemon.c master/status.c master/copies.c
 LIB_SRC = $(COMMON_SRC) $(SHM_SRC) $(WORKER_SRC) $(MASTER_SRC)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)

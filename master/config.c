@@ -52,6 +52,7 @@ static const struct setting {
     {"max_per_host", K_UL, CF(maxperhost), 0, 100000, 1},
     {"ring_slots", K_UL, CF(nslots), 64, 1UL << 20, 0},
     {"huge_pages", K_BOOL, CF(huge_pages), 0, 1, 0},
+    {"workers_per_copy", K_UL, CF(workers_per_copy), 0, 100000, 1},
     {"backlog", K_U32, LIM(backlog), 0, BACKLOG_MAX, 1},
     {"flood_rate", K_U32, LIM(flood_rate), 0, 100000, 1},
     {"flood_burst", K_U32, LIM(flood_burst), 1, 100000, 1},
@@ -77,6 +78,7 @@ config_defaults(struct config *cf)
 	cf->maxperhost = DEFAULT_MAXPERHOST;
 	cf->nslots = DEFAULT_SLOTS;
 	cf->huge_pages = 1;
+	cf->workers_per_copy = DEFAULT_WORKERS_PER_COPY;
 	cf->lim.backlog = DEFAULT_BACKLOG;
 	cf->lim.flood_rate = DEFAULT_FLOOD_RATE;
 	cf->lim.flood_burst = DEFAULT_FLOOD_BURST;

@@ -330,6 +330,8 @@ start(struct master *mp)
 	/* read while we may still be root: /etc is ours to read then */
 	if (motd_read(mp->cf.motd, &motd, why, sizeof(why)) == -1)
 		startup_fail(mp, "%s; not starting", why);
+	/* root's once we give root up: see copies.c */
+	copies_open(mp);
 	if (drop_privileges(mp, why, sizeof(why)) == -1)
 		startup_fail(mp, "%s; not starting", why);
 	sp.nrows = (uint32_t)mp->cf.maxclients;
@@ -506,6 +508,7 @@ main(int argc, char **argv)
 
 	m.pidfd = -1;
 	m.ready_fd = -1;
+	m.mem_fd = -1;
 	m.argc = argc;
 	m.argv = argv;
 	if (master_configure(&m.cf, argc, argv, err, sizeof(err)) == -1) {

@@ -43,6 +43,7 @@ struct listener {
 #define DEFAULT_REGISTER_TIMEOUT 60
 #define DEFAULT_NICK_LENGTH 16
 #define DEFAULT_MAX_ROOMS 256
+#define DEFAULT_WORKERS_PER_COPY 500 /* half KVM's 1,000: see copies.c */
 #define DEFAULT_ANNOUNCE_LIMIT 100 /* members above which a room is quiet */
 
 struct config {
@@ -63,6 +64,7 @@ struct config {
 	unsigned long maxperhost; /* connections from one address, 0: any */
 	unsigned long nslots;
 	int huge_pages; /* ask for 2 MiB pages for the segment */
+	unsigned long workers_per_copy; /* fresh copies every so many, 0: none */
 	struct shm_limits lim;
 	const char *pidfile;
 	const char *user; /* -u: whom to serve as; NULL: not root */
@@ -96,6 +98,9 @@ struct master {
 	int argc;		   /* the command line, read again on SIGHUP */
 	char **argv;
 	uint64_t next_stats; /* when the next statistics line is due (ms) */
+	int mem_fd;		  /* /proc/self/mem, for copies.c; -1 */
+	unsigned long copy_forks; /* workers forked since the last copies */
+	int copies_failed;	  /* and logged: no more tries */
 };
 
 /* reload.c */
@@ -111,6 +116,11 @@ int config_file(struct config *, const char *path, int must_exist, char *err,
     size_t size);
 int config_is_live(const char *key);
 int config_name_valid(const char *);
+
+/* copies.c */
+void copies_open(struct master *);
+void copies_close(struct master *);
+void copies_make(struct master *);
 
 /* adopt.c */
 struct pollfd;

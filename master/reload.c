@@ -171,6 +171,7 @@ master_reload(struct master *mp)
 		    nc.lim.max_rooms, nc.lim.announce_limit);
 	cf->lim = nc.lim;
 	cf->maxperhost = nc.maxperhost;
+	cf->workers_per_copy = nc.workers_per_copy;
 	cf->stats_interval = nc.stats_interval;
 	cf->verbose = nc.verbose;
 	log_setverbose(nc.verbose);

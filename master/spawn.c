@@ -130,6 +130,7 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 	if (pid != 0)
 		return pid;
 	listen_close(mp);
+	copies_close(mp);
 	signal_child_reset();
 	/*
 	 * Ctrl-C and a hang-up of the terminal reach the whole foreground
@@ -218,6 +219,11 @@ spawn_accept(struct master *mp, struct listener *l)
 			    "*** server is full; try again later\r\n", why);
 			continue;
 		}
+		/* each group of workers its own copy of our pages */
+		if (mp->cf.workers_per_copy > 0 && !mp->copies_failed &&
+		    mp->copy_forks >= mp->cf.workers_per_copy &&
+		    mp->children >= mp->cf.workers_per_copy)
+			copies_make(mp);
 		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {
 			pause_accepting(mp, "fork");
 			send(fd, "*** server is busy; try again later\r\n", 37,
@@ -229,6 +235,7 @@ spawn_accept(struct master *mp, struct listener *l)
 		table_set_pid(&mp->shm, row, pid);
 		mp->pause_quiet = 0;
 		mp->children++;
+		mp->copy_forks++;
 		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
 		close(fd);
 		memcpy(born[n].addr, addr, sizeof(addr));

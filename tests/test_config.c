@@ -91,6 +91,7 @@ START_TEST(every_kind_of_value)
 			      "max_per_host\t3\n"
 			      "ring_slots 128\n"
 			      "huge_pages no\n"
+			      "workers_per_copy 0\n"
 			      "backlog 0\n"
 			      "flood_rate 0\n"
 			      "flood_burst 7\n"
@@ -115,6 +116,7 @@ START_TEST(every_kind_of_value)
 	ck_assert_uint_eq(cf.maxperhost, 3);
 	ck_assert_uint_eq(cf.nslots, 128);
 	ck_assert_int_eq(cf.huge_pages, 0);
+	ck_assert_uint_eq(cf.workers_per_copy, 0);
 	ck_assert_uint_eq(cf.lim.backlog, 0);
 	ck_assert_uint_eq(cf.lim.flood_rate, 0);
 	ck_assert_uint_eq(cf.lim.flood_burst, 7);
@@ -261,6 +263,7 @@ START_TEST(what_changes_live)
 	ck_assert(config_is_live("flood_rate"));
 	ck_assert(config_is_live("motd"));
 	ck_assert(config_is_live("verbose"));
+	ck_assert(config_is_live("workers_per_copy"));
 	ck_assert(!config_is_live("port"));
 	ck_assert(!config_is_live("listen"));
 	ck_assert(!config_is_live("name"));
@@ -301,6 +304,7 @@ START_TEST(the_example_file_tells_the_truth)
 	ck_assert_uint_eq(cf.maxclients, def.maxclients);
 	ck_assert_uint_eq(cf.maxperhost, def.maxperhost);
 	ck_assert_uint_eq(cf.nslots, def.nslots);
+	ck_assert_uint_eq(cf.workers_per_copy, def.workers_per_copy);
 	ck_assert_int_eq(cf.facility, def.facility);
 	ck_assert_int_eq(cf.verbose, def.verbose);
 	ck_assert_int_eq(memcmp(&cf.lim, &def.lim, sizeof(def.lim)), 0);

@@ -1492,6 +1492,185 @@ START_TEST(huge_pages_no_keeps_the_segment_off_them)
 }
 END_TEST
 
+#define CODE_PAGES_MAX 4096
+
+/* The physical pages of process PID's code: chatd's and the C library's. */
+struct code_pages {
+	unsigned long addr[CODE_PAGES_MAX];
+	uint64_t pfn[CODE_PAGES_MAX];
+	int n;
+};
+
+/*
+ * Fills CP with the pages of PID's executable mappings of chatd and the C
+ * library that are in its page tables, with their page frame numbers.
+ * Returns 0, or -1 if they cannot be read; the numbers read as 0 without
+ * CAP_SYS_ADMIN, which the caller checks.
+ */
+static int
+code_pages_of(pid_t pid, struct code_pages *cp)
+{
+	char path[64], line[512], perms[8];
+	unsigned long lo, hi, va;
+	uint64_t e;
+	FILE *f;
+	int fd;
+
+	cp->n = 0;
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/pagemap", (long)pid);
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 ||
+		    strcmp(perms, "r-xp") != 0 ||
+		    (strstr(line, "/chatd\n") == NULL &&
+			strstr(line, "/libc.so") == NULL))
+			continue;
+		for (va = lo; va < hi && cp->n < CODE_PAGES_MAX; va += 4096) {
+			if (pread(fd, &e, sizeof(e), (off_t)(va / 4096 * 8)) !=
+			    (ssize_t)sizeof(e))
+				break;
+			if ((e >> 63) & 1) { /* present */
+				cp->addr[cp->n] = va;
+				cp->pfn[cp->n++] = e & ((1ULL << 55) - 1);
+			}
+		}
+	}
+	close(fd);
+	fclose(f);
+	return 0;
+}
+
+/* Of the code pages X and Y both have, how many are the same page. */
+static void
+code_pages_compare(const struct code_pages *x, const struct code_pages *y,
+    int *same, int *differ)
+{
+	int i = 0, j = 0;
+
+	*same = *differ = 0;
+	while (i < x->n && j < y->n) {
+		if (x->addr[i] < y->addr[j]) {
+			i++;
+		} else if (x->addr[i] > y->addr[j]) {
+			j++;
+		} else {
+			if (x->pfn[i] == y->pfn[j])
+				(*same)++;
+			else
+				(*differ)++;
+			i++, j++;
+		}
+	}
+}
+
+/* Whether process PID is a program run by valgrind. */
+static int
+under_valgrind(pid_t pid)
+{
+	char path[64], exe[512];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+		return 0;
+	exe[n] = '\0';
+	return strstr(exe, "valgrind") != NULL || strstr(exe, "memcheck") != NULL;
+}
+
+/*
+ * Starts a daemon with EXTRA, greets four clients and fills CP[i] with
+ * the code pages of the Ith one's worker, and *COPIED with whether the
+ * master logged making fresh copies.  Returns 0, or -1 when page
+ * frame numbers cannot be read here (not root): nothing to compare then.
+ */
+static int
+four_workers_code(const char *const *extra, struct code_pages *cp,
+    int *copied)
+{
+	struct client *x[4];
+	char nick[32];
+	int i, n;
+
+	start(extra);
+	if (under_valgrind(d.pid)) {
+		/*
+		 * valgrind checks a write(2)'s bytes against its own
+		 * records, and the master would write its pages: the
+		 * copies are not for a master under valgrind.
+		 */
+		stop();
+		return -1;
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_ptr_nonnull(x[i] = client_greeted(&d, nick,
+					  sizeof(nick)));
+	/* each line reaches the other three, old workers and new alike */
+	client_send(x[3], "from the fourth\n");
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(client_expect(x[i], "from the fourth", NULL, 0),
+		    0);
+	client_send(x[0], "from the first\n");
+	for (i = 1; i < 4; i++)
+		ck_assert_int_eq(client_expect(x[i], "from the first", NULL, 0),
+		    0);
+	for (i = 0, n = 0; i < 4; i++) {
+		ck_assert_int_eq(code_pages_of(worker_pid(i + 1), &cp[i]), 0);
+		ck_assert_int_gt(cp[i].n, 10);
+		n += cp[i].pfn[0] != 0;
+	}
+	*copied = daemon_log_has(&d, "fresh copies pages=");
+	for (i = 0; i < 4; i++)
+		client_close(x[i]);
+	stop();
+	return n == 4 ? 0 : -1;
+}
+
+START_TEST(workers_get_fresh_copies_of_the_code_by_twos)
+{
+	static struct code_pages cp[4];
+	const char *extra[] = {"-o", "workers_per_copy=2", NULL};
+	int same, differ, copied;
+
+	if (four_workers_code(extra, cp, &copied) == -1)
+		return; /* no page frame numbers without CAP_SYS_ADMIN */
+	ck_assert(copied);
+	/* the first two share the code's pages, and the last two theirs */
+	code_pages_compare(&cp[0], &cp[1], &same, &differ);
+	ck_assert_int_gt(same, 10);
+	ck_assert_int_eq(differ, 0);
+	code_pages_compare(&cp[2], &cp[3], &same, &differ);
+	ck_assert_int_gt(same, 10);
+	ck_assert_int_eq(differ, 0);
+	/* but the third was forked after the copies: no page in common */
+	code_pages_compare(&cp[0], &cp[2], &same, &differ);
+	ck_assert_int_gt(differ, 10);
+	ck_assert_int_eq(same, 0);
+}
+END_TEST
+
+START_TEST(workers_per_copy_0_shares_one_copy)
+{
+	static struct code_pages cp[4];
+	const char *extra[] = {"-o", "workers_per_copy=0", NULL};
+	int same, differ, copied, i;
+
+	if (four_workers_code(extra, cp, &copied) == -1)
+		return;
+	ck_assert(!copied);
+	for (i = 1; i < 4; i++) {
+		code_pages_compare(&cp[0], &cp[i], &same, &differ);
+		ck_assert_int_gt(same, 10);
+		ck_assert_int_eq(differ, 0);
+	}
+}
+END_TEST
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -2296,6 +2475,8 @@ daemon_suite(void)
 	tcase_add_test(tc, never_serves_as_root);
 	tcase_add_test(tc, segment_asks_for_huge_pages);
 	tcase_add_test(tc, huge_pages_no_keeps_the_segment_off_them);
+	tcase_add_test(tc, workers_get_fresh_copies_of_the_code_by_twos);
+	tcase_add_test(tc, workers_per_copy_0_shares_one_copy);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 
