@@ -272,6 +272,9 @@ memory: chatd $(BUILD)/bench/idlemem
 #   make switchcost        wake N processes in turn (N = 10 ... 1,000):
 #                          what a wake-up costs as processes multiply,
 #                          the floor under deliveries at S=1000
+#                          (SWITCH_FLAGS="-g 500": with new copies of the
+#                          pages every 500 forks, as chatd makes them;
+#                          "-g 500 -s": the shared mapping copied too)
 #   make pagecost          N processes read a ring another writes, in a
 #                          new ring, in one written before, in one read
 #                          ahead at start, and read ahead and read-only:
@@ -285,6 +288,7 @@ memory: chatd $(BUILD)/bench/idlemem
 SPAWN_N ?= 1000 10000
 SPAWN_FLAGS ?=
 SWITCH_N ?= 10 100 300 1000
+SWITCH_FLAGS ?=
 PAGE_N ?= 100 500 1100
 
 WAKE_FLOOR ?=
@@ -295,9 +299,9 @@ $(BUILD)/bench/spawnfloor: bench/spawnfloor.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/bench/switchcost: bench/switchcost.c
+$(BUILD)/bench/switchcost: bench/switchcost.c common/pagecopy.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/pagecost: bench/pagecost.c
 	@mkdir -p $(dir $@)
@@ -308,7 +312,7 @@ spawnfloor: $(BUILD)/bench/spawnfloor
 	  $(BUILD)/bench/spawnfloor -n $$n $(SPAWN_FLAGS) || exit 1; done
 
 switchcost: $(BUILD)/bench/switchcost
-	$(BUILD)/bench/switchcost -n "$(SWITCH_N)"
+	$(BUILD)/bench/switchcost -n "$(SWITCH_N)" $(SWITCH_FLAGS)
 
 pagecost: $(BUILD)/bench/pagecost
 	$(BUILD)/bench/pagecost -n "$(PAGE_N)"

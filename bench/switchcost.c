@@ -12,13 +12,20 @@
  * line per N: microseconds per hop with K = 0 and with K pages.  Then
  * kills every child it made, by pid, and reaps it.
  *
- *	bench/switchcost [-n "10 100 1000"] [-k pages] [-h hops]
+ *	bench/switchcost [-n "10 100 1000"] [-k pages] [-h hops] [-g group [-s]]
  *	make switchcost
+ *	make switchcost SWITCH_FLAGS="-g 500"
  *
  * -n	the numbers of processes to try (default "10 100 300 1000", each at
  *	most 5000)
  * -k	pages each child reads on its turn (default 32)
  * -h	hops to time for each N (default 20000; at least one lap)
+ * -g	before every GROUP-th fork, the parent makes itself new copies of
+ *	its pages (pagecopy_all(), as chatd's master does every
+ *	workers_per_copy workers), so no page of code or data is shared by
+ *	more than GROUP children
+ * -s	with -g: each group of children also reads a shared mapping of its
+ *	own, as if chatd's segment were copied per group too
  *
  * On a machine whose page tables are shadowed by a hypervisor the cost
  * per hop grows with N once the processes outnumber the address spaces it
@@ -26,6 +33,7 @@
  * never does.  Bounded: N forks, HOPS hops, no network.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +44,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/pagecopy.h"
+
 #define MAX_PROCS 5000
+
+static int group;    /* -g: new copies every GROUP forks, 0: none */
+static int split;    /* -s: a shared mapping per group */
+static int mem_fd = -1; /* /proc/self/mem, for -g */
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */
@@ -79,9 +93,10 @@ ring(int n, int k, long hops)
 {
 	size_t size = (size_t)(k > 0 ? k : 1) * 4096;
 	long laps = hops / n > 0 ? hops / n : 1, l;
-	int (*p)[2], i, made = 0;
+	int (*p)[2], i, made = 0, nmaps = 0;
 	double t0 = 0, t = -1;
-	volatile char *map;
+	volatile char *map, *maps[MAX_PROCS];
+	unsigned long skipped;
 	pid_t *pids;
 	char c = 0;
 
@@ -94,12 +109,29 @@ ring(int n, int k, long hops)
 		exit(1);
 	}
 	memset((void *)(uintptr_t)map, 1, size);
+	maps[nmaps++] = map;
 	for (i = 0; i <= n; i++)
 		if (pipe(p[i]) == -1) {
 			perror("switchcost: pipe");
 			goto out;
 		}
 	for (i = 0; i < n; i++) {
+		if (group > 0 && i > 0 && i % group == 0) {
+			if (pagecopy_all(mem_fd, &skipped) == -1) {
+				perror("switchcost: copies");
+				goto out;
+			}
+			if (split) {
+				map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+				if (map == MAP_FAILED) {
+					perror("switchcost: mmap");
+					goto out;
+				}
+				memset((void *)(uintptr_t)map, 1, size);
+				maps[nmaps++] = map;
+			}
+		}
 		if ((pids[i] = fork()) == -1) {
 			perror("switchcost: fork");
 			goto out;
@@ -130,7 +162,8 @@ out:
 	}
 	free(p);
 	free(pids);
-	munmap((void *)(uintptr_t)map, size);
+	while (nmaps > 0)
+		munmap((void *)(uintptr_t)maps[--nmaps], size);
 	return t;
 }
 
@@ -143,7 +176,7 @@ main(int argc, char **argv)
 	int k = 32, ch, n;
 	double a, b;
 
-	while ((ch = getopt(argc, argv, "n:k:h:")) != -1)
+	while ((ch = getopt(argc, argv, "n:k:h:g:s")) != -1)
 		switch (ch) {
 		case 'n':
 			ns = optarg;
@@ -154,17 +187,35 @@ main(int argc, char **argv)
 		case 'h':
 			hops = atol(optarg);
 			break;
+		case 'g':
+			group = atoi(optarg);
+			break;
+		case 's':
+			split = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: switchcost [-n \"N ...\"] "
-			    "[-k pages] [-h hops]\n");
+			    "[-k pages] [-h hops] [-g group [-s]]\n");
 			return 1;
 		}
 	if (k < 0 || k > 4096 || hops < 1 || hops > 10000000) {
 		fprintf(stderr, "switchcost: -k 0 to 4096, -h 1 to 10000000\n");
 		return 1;
 	}
+	if (group < 0 || (split && group == 0)) {
+		fprintf(stderr, "switchcost: -g 1 or more; -s needs -g\n");
+		return 1;
+	}
+	if (group > 0 &&
+	    (mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)) == -1) {
+		perror("switchcost: /proc/self/mem");
+		return 1;
+	}
 	if ((list = strdup(ns)) == NULL)
 		return 1;
+	if (group > 0)
+		printf("new copies every %d forks%s\n", group,
+		    split ? ", a shared mapping per group" : "");
 	printf("processes   us per hop, 0 pages   us per hop, %d pages\n", k);
 	for (tok = strtok_r(list, " ,", &save); tok != NULL;
 	     tok = strtok_r(NULL, " ,", &save)) {
