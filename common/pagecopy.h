@@ -9,8 +9,8 @@
 /*
  * Rewrites every page in memory of this process's private mappings (its
  * code, read-only data, data, heap and stack; not the kernel's [vdso],
- * nor shared mappings, nor the dynamic loader's code) with its own bytes, through MEM_FD, this process's
- * /proc/self/mem open for writing.  Each such page becomes a new page of
+ * nor shared mappings, nor the dynamic loader's code) with its own
+ * bytes, through MEM_FD, this process's /proc/self/mem open for writing.  Each such page becomes a new page of
  * this process alone, so the children it forks from then on share those
  * and not the ones its earlier children share.  Mappings larger than
  * PAGECOPY_MAPPING_MAX are skipped and counted in *SKIPPED.  Every signal

@@ -8,11 +8,11 @@
  * has a limit: past about 1,000 mappings of one page (KVM's
  * RMAP_RECYCLE_THRESHOLD) it drops them all whenever one more is made, and
  * every process sharing the page faults on it again (BENCHMARKS.md: the
- * cliff at 1,000 processes, and "Fresh copies").  So, every workers_per_copy forks while as many
- * workers live, the master gives itself new physical copies of those
- * pages, by writing each resident private page with its own bytes; the
- * workers it forks from then on share the new copies, those before keep
- * the old.  No page of the master's is then mapped by more than
+ * cliff at 1,000 processes, and "Fresh copies").  So, every
+ * workers_per_copy forks while as many workers live, the master gives
+ * itself new physical copies of those pages, by writing each resident
+ * private page with its own bytes; the workers it forks from then on
+ * share the new copies, those before keep the old.  No page of the master's is then mapped by more than
  * workers_per_copy workers and the master.
  *
  * The copying is pagecopy_all()'s (common/pagecopy.c), through
@@ -22,11 +22,10 @@
  * write.
  *
  * The cost: a copy of the code and data the master has in memory (about
- * 2 MiB: mostly the C library) per group, and a few KiB of page-table
- * entries per worker, which fork() now copies for those pages.  The
+ * 2 MiB: mostly the C library) per group, and 0-4 KiB of page tables
+ * per worker, which fork() now fills for those pages.  The
  * shared segment is not copied: its pages are shared by design.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -79,6 +78,5 @@ copies_make(struct master *mp)
 	}
 	log_info("fresh copies pages=%ld kib=%ld skipped=%lu workers=%u ms=%lu",
 	    pages, pages * (sysconf(_SC_PAGESIZE) / 1024), skipped,
-	    mp->children,
-	    (unsigned long)(now_ms() - t0));
+	    mp->children, (unsigned long)(now_ms() - t0));
 }
