@@ -51,6 +51,7 @@
 static int group;    /* -g: new copies every GROUP forks, 0: none */
 static int split;    /* -s: a shared mapping per group */
 static int mem_fd = -1; /* /proc/self/mem, for -g */
+static int tables;	/* -t: page-table pages each child adds */
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */
@@ -76,6 +77,18 @@ child(int in, int out, const volatile char *map, int k)
 	/* mapped now, as chatd's workers map their segment at start */
 	madvise((void *)(uintptr_t)map, (size_t)(k > 0 ? k : 1) * 4096,
 	    MADV_POPULATE_READ);
+	if (tables > 0) {
+		/* a page every 2 MiB: one page-table page each, kept */
+		size_t span = (size_t)tables << 21;
+		char *t = mmap(NULL, span, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (t == MAP_FAILED)
+			_exit(1);
+		madvise(t, span, MADV_NOHUGEPAGE);
+		for (j = 0; j < tables; j++)
+			t[(size_t)j << 21] = 1;
+	}
 	for (;;) {
 		if (read(in, &c, 1) != 1)
 			_exit(0);
@@ -176,7 +189,7 @@ main(int argc, char **argv)
 	int k = 32, ch, n;
 	double a, b;
 
-	while ((ch = getopt(argc, argv, "n:k:h:g:s")) != -1)
+	while ((ch = getopt(argc, argv, "n:k:h:g:st:")) != -1)
 		switch (ch) {
 		case 'n':
 			ns = optarg;
@@ -192,6 +205,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			split = 1;
+			break;
+		case 't':
+			tables = atoi(optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: switchcost [-n \"N ...\"] "
