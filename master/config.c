@@ -65,6 +65,8 @@ static const struct setting {
 	1},
     {"max_rooms", K_U32, LIM(max_rooms), 0, 1000000, 1},
     {"announce_limit", K_U32, LIM(announce_limit), 0, 1000000, 1},
+    {"batch_delay", K_U32, LIM(batch_delay), 0, 1000, 1},
+    {"batch_clients", K_U32, LIM(batch_clients), 0, 100000, 1},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -90,6 +92,8 @@ config_defaults(struct config *cf)
 	cf->lim.rooms_per_client = ROOMS_PER_CLIENT;
 	cf->lim.max_rooms = DEFAULT_MAX_ROOMS;
 	cf->lim.announce_limit = DEFAULT_ANNOUNCE_LIMIT;
+	cf->lim.batch_delay = DEFAULT_BATCH_DELAY;
+	cf->lim.batch_clients = DEFAULT_BATCH_CLIENTS;
 	cf->facility = LOG_DAEMON;
 	cf->config = DEFAULT_CONFIG;
 }

@@ -163,12 +163,14 @@ master_reload(struct master *mp)
 			   "flood_kick=%u send_timeout=%u idle_timeout=%u "
 			   "register_timeout=%u nick_length=%u "
 			   "rooms_per_client=%u max_rooms=%u "
-			   "announce_limit=%u",
+			   "announce_limit=%u batch_delay=%u "
+			   "batch_clients=%u",
 		    nc.lim.backlog, nc.lim.flood_rate, nc.lim.flood_burst,
 		    nc.lim.flood_kick, nc.lim.send_timeout,
 		    nc.lim.idle_timeout, nc.lim.register_timeout,
 		    nc.lim.nick_length, nc.lim.rooms_per_client,
-		    nc.lim.max_rooms, nc.lim.announce_limit);
+		    nc.lim.max_rooms, nc.lim.announce_limit,
+		    nc.lim.batch_delay, nc.lim.batch_clients);
 	cf->lim = nc.lim;
 	cf->maxperhost = nc.maxperhost;
 	cf->workers_per_copy = nc.workers_per_copy;

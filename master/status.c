@@ -188,6 +188,8 @@ print_header(struct shm *s, const char *name, size_t clients)
 	printf("rooms_per_client: %" PRIu32 "\n", lim.rooms_per_client);
 	printf("max_rooms: %" PRIu32 "\n", lim.max_rooms);
 	printf("announce_limit: %" PRIu32 "\n", lim.announce_limit);
+	printf("batch_delay: %" PRIu32 "\n", lim.batch_delay);
+	printf("batch_clients: %" PRIu32 "\n", lim.batch_clients);
 	printf("connections: %" PRIu64 "\n",
 	    (uint64_t)atomic_load(&st->connections));
 	printf("published: %" PRIu64 "\n",

@@ -25,6 +25,11 @@
  *    and only then clears its sleep bit.  An empty owe map means every
  *    message below that HEAD had its pass while the sleep bit was set, so
  *    what lies below FIRST_WANT was for someone else and is not read.
+ *  - batches: a consumer that sleeps for a batch stores WAKE_AT (the head
+ *    it waits for) before its sleep bit, and sleeps only while HEAD is
+ *    below it; a publisher whose messages end below WAKE_AT marks
+ *    FIRST_WANT but does not post.  A post missed either way costs a
+ *    delay, never a message: the consumer's wait is timed.
  */
 #include <stddef.h>
 #include <string.h>
@@ -362,10 +367,11 @@ ring_awake(struct shm *s, int idx)
 
 /*
  * Tells row R, whose bit is set in the sleep map, that message SEQ may be
- * for it, and wakes it if it still sleeps.
+ * for it, and wakes it if it still sleeps, unless it sleeps for a batch
+ * that the messages up to END (the head after them) do not yet fill.
  */
 static void
-wake_row(struct row *r, uint64_t seq)
+wake_row(struct row *r, uint64_t seq, uint64_t end)
 {
 	uint64_t first = atomic_load(&r->first_want);
 	int32_t one = 1;
@@ -373,6 +379,8 @@ wake_row(struct row *r, uint64_t seq)
 	while (seq < first &&
 	    !atomic_compare_exchange_weak(&r->first_want, &first, seq))
 		;
+	if (end < atomic_load_explicit(&r->wake_at, memory_order_relaxed))
+		return;
 	/* woken already (not yet running): its line stays shared */
 	if (atomic_load_explicit(&r->asleep, memory_order_relaxed) != 0 &&
 	    atomic_compare_exchange_strong(&r->asleep, &one, 0))
@@ -398,12 +406,16 @@ void
 ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 {
 	uint32_t w, words, hwm;
-	uint64_t bits;
+	uint64_t bits, end = batch[n > 0 ? n - 1 : 0].seq + 1;
 	struct row *r;
 	int i, j, all_one = 1;
 
 	if (n <= 0)
 		return;
+	/* a shutdown (or a repair, see ring_forgive()) waits for no batch */
+	for (j = 0; j < n; j++)
+		if (batch[j].type == MSG_SHUTDOWN)
+			end = UINT64_MAX;
 	atomic_thread_fence(memory_order_seq_cst);
 	hwm = atomic_load(&s->h->rows_hwm);
 	if (hwm > s->h->nrows)
@@ -420,7 +432,7 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 			if ((atomic_load(MAP_WORD(s->sleepmap, i)) &
 				ROW_BIT(i)) != 0 &&
 			    atomic_load(&r->state) != ROW_FREE)
-				wake_row(r, batch[j].seq);
+				wake_row(r, batch[j].seq, end);
 		}
 		return;
 	}
@@ -443,7 +455,7 @@ ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 			for (j = 0; j < n; j++)
 				if (i != batch[j].skip &&
 				    interested(r, i, &batch[j])) {
-					wake_row(r, batch[j].seq);
+					wake_row(r, batch[j].seq, end);
 					break;
 				}
 		}

@@ -36,7 +36,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 11
+#define SHM_VERSION 12
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -165,6 +165,11 @@ struct row {
 	_Atomic int32_t quit_sent; /* the worker said goodbye itself */
 	/* while its bit is in the owe map: the first message it owes */
 	_Atomic uint64_t owes_from;
+	/*
+	 * While it sleeps for a batch (see outbound_sleep()): publishers
+	 * post it only once the ring's head reaches this; 0: at once.
+	 */
+	_Atomic uint64_t wake_at;
 	char nick[NICK_MAX + 1];
 	char addr[ADDR_MAX];
 	int64_t since_ms; /* wall clock at connection */
@@ -192,6 +197,8 @@ struct shm_limits { /* uint32_t fields only: see set_limits() */
 	uint32_t rooms_per_client; /* <= ROOMS_PER_CLIENT */
 	uint32_t max_rooms;	   /* rooms in use at once, 0: any */
 	uint32_t announce_limit;   /* rooms with more members are quiet */
+	uint32_t batch_delay;	/* ms a busy client's lines may wait, 0: none */
+	uint32_t batch_clients; /* clients from which they may */
 };
 
 /* Counters for statistics; only ever incremented. */
@@ -217,6 +224,7 @@ struct shm_header {
 	_Atomic uint32_t guest_next; /* N of the next guestN */
 	_Atomic uint32_t rows_hwm;   /* rows at or above are all free */
 	uint32_t rooms_in_use;	     /* distinct rooms; under tablock */
+	_Atomic uint32_t clients;    /* rows not free; under tablock */
 	uint32_t free_hint;	     /* no free row below it; under tablock */
 	uint32_t room_top;	     /* directory entries ever used */
 	uint32_t room_free1;	     /* a free entry below it + 1, 0: none */

@@ -205,6 +205,7 @@ table_claim(struct shm *s, const char *addr)
 		r->gen++;
 		atomic_store(&r->pid, 0);
 		atomic_store(&r->asleep, 0);
+		atomic_store(&r->wake_at, 0);
 		ring_awake(s, found);
 		atomic_store(&r->quit_sent, 0);
 		r->nick[0] = '\0';
@@ -220,6 +221,7 @@ table_claim(struct shm *s, const char *addr)
 		sem_destroy(&r->wake);
 		sem_init(&r->wake, 1, 0);
 		atomic_store(&r->state, ROW_CLAIMED);
+		atomic_fetch_add(&s->h->clients, 1);
 		if (atomic_load(&s->h->rows_hwm) < (uint32_t)found + 1)
 			atomic_store(&s->h->rows_hwm, (uint32_t)found + 1);
 	}
@@ -392,6 +394,9 @@ release_locked(struct shm *s, int row)
 	nick_unindex(s, row);
 	r->nick[0] = '\0';
 	atomic_store(&r->pid, 0);
+	if (atomic_load(&r->state) != ROW_FREE &&
+	    atomic_load(&s->h->clients) > 0)
+		atomic_fetch_sub(&s->h->clients, 1);
 	atomic_store(&r->state, ROW_FREE);
 	if ((uint32_t)row < s->h->free_hint)
 		s->h->free_hint = (uint32_t)row;

@@ -101,7 +101,9 @@ START_TEST(every_kind_of_value)
 			      "register_timeout 15\n"
 			      "nick_length 30\n"
 			      "rooms_per_client 2\n"
-			      "max_rooms 0\r\n"),
+			      "max_rooms 0\r\n"
+			      "batch_clients 0\n"
+			      "batch_delay 1000\n"),
 	    0);
 	ck_assert_str_eq(cf.port, "7000");
 	ck_assert_str_eq(cf.bind, "::1");
@@ -123,6 +125,8 @@ START_TEST(every_kind_of_value)
 	ck_assert_uint_eq(cf.lim.flood_kick, 9);
 	ck_assert_uint_eq(cf.lim.send_timeout, 11);
 	ck_assert_uint_eq(cf.lim.idle_timeout, 13);
+	ck_assert_uint_eq(cf.lim.batch_clients, 0);
+	ck_assert_uint_eq(cf.lim.batch_delay, 1000);
 	ck_assert_uint_eq(cf.lim.register_timeout, 15);
 	ck_assert_uint_eq(cf.lim.nick_length, 30);
 	ck_assert_uint_eq(cf.lim.rooms_per_client, 2);
@@ -264,6 +268,8 @@ START_TEST(what_changes_live)
 	ck_assert(config_is_live("motd"));
 	ck_assert(config_is_live("verbose"));
 	ck_assert(config_is_live("workers_per_copy"));
+	ck_assert(config_is_live("batch_delay"));
+	ck_assert(config_is_live("batch_clients"));
 	ck_assert(!config_is_live("port"));
 	ck_assert(!config_is_live("listen"));
 	ck_assert(!config_is_live("name"));

@@ -148,6 +148,55 @@ START_TEST(broadcast_reaches_the_others)
 }
 END_TEST
 
+/*
+ * With batches at any number of clients (batch_clients=0), a listener
+ * that woke to a burst waits for a batch: every line of the burst still
+ * comes, in order, none reported missed, and a lone line after it comes
+ * too, once its batch_delay is over.  The burst wakes the listener once,
+ * after its publisher has published it all, so the wait is certain.
+ */
+#define BURST 400
+
+START_TEST(busy_clients_get_batches_and_lose_nothing)
+{
+	const char *const args[] = {"-l", "0", "-o", "batch_clients=0", "-o",
+	    "batch_delay=1000", NULL};
+	char line[LINE], want[64], *burst;
+	size_t used = 0, size = BURST * 16;
+	uint64_t t0;
+	int i = 0, n;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_int_eq(client_expect(a, nb, NULL, 0), 0);
+	ck_assert_ptr_nonnull(burst = malloc(size));
+	for (n = 0; n < BURST; n++)
+		used += (size_t)snprintf(burst + used, size - used,
+		    "burst %d\n", n);
+	ck_assert_int_eq(client_send_raw(a, burst, used), 0);
+	free(burst);
+	while (i < BURST && client_line(b, line, sizeof(line), T_TIMEOUT) > 0) {
+		ck_assert_msg(strstr(line, "you missed") == NULL, "%s", line);
+		if (strstr(line, "> burst ") == NULL)
+			continue;
+		snprintf(want, sizeof(want), "<%s> burst %d", na, i);
+		ck_assert_str_eq(line, want);
+		i++;
+	}
+	ck_assert_int_eq(i, BURST);
+	t0 = now_ms();
+	client_send(a, "after the burst\n");
+	ck_assert_int_eq(client_expect(b, "after the burst", line, sizeof(line)),
+	    0);
+	/* it waited for a batch that never filled */
+	ck_assert_uint_ge(now_ms() - t0, 500);
+	snprintf(want, sizeof(want), "<%s> after the burst", na);
+	ck_assert_str_eq(line, want);
+	two_done();
+}
+END_TEST
+
 START_TEST(no_echo_to_the_sender)
 {
 	three();
@@ -2398,6 +2447,7 @@ daemon_suite(void)
 	tcase_add_test(tc, greeting_names_nick_and_help);
 	tcase_add_test(tc, broadcast_reaches_the_others);
 	tcase_add_test(tc, no_echo_to_the_sender);
+	tcase_add_test(tc, busy_clients_get_batches_and_lose_nothing);
 	tcase_add_test(tc, lf_and_crlf_and_partial_lines);
 	tcase_add_test(tc, nick_change_is_announced);
 	tcase_add_test(tc, nick_unique_case_insensitively);

@@ -757,6 +757,83 @@ START_TEST(batch_wakes_each_sleeper_once_for_its_first)
 }
 END_TEST
 
+/*
+ * A row asleep for a batch (WAKE_AT) learns at once what is for it, but
+ * is posted only when the messages reach WAKE_AT; a shutdown posts it
+ * whatever it waits for.
+ */
+START_TEST(a_row_waiting_for_a_batch_is_posted_once_it_fills)
+{
+	struct msg m;
+	struct wake_key batch[2];
+	struct row *r0 = &s.rows[0];
+	uint64_t first, second, third;
+	int v;
+
+	ck_assert_int_eq(table_claim(&s, "x"), 0);
+	ck_assert_uint_eq(atomic_load(&r0->wake_at), 0);
+	atomic_store(&r0->state, ROW_ACTIVE);
+	table_add_room(&s, 0, "#a", 0);
+	atomic_store(&r0->first_want, UINT64_MAX);
+	atomic_store(&r0->wake_at, ring_head(&s) + 3);
+	atomic_store(&r0->asleep, 1);
+	ring_sleep(&s, 0);
+	text_msg(&m, 5, "#a", "one");
+	first = ring_publish(&s, &m);
+	ring_wake(&s, &m, first, -1);
+	/* marked, not posted: one message of the three it waits for */
+	ck_assert_uint_eq(atomic_load(&r0->first_want), first);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(atomic_load(&r0->asleep), 1);
+	/* two more in one batch fill it */
+	second = ring_publish(&s, &m);
+	ring_wake_key(&batch[0], &m, second, -1);
+	text_msg(&m, 6, "#a", "three");
+	third = ring_publish(&s, &m);
+	ring_wake_key(&batch[1], &m, third, -1);
+	ring_wake_batch(&s, batch, 1);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 0);
+	ring_wake_batch(&s, batch, 2);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(atomic_load(&r0->asleep), 0);
+	ck_assert_uint_eq(atomic_load(&r0->first_want), first);
+	/* asleep for a batch far off: a shutdown posts it all the same */
+	ck_assert_int_eq(sem_trywait(&r0->wake), 0);
+	atomic_store(&r0->wake_at, third + 1000);
+	atomic_store(&r0->asleep, 1);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_SHUTDOWN;
+	m.sender = -1;
+	m.target = TARGET_ALL;
+	ring_wake(&s, &m, ring_publish(&s, &m), -1);
+	sem_getvalue(&r0->wake, &v);
+	ck_assert_int_eq(v, 1);
+}
+END_TEST
+
+/* The table counts the rows in use, which workers read to batch. */
+START_TEST(the_table_counts_its_clients)
+{
+	ck_assert_uint_eq(atomic_load(&s.h->clients), 0);
+	ck_assert_int_eq(table_claim(&s, "a"), 0);
+	ck_assert_int_eq(table_claim(&s, "b"), 1);
+	ck_assert_uint_eq(atomic_load(&s.h->clients), 2);
+	atomic_store(&s.rows[1].wake_at, 77);
+	table_release(&s, 1);
+	ck_assert_uint_eq(atomic_load(&s.h->clients), 1);
+	/* freed twice (a worker and the master both): counted once */
+	table_release(&s, 1);
+	ck_assert_uint_eq(atomic_load(&s.h->clients), 1);
+	/* a row claimed again waits for no batch of its last worker's */
+	ck_assert_int_eq(table_claim(&s, "c"), 1);
+	ck_assert_uint_eq(atomic_load(&s.rows[1].wake_at), 0);
+	ck_assert_uint_eq(atomic_load(&s.h->clients), 2);
+}
+END_TEST
+
 START_TEST(concurrent_publishers_big_ring)
 {
 	struct shm big;
@@ -947,6 +1024,8 @@ ring_suite(void)
 	tcase_add_test(tc, room_hash_folds_case_and_is_never_zero);
 	tcase_add_test(tc, wake_posts_only_sleepers_that_care);
 	tcase_add_test(tc, batch_wakes_each_sleeper_once_for_its_first);
+	tcase_add_test(tc, a_row_waiting_for_a_batch_is_posted_once_it_fills);
+	tcase_add_test(tc, the_table_counts_its_clients);
 	tcase_add_test(tc, publishers_owe_wakeups_until_they_wake);
 	tcase_add_test(tc, pretouch_reads_the_rows_in_use_and_the_rest);
 	tcase_add_test(tc, a_wake_up_reads_one_page_of_header_and_maps);

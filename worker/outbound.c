@@ -317,22 +317,97 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
 	report_lost(o, n);
 }
 
+/* lines the last wake-up must have sent for the next sleep to batch */
+#define BATCH_MIN 16
+
+/*
+ * Decides whether this sleep waits for a batch.  If it does, stores in
+ * the row the head to wait for, sets *UNTIL to when to stop waiting
+ * (CLOCK_MONOTONIC, ms) and returns the ms to wait at most; else 0.
+ *
+ * A wake-up costs a switch to the worker's address space whatever it
+ * sends, and past 1,000 processes a switch costs three times as much
+ * (BENCHMARKS.md).  So once batch_clients clients are connected, a worker
+ * that sent many lines at its last wake-up (at least BATCH_MIN) is not
+ * posted again until half as many more are in the ring, or twice the
+ * time its last batch took has passed, or batch_delay ms (the client's
+ * input wakes it at once).  Quiet rooms never batch, so their latency is
+ * untouched; a busy one's batches follow its flow, and end as soon as a
+ * wake-up finds little.  With fewer clients a switch is cheaper, and a
+ * client that waits for its lines before it sends more (as a benchmark
+ * with a window does) would only wait: at 10 subscribers batching halved
+ * the deliveries.
+ */
+static uint64_t
+batch_wait(struct worker *w, uint64_t *until)
+{
+	const struct shm_header *h = w->shm->h;
+	uint32_t most = h->lim.batch_delay;
+	uint64_t found = w->found, now, wait, want;
+
+	w->found = 0;
+	if (most == 0 || found < BATCH_MIN || w->closing || w->out->used > 0 ||
+	    atomic_load(&h->clients) < h->lim.batch_clients) {
+		w->batch_ms = 0;
+		return 0;
+	}
+	now = now_ms();
+	wait = w->batch_ms > 0 ? 2 * (now - w->batch_ms) : most;
+	if (wait < 1)
+		wait = 1;
+	if (wait > most)
+		wait = most;
+	w->batch_ms = now;
+	want = found / 2;
+	if (want > h->nslots / 4) /* long before it could be lapped */
+		want = h->nslots / 4;
+	atomic_store(&w->shm->rows[w->row].wake_at, w->cursor + want);
+	*until = now + wait;
+	return wait;
+}
+
+/* Sets TS to MS milliseconds from now, as CLOCK_REALTIME. */
+static void
+realtime_after(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* Waits on the row's semaphore until TS; 0 if posted, -1 if timed out. */
+static int
+wait_until(struct row *r, const struct timespec *ts)
+{
+	int rc;
+
+	while ((rc = sem_timedwait(&r->wake, ts)) == -1 && errno == EINTR)
+		;
+	return rc;
+}
+
 /*
  * Sleeps until a publisher posts our row, the client's input does (see
  * session.c), or DEADLINE (CLOCK_MONOTONIC, ms) comes, unless something
- * is waiting in the ring already.  The clock is read only for a deadline
+ * is waiting in the ring already; or, for a batch (batch_wait()), until
+ * enough is, or its time is up.  The clock is read only for a deadline
  * other than the last one: sleep after sleep to the same deadline reads
  * none (each read touches the vDSO's pages, which every process shares:
- * see serve()).  A sleep that times out sets W->clock_due.
+ * see serve()).  A sleep that times out at DEADLINE sets W->clock_due.
  */
 HOT void
 outbound_sleep(struct worker *w, uint64_t deadline)
 {
 	struct outbuf *o = w->out;
 	struct row *r = &w->shm->rows[w->row];
-	uint64_t first = atomic_load(&r->first_want), now, head;
+	uint64_t first = atomic_load(&r->first_want), now, head, until = 0;
+	uint64_t batch = batch_wait(w, &until);
 	struct timespec ts;
-	int slept = 0, rc;
+	int slept = 0;
 
 	/* a message we wanted, marked late, inside a gap we took as none */
 	if (first < w->quiet_floor)
@@ -343,27 +418,21 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 	ring_sleep(w->shm, w->row);
 	atomic_thread_fence(memory_order_seq_cst);
 	w->want_from = 0; /* awake: every gap counts */
-	if (ring_head(w->shm) == w->cursor && !w->closing && o->used == 0) {
+	head = ring_head(w->shm);
+	if (batch > 0 && until < deadline && head < atomic_load(&r->wake_at)) {
+		/* unread messages were not screened: the cursor stays */
+		realtime_after(&ts, batch);
+		(void)wait_until(r, &ts);
+	} else if (head == w->cursor && !w->closing && o->used == 0) {
 		if (deadline != w->sleep_for_ms) {
 			now = now_ms();
-			clock_gettime(CLOCK_REALTIME, &ts);
 			/* past already: the wait times out at once */
-			if (deadline > now) {
-				ts.tv_sec += (time_t)((deadline - now) / 1000);
-				ts.tv_nsec +=
-				    (long)((deadline - now) % 1000) * 1000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-			}
-			w->sleep_ts = ts;
+			realtime_after(&w->sleep_ts,
+			    deadline > now ? deadline - now : 0);
 			w->sleep_for_ms = deadline;
 		}
-		while ((rc = sem_timedwait(&r->wake, &w->sleep_ts)) == -1 &&
-		    errno == EINTR)
-			;
-		if (rc == -1) { /* timed out: the next deadline is new */
+		if (wait_until(r, &w->sleep_ts) == -1) {
+			/* timed out: the next deadline is new */
 			w->clock_due = 1;
 			w->sleep_for_ms = 0;
 		}
@@ -389,6 +458,8 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 				w->cursor = first;
 		}
 	}
+	if (batch > 0)
+		atomic_store(&r->wake_at, 0);
 	atomic_store(&r->asleep, 0);
 	ring_awake(w->shm, w->row);
 	/*
@@ -431,6 +502,7 @@ drain(struct outbuf *o)
 	}
 	if (lost > 0)
 		gap(o, lost, w->cursor);
+	w->found += lines;
 	/* once a batch: the counters are shared by every worker */
 	if (lines > 0) {
 		atomic_fetch_add_explicit(&r->lines_out, lines,

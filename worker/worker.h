@@ -114,6 +114,8 @@ struct worker {
 	uint64_t deadline_ms;	  /* when to look up from a sleep, 0: stale */
 	uint64_t sleep_for_ms;	  /* the deadline SLEEP_TS was made for */
 	struct timespec sleep_ts; /* that deadline as CLOCK_REALTIME */
+	uint64_t found;		  /* lines sent since the last sleep */
+	uint64_t batch_ms;	  /* when the last sleep for a batch began */
 	/* what it published and has not woken for yet (see flush_wakes()
 	 * in session.c) */
 	int npending;
