@@ -368,7 +368,7 @@ ring_awake(struct shm *s, int idx)
 /*
  * Tells row R, whose bit is set in the sleep map, that message SEQ may be
  * for it, and wakes it if it still sleeps, unless it sleeps for a batch
- * that the messages up to END (the head after them) do not yet fill.
+ * that the messages below END (the head) do not yet fill.
  */
 static void
 wake_row(struct row *r, uint64_t seq, uint64_t end)
@@ -406,17 +406,23 @@ void
 ring_wake_batch(struct shm *s, const struct wake_key *batch, int n)
 {
 	uint32_t w, words, hwm;
-	uint64_t bits, end = batch[n > 0 ? n - 1 : 0].seq + 1;
+	uint64_t bits, end;
 	struct row *r;
 	int i, j, all_one = 1;
 
 	if (n <= 0)
 		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	/*
+	 * What is published by now, for rows waiting for a batch: not the
+	 * batch's last key, which stands for every later message of its
+	 * kind (ring_wake_redundant())
+	 */
+	end = ring_head(s);
 	/* a shutdown (or a repair, see ring_forgive()) waits for no batch */
 	for (j = 0; j < n; j++)
 		if (batch[j].type == MSG_SHUTDOWN)
 			end = UINT64_MAX;
-	atomic_thread_fence(memory_order_seq_cst);
 	hwm = atomic_load(&s->h->rows_hwm);
 	if (hwm > s->h->nrows)
 		hwm = s->h->nrows;
