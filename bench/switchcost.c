@@ -12,7 +12,8 @@
  * line per N: microseconds per hop with K = 0 and with K pages.  Then
  * kills every child it made, by pid, and reaps it.
  *
- *	bench/switchcost [-n "10 100 1000"] [-k pages] [-h hops] [-g group [-s]]
+ *	bench/switchcost [-n "10 100 1000"] [-k pages] [-h hops] [-t tables]
+ *	    [-g group [-s]]
  *	make switchcost
  *	make switchcost SWITCH_FLAGS="-g 500"
  *
@@ -26,6 +27,9 @@
  *	more than GROUP children
  * -s	with -g: each group of children also reads a shared mapping of its
  *	own, as if chatd's segment were copied per group too
+ * -t	each child also keeps TABLES more page-table pages (it writes one
+ *	page every 2 MiB of a private mapping): whether the cost past 1,000
+ *	processes is one of shadow pages or of address spaces
  *
  * On a machine whose page tables are shadowed by a hypervisor the cost
  * per hop grows with N once the processes outnumber the address spaces it
@@ -211,11 +215,14 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: switchcost [-n \"N ...\"] "
-			    "[-k pages] [-h hops] [-g group [-s]]\n");
+			    "[-k pages] [-h hops] [-t tables] "
+			    "[-g group [-s]]\n");
 			return 1;
 		}
-	if (k < 0 || k > 4096 || hops < 1 || hops > 10000000) {
-		fprintf(stderr, "switchcost: -k 0 to 4096, -h 1 to 10000000\n");
+	if (k < 0 || k > 4096 || hops < 1 || hops > 10000000 || tables < 0 ||
+	    tables > 512) {
+		fprintf(stderr, "switchcost: -k 0 to 4096, -h 1 to 10000000, "
+		    "-t 0 to 512\n");
 		return 1;
 	}
 	if (group < 0 || (split && group == 0)) {
