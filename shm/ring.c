@@ -27,9 +27,9 @@
  *    what lies below FIRST_WANT was for someone else and is not read.
  *  - batches: a consumer that sleeps for a batch stores WAKE_AT (the head
  *    it waits for) before its sleep bit, and sleeps only while HEAD is
- *    below it; a publisher whose messages end below WAKE_AT marks
- *    FIRST_WANT but does not post.  A post missed either way costs a
- *    delay, never a message: the consumer's wait is timed.
+ *    below it; a publisher that, after its fence, finds HEAD below WAKE_AT
+ *    marks FIRST_WANT but does not post.  A post missed either way costs
+ *    a delay, never a message: the consumer's wait is timed.
  */
 #include <stddef.h>
 #include <string.h>
