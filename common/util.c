@@ -31,6 +31,15 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+HOT void
+realtime_in(struct timespec *ts, uint64_t ns)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ns += (uint64_t)ts->tv_nsec;
+	ts->tv_sec += (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+}
+
 /*
  * Copies SRC into DST of SIZE bytes, always terminating; returns strlen(SRC)
  * so truncation is detectable (as BSD strlcpy, which glibc 2.36 lacks).

@@ -25,9 +25,13 @@
 #define NOINLINE
 #endif
 
+struct timespec;
+
 /* util.c */
 uint64_t now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 int64_t wall_ms(void); /* CLOCK_REALTIME in milliseconds */
+/* TS := NS nanoseconds from now, as CLOCK_REALTIME (for sem_timedwait()) */
+void realtime_in(struct timespec *ts, uint64_t ns);
 size_t strlcpy_(char *dst, const char *src, size_t size);
 int proc_is_dead(pid_t pid);
 int write_all(int fd, const void *buf, size_t len);

@@ -160,12 +160,7 @@ lock_take(struct shm_lock *l)
 			atomic_fetch_sub(&l->waiters, 1);
 			return 0;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += sleep_ns;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		realtime_in(&ts, (uint64_t)sleep_ns);
 		if (sleep_ns < LOCK_SLEEP_MAX_NS)
 			sleep_ns *= 2;
 		while (sem_timedwait(&l->sem, &ts) == -1 && errno == EINTR)

@@ -366,19 +366,6 @@ batch_wait(struct worker *w, uint64_t *until)
 	return wait;
 }
 
-/* Sets TS to MS milliseconds from now, as CLOCK_REALTIME. */
-static void
-realtime_after(struct timespec *ts, uint64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += (time_t)(ms / 1000);
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* Waits on the row's semaphore until TS; 0 if posted, -1 if timed out. */
 static int
 wait_until(struct row *r, const struct timespec *ts)
@@ -419,16 +406,17 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 	atomic_thread_fence(memory_order_seq_cst);
 	w->want_from = 0; /* awake: every gap counts */
 	head = ring_head(w->shm);
+	/* a batch that DEADLINE would cut short is waited for as a sleep */
 	if (batch > 0 && until < deadline && head < atomic_load(&r->wake_at)) {
 		/* unread messages were not screened: the cursor stays */
-		realtime_after(&ts, batch);
+		realtime_in(&ts, batch * 1000000);
 		(void)wait_until(r, &ts);
 	} else if (head == w->cursor && !w->closing && o->used == 0) {
 		if (deadline != w->sleep_for_ms) {
 			now = now_ms();
 			/* past already: the wait times out at once */
-			realtime_after(&w->sleep_ts,
-			    deadline > now ? deadline - now : 0);
+			realtime_in(&w->sleep_ts,
+			    (deadline > now ? deadline - now : 0) * 1000000);
 			w->sleep_for_ms = deadline;
 		}
 		if (wait_until(r, &w->sleep_ts) == -1) {
