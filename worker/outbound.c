@@ -329,14 +329,18 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * sends, and past 1,000 processes a switch costs three times as much
  * (BENCHMARKS.md).  So once batch_clients clients are connected, a worker
  * that sent many lines at its last wake-up (at least BATCH_MIN) is not
- * posted again until half as many more are in the ring, or twice the
- * time its last batch took has passed, or batch_delay ms (the client's
- * input wakes it at once).  Quiet rooms never batch, so their latency is
- * untouched; a busy one's batches follow its flow, and end as soon as a
- * wake-up finds little.  With fewer clients a switch is cheaper, and a
- * client that waits for its lines before it sends more (as a benchmark
- * with a window does) only waits longer: at 100 subscribers and one
- * publisher, batches cost two fifths of the deliveries.
+ * posted again until as many more are in the ring, or twice the time its
+ * last batch took has passed, or batch_delay ms (the client's input wakes
+ * it at once).  Quiet rooms never batch, so their latency is untouched; a
+ * busy one's batches follow its flow, grow while they fill before their
+ * time is up, and end as soon as a wake-up finds little.  Waiting for as
+ * many lines as the last wake-up sent, not half as many, took a sixth
+ * more lines a second at 1,000 subscribers and 10 publishers, and cost
+ * nothing with one publisher (BENCHMARKS.md).  With fewer clients a
+ * switch is cheaper, and a client that waits for its lines before it
+ * sends more (as a benchmark with a window does) only waits longer: at
+ * 100 subscribers and one publisher, batches cost two fifths of the
+ * deliveries.
  */
 static uint64_t
 batch_wait(struct worker *w, uint64_t *until)
@@ -358,7 +362,7 @@ batch_wait(struct worker *w, uint64_t *until)
 	if (wait > most)
 		wait = most;
 	w->batch_ms = now;
-	want = found / 2;
+	want = found;
 	if (want > h->nslots / 4) /* long before it could be lapped */
 		want = h->nslots / 4;
 	atomic_store(&w->shm->rows[w->row].wake_at, w->cursor + want);
