@@ -339,7 +339,7 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * nothing with one publisher (BENCHMARKS.md).  With fewer clients a
  * switch is cheaper, and a client that waits for its lines before it
  * sends more (as a benchmark with a window does) only waits longer: at
- * 100 subscribers and one publisher, batches cost two fifths of the
+ * 100 subscribers and one publisher, batches cost a quarter of the
  * deliveries.
  */
 static uint64_t
@@ -347,7 +347,7 @@ batch_wait(struct worker *w, uint64_t *until)
 {
 	const struct shm_header *h = w->shm->h;
 	uint32_t most = h->lim.batch_delay;
-	uint64_t found = w->found, now, wait, want;
+	uint64_t found = w->found, now, wait;
 
 	w->found = 0;
 	if (most == 0 || found < BATCH_MIN || w->closing || w->out->used > 0 ||
@@ -362,10 +362,9 @@ batch_wait(struct worker *w, uint64_t *until)
 	if (wait > most)
 		wait = most;
 	w->batch_ms = now;
-	want = found;
-	if (want > h->nslots / 4) /* long before it could be lapped */
-		want = h->nslots / 4;
-	atomic_store(&w->shm->rows[w->row].wake_at, w->cursor + want);
+	if (found > h->nslots / 4) /* long before it could be lapped */
+		found = h->nslots / 4;
+	atomic_store(&w->shm->rows[w->row].wake_at, w->cursor + found);
 	*until = now + wait;
 	return wait;
 }
