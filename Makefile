@@ -375,3 +375,34 @@ compare: chatd $(BUILD)/bench/chatload $(BUILD)/bench/fanfloor
 
 plot:
 	PLOT_SVG=bench/deliveries.svg bench/plot.sh
+
+# ---- pairs: two builds or settings of chatd taking turns (bench/) ----
+#
+#   make pairs PAIRS_B="-o batch_delay=0"
+#                          ./chatd as it is (A) against ./chatd with
+#                          batches off (B), three pairs, a daemon of
+#                          its own each run, its ring wrapped first:
+#                          S=1000, P=10, 1,500 lines a publisher; every
+#                          run's figures, then each side's medians
+#   make pairs CHATD_B=../other/chatd PAIRS_S=100 PAIRS_LINES=15000
+#                          this build against another, at S=100
+#   make pairs PAIRS=5 PAIRS_WRAP=0   five pairs, fresh rings
+
+CHATD_A ?= ./chatd
+CHATD_B ?=
+PAIRS_A ?=
+PAIRS_B ?=
+PAIRS ?= 3
+PAIRS_S ?= 1000
+PAIRS_P ?= 10
+PAIRS_LINES ?= 1500
+PAIRS_WRAP ?= 70000
+
+.PHONY: pairs
+
+pairs: chatd $(BUILD)/bench/chatload
+	CHATD_A="$(CHATD_A)" CHATD_B="$(or $(CHATD_B),$(CHATD_A))" \
+	  PAIRS_A="$(PAIRS_A)" PAIRS_B="$(PAIRS_B)" PAIRS="$(PAIRS)" \
+	  PAIRS_S="$(PAIRS_S)" PAIRS_P="$(PAIRS_P)" \
+	  PAIRS_LINES="$(PAIRS_LINES)" PAIRS_WRAP="$(PAIRS_WRAP)" \
+	  LOAD=$(BUILD)/bench/chatload bench/pairs.sh

@@ -77,60 +77,12 @@ fpid=
 pfpid=
 lpid=
 cname="cmp-$$"
-
-# whether process $1 is still there (a zombie is not: it is gone but for
-# its parent's wait)
-alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) in
-	'' | Z) return 1 ;;
-	esac
-	return 0
-}
-
-# stops process $1: SIGTERM, up to 10 s to go (a chatd gives its workers
-# 3 s), then SIGKILL
-stop() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null || :
-	i=0
-	while alive "$1" && [ "$i" -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null || :
-	wait "$1" 2>/dev/null || :
-}
-
-# the processes of our chatd (the master and its workers, whoever their
-# parent now): those whose command line has our instance name
-# (an argument that is exactly it: grep -z reads the arguments as lines)
-workers() {
-	for f in $(grep -lsazx -- "$cname" /proc/[0-9]*/cmdline || :); do
-		k=${f#/proc/}
-		k=${k%/cmdline}
-		! alive "$k" || echo "$k"
-	done
-}
+. bench/lib.sh
 
 cleanup() {
 	trap - EXIT INT TERM
 	stop "$lpid"
-	if [ -n "$cpid" ]; then
-		stop "$cpid"
-		# workers outlive a master that died (by design): any left,
-		# found by their instance name, get 3 s, then SIGKILL
-		i=0
-		while [ -n "$(workers)" ] && [ "$i" -lt 30 ]; do
-			i=$((i + 1))
-			sleep 0.1
-		done
-		for k in $(workers); do
-			kill -KILL "$k" 2>/dev/null || :
-		done
-		# a master that had to be killed leaves its segment behind
-		rm -f "/dev/shm/chatd-$cname"
-	fi
+	stop_chatd
 	stop "$rpid"
 	stop "$npid"
 	stop "$fpid"
@@ -156,28 +108,14 @@ want() {
 	return 1
 }
 
-# chatd: no flood control, no per-address limit, room for the clients
-start_chatd() {
+# chatd (bench/lib.sh), skipped if not built
+start_chatd_cmp() {
 	if [ ! -x "$CHATD" ]; then
 		echo "compare: no $CHATD (run make); chatd skipped"
 		return 0
 	fi
-	: >"$tmp/chatd.log"	# there before the daemon opens it: grep it now
-	"$CHATD" -f -p 0 -b 127.0.0.1 -n "$cname" -l 0 -a 0 \
-		-o register_timeout=0 -m 11000 2>"$tmp/chatd.log" &
-	cpid=$!
-	i=0
-	while ! grep -q ' started version=' "$tmp/chatd.log"; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! alive "$cpid"; then
-			echo "chatd did not start" >&2
-			cat "$tmp/chatd.log" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
-	cport=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
-		"$tmp/chatd.log" | head -n 1)
+	# shellcheck disable=SC2119 # no options more than lib.sh's
+	start_chatd
 	servers="$servers chatd"
 	started="$started chatd $($CHATD -V | cut -d' ' -f2) port $cport,"
 }
@@ -292,7 +230,7 @@ start_floor() {
 # (dash and bash have ulimit -n and -H)
 # shellcheck disable=SC3045
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
-! want chatd || start_chatd
+! want chatd || start_chatd_cmp
 ! want redis || start_redis
 ! want ngircd || start_ngircd
 ! want floor || start_floor floor
@@ -348,19 +286,8 @@ run() {
 	[ "$x" != pfloor ] || settle_children "$pfpid"
 }
 
-# waits until the workers of the run just ended are gone (up to 60 s), so
-# that the next run, of whichever server, does not share the two cores
-# with the kernel ending a thousand processes: each run measures its own
-# scenario, and what departures cost is measured by make memory
-settle() {
-	i=0
-	while [ "$(workers | wc -l)" -gt 1 ] && [ "$i" -lt 600 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-}
-
-# the same for pfloor: waits (up to 60 s) until process $1 has no child
+# as settle() (bench/lib.sh), for pfloor: waits (up to 60 s) until
+# process $1 has no child
 settle_children() {
 	i=0
 	while [ -n "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ] &&
@@ -368,17 +295,6 @@ settle_children() {
 		i=$((i + 1))
 		sleep 0.1
 	done
-}
-
-# the median, the minimum and the maximum of the field NAME=value of the
-# lines on stdin
-stats() {
-	sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -n |
-		awk '{ v[NR] = $1 }
-		END {
-			if (NR) print v[int((NR + 1) / 2)], v[1], v[NR]
-			else print 0, 0, 0
-		}'
 }
 
 # the servers in turn, each round starting with the next one, so that none
