@@ -334,13 +334,13 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * it at once).  Quiet rooms never batch, so their latency is untouched; a
  * busy one's batches follow its flow, grow while they fill before their
  * time is up, and end as soon as a wake-up finds little.  Waiting for as
- * many lines as the last wake-up sent, not half as many, took a sixth
- * more lines a second at 1,000 subscribers and 10 publishers, and cost
- * nothing with one publisher (BENCHMARKS.md).  With fewer clients a
- * switch is cheaper, and a client that waits for its lines before it
- * sends more (as a benchmark with a window does) only waits longer: at
- * 100 subscribers and one publisher, batches cost a quarter of the
- * deliveries.
+ * many lines as the last wake-up sent, not half as many, went ahead in
+ * eight alternated pairs of eleven at 1,000 subscribers and 10
+ * publishers, by a seventh at the median, and cost nothing with one
+ * publisher (BENCHMARKS.md).  With fewer clients a switch is cheaper,
+ * and a client that waits for its lines before it sends more (as a
+ * benchmark with a window does) only waits longer: at 100 subscribers
+ * and one publisher, batches cost a quarter of the deliveries.
  */
 static uint64_t
 batch_wait(struct worker *w, uint64_t *until)
