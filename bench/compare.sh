@@ -330,8 +330,8 @@ scenario() {
 	for x in $servers; do
 		printf '  S=%s P=%s %s, each run in order (deliveries/s):' \
 		    "$1" "$2" "$x"
-		sed -n 's/.* deliveries_per_s=\([0-9]*\).*/ \1/p' \
-		    "$tmp/$x.res" | tr -d '\n'
+		field deliveries_per_s <"$tmp/$x.res" | sed 's/^/ /' |
+		    tr -d '\n'
 		echo
 	done
 }

@@ -93,10 +93,16 @@ settle() {
 	done
 }
 
+# the values of the field NAME=value of chatload's RESULT lines on stdin,
+# one a line
+field() {
+	sed -n "s/.* $1=\([0-9.]*\).*/\1/p"
+}
+
 # the median, the minimum and the maximum of the field NAME=value of the
 # lines on stdin
 stats() {
-	sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -n |
+	field "$1" | sort -n |
 		awk '{ v[NR] = $1 }
 		END {
 			if (NR) print v[int((NR + 1) / 2)], v[1], v[NR]

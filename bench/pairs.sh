@@ -68,11 +68,6 @@ load() {
 	return "$rc"
 }
 
-# the value of field NAME=value in the lines on stdin
-field() {
-	sed -n "s/.* $1=\([0-9.]*\).*/\1/p"
-}
-
 # one run of side $1 (A or B), pair $2: appends its RESULT line, with the
 # side in front, to $tmp/res (a line of zeros when it failed).  In this
 # shell, not a subshell, so that the trap knows the pids it started.
