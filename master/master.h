@@ -46,7 +46,7 @@ struct listener {
 #define DEFAULT_WORKERS_PER_COPY 500 /* half KVM's 1,000: see copies.c */
 #define DEFAULT_ANNOUNCE_LIMIT 100 /* members above which a room is quiet */
 #define DEFAULT_BATCH_DELAY 200	   /* ms: see batch_wait() in outbound.c */
-#define DEFAULT_BATCH_CLIENTS 500  /* clients from which workers batch */
+#define DEFAULT_BATCH_CLIENTS 100  /* clients from which workers batch */
 
 struct config {
 	const char *config; /* the file; DEFAULT_CONFIG need not exist */

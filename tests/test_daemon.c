@@ -148,55 +148,6 @@ START_TEST(broadcast_reaches_the_others)
 }
 END_TEST
 
-/*
- * With batches at any number of clients (batch_clients=0), a listener
- * that woke to a burst waits for a batch: every line of the burst still
- * comes, in order, none reported missed, and a lone line after it comes
- * too, once its batch_delay is over.  The burst wakes the listener once,
- * after its publisher has published it all, so the wait is certain.
- */
-#define BURST 400
-
-START_TEST(busy_clients_get_batches_and_lose_nothing)
-{
-	const char *const args[] = {"-l", "0", "-o", "batch_clients=0", "-o",
-	    "batch_delay=1000", NULL};
-	char line[LINE], want[64], *burst;
-	size_t used = 0, size = BURST * 16;
-	uint64_t t0;
-	int i = 0, n;
-
-	start(args);
-	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
-	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	ck_assert_int_eq(client_expect(a, nb, NULL, 0), 0);
-	ck_assert_ptr_nonnull(burst = malloc(size));
-	for (n = 0; n < BURST; n++)
-		used += (size_t)snprintf(burst + used, size - used,
-		    "burst %d\n", n);
-	ck_assert_int_eq(client_send_raw(a, burst, used), 0);
-	free(burst);
-	while (i < BURST && client_line(b, line, sizeof(line), T_TIMEOUT) > 0) {
-		ck_assert_msg(strstr(line, "you missed") == NULL, "%s", line);
-		if (strstr(line, "> burst ") == NULL)
-			continue;
-		snprintf(want, sizeof(want), "<%s> burst %d", na, i);
-		ck_assert_str_eq(line, want);
-		i++;
-	}
-	ck_assert_int_eq(i, BURST);
-	t0 = now_ms();
-	client_send(a, "after the burst\n");
-	ck_assert_int_eq(client_expect(b, "after the burst", line, sizeof(line)),
-	    0);
-	/* it waited for a batch that never filled */
-	ck_assert_uint_ge(now_ms() - t0, 500);
-	snprintf(want, sizeof(want), "<%s> after the burst", na);
-	ck_assert_str_eq(line, want);
-	two_done();
-}
-END_TEST
-
 START_TEST(no_echo_to_the_sender)
 {
 	three();
@@ -532,6 +483,121 @@ worker_pid(int nth)
 {
 	return worker_pid_of(&d, nth);
 }
+
+/*
+ * With batches at any number of clients (batch_clients=0), a burst of
+ * ours sent from BURSTERS of A and C while B's worker is stopped, so
+ * that B's worker finds it all at one wake-up.  Checks that B gets every
+ * line, each sender's in order, none reported missed, and returns the
+ * wake_at B's worker stored for the sleep that follows (0: no batch).
+ */
+#define BURST 200
+
+static uint64_t
+burst_to_b(int bursters)
+{
+	char line[LINE], want[64], *burst;
+	struct client *from[2];
+	int got[2] = {0, 0}, i, k, n, row;
+	size_t used, size = BURST * 24;
+	uint64_t deadline, wake_at;
+	pid_t wb = worker_pid(2);
+	struct shm seg;
+
+	from[0] = a;
+	from[1] = c;
+	ck_assert_int_gt(wb, 0);
+	ck_assert_ptr_nonnull(burst = malloc(size));
+	ck_assert_int_eq(kill(wb, SIGSTOP), 0);
+	for (k = 0; k < bursters; k++) {
+		used = 0;
+		for (n = 0; n < BURST; n++)
+			used += (size_t)snprintf(burst + used, size - used,
+			    "burst %d %d\n", k, n);
+		ck_assert_int_eq(client_send_raw(from[k], burst, used), 0);
+		/* in the ring: the other sender (or A, from C) has it all */
+		snprintf(want, sizeof(want), "burst %d %d", k, BURST - 1);
+		ck_assert_int_eq(client_expect(from[k == 0 ? 1 : 0], want,
+				     NULL, 0),
+		    0);
+	}
+	free(burst);
+	ck_assert_int_eq(kill(wb, SIGCONT), 0);
+	for (i = 0; i < bursters * BURST &&
+	     client_line(b, line, sizeof(line), T_TIMEOUT) > 0;) {
+		ck_assert_msg(strstr(line, "you missed") == NULL, "%s", line);
+		if (strstr(line, "> burst ") == NULL)
+			continue;
+		k = strstr(line, "> burst 1 ") != NULL;
+		snprintf(want, sizeof(want), "<%s> burst %d %d",
+		    k == 0 ? na : nc, k, got[k]);
+		ck_assert_str_eq(line, want);
+		got[k]++;
+		i++;
+	}
+	ck_assert_int_eq(i, bursters * BURST);
+	/* the sleep after that wake-up: a flag in shared memory */
+	ck_assert_int_eq(shm_attach_ro(&seg, d.segname), 0);
+	ck_assert_int_ge(row = table_find_pid(&seg, wb), 0);
+	deadline = now_ms() + (uint64_t)T_TIMEOUT;
+	while (atomic_load(&seg.rows[row].asleep) == 0 && now_ms() < deadline)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&seg.rows[row].asleep), 1);
+	wake_at = atomic_load(&seg.rows[row].wake_at);
+	shm_detach(&seg);
+	return wake_at;
+}
+
+static const char *const batch_args[] = {"-l", "0", "-o", "batch_clients=0",
+    "-o", "batch_delay=1000", NULL};
+
+/*
+ * A listener that woke to a burst from two talkers waits for a batch:
+ * every line still comes, and a lone line after it comes too, once the
+ * batch's time (batch_delay, for a first batch) is over.
+ */
+START_TEST(many_talkers_get_batches_and_lose_nothing)
+{
+	char line[LINE], want[64];
+	uint64_t t0;
+
+	start(batch_args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
+	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
+	ck_assert_uint_gt(burst_to_b(2), 0);
+	t0 = now_ms();
+	client_send(a, "after the burst\n");
+	ck_assert_int_eq(client_expect(b, "after the burst", line, sizeof(line)),
+	    0);
+	/* it waited for a batch that never filled */
+	ck_assert_uint_ge(now_ms() - t0, 500);
+	snprintf(want, sizeof(want), "<%s> after the burst", na);
+	ck_assert_str_eq(line, want);
+	three_done();
+}
+END_TEST
+
+/*
+ * A burst from one talker does not batch: a client that waits for its
+ * lines to be read before it sends more would only wait longer.
+ */
+START_TEST(one_talker_gets_no_batch)
+{
+	start(batch_args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
+	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
+	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
+	ck_assert_uint_eq(burst_to_b(1), 0);
+	client_send(a, "after the burst\n");
+	ck_assert_int_eq(client_expect(b, "after the burst", NULL, 0), 0);
+	three_done();
+}
+END_TEST
 
 /*
  * Whether process PID maps part of segment SEG read-only: a worker reads
@@ -2447,7 +2513,8 @@ daemon_suite(void)
 	tcase_add_test(tc, greeting_names_nick_and_help);
 	tcase_add_test(tc, broadcast_reaches_the_others);
 	tcase_add_test(tc, no_echo_to_the_sender);
-	tcase_add_test(tc, busy_clients_get_batches_and_lose_nothing);
+	tcase_add_test(tc, many_talkers_get_batches_and_lose_nothing);
+	tcase_add_test(tc, one_talker_gets_no_batch);
 	tcase_add_test(tc, lf_and_crlf_and_partial_lines);
 	tcase_add_test(tc, nick_change_is_announced);
 	tcase_add_test(tc, nick_unique_case_insensitively);

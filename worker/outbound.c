@@ -348,9 +348,13 @@ batch_wait(struct worker *w, uint64_t *until)
 	const struct shm_header *h = w->shm->h;
 	uint32_t most = h->lim.batch_delay;
 	uint64_t found = w->found, now, wait;
+	uint32_t talkers = w->talkers;
 
 	w->found = 0;
-	if (most == 0 || found < BATCH_MIN || w->closing || w->out->used > 0 ||
+	w->talkers = 0;
+	w->talker = INT32_MIN;
+	if (most == 0 || found < BATCH_MIN || talkers < 2 || w->closing ||
+	    w->out->used > 0 ||
 	    atomic_load(&h->clients) < h->lim.batch_clients) {
 		w->batch_ms = 0;
 		return 0;
@@ -486,8 +490,13 @@ drain(struct outbuf *o)
 		o->used += len;
 		if (idx >= 0)
 			replay(o, idx, seq, o->bl);
-		if (len > 0)
+		if (len > 0) {
 			lines++;
+			if (m->sender != w->talker) {
+				w->talker = m->sender;
+				w->talkers++;
+			}
+		}
 		if ((down = m->type == MSG_SHUTDOWN) || w->closing)
 			break;
 	}
@@ -519,6 +528,7 @@ outbound_start(struct worker *w)
 	ob.w = w;
 	ob.used = 0;
 	w->out = &ob;
+	w->talker = INT32_MIN;
 }
 
 /*

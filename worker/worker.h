@@ -115,6 +115,8 @@ struct worker {
 	uint64_t sleep_for_ms;	  /* the deadline SLEEP_TS was made for */
 	struct timespec sleep_ts; /* that deadline as CLOCK_REALTIME */
 	uint64_t found;		  /* lines sent since the last sleep */
+	int32_t talker;		  /* sender of the last of them */
+	uint32_t talkers;	  /* changes of sender among them */
 	uint64_t batch_ms;	  /* when the last sleep for a batch began */
 	/* what it published and has not woken for yet (see flush_wakes()
 	 * in session.c) */
