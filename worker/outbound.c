@@ -328,19 +328,22 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * A wake-up costs a switch to the worker's address space whatever it
  * sends, and past 1,000 processes a switch costs three times as much
  * (BENCHMARKS.md).  So once batch_clients clients are connected, a worker
- * that sent many lines at its last wake-up (at least BATCH_MIN) is not
- * posted again until as many more are in the ring, or twice the time its
- * last batch took has passed, or batch_delay ms (the client's input wakes
- * it at once).  Quiet rooms never batch, so their latency is untouched; a
- * busy one's batches follow its flow, grow while they fill before their
- * time is up, and end as soon as a wake-up finds little.  Waiting for as
- * many lines as the last wake-up sent, not half as many, went ahead in
- * eight alternated pairs of eleven at 1,000 subscribers and 10
- * publishers, by a seventh at the median, and cost nothing with one
- * publisher (BENCHMARKS.md).  With fewer clients a switch is cheaper,
- * and a client that waits for its lines before it sends more (as a
- * benchmark with a window does) only waits longer: at 100 subscribers
- * and one publisher, batches cost a quarter of the deliveries.
+ * that sent many lines at its last wake-up (at least BATCH_MIN), from at
+ * least two senders, is not posted again until as many more are in the
+ * ring, or twice the time its last batch took has passed, or batch_delay
+ * ms (the client's input wakes it at once).  Quiet rooms never batch,
+ * so their latency is untouched; a busy one's batches follow its flow,
+ * grow while they fill before their time is up, and end as soon as a
+ * wake-up finds little.  Waiting for as many lines as the last wake-up
+ * sent, not half as many, went ahead in eight alternated pairs of eleven
+ * at 1,000 subscribers and 10 publishers, by a seventh at the median.
+ * One talker never batches: a client that waits for its lines to be read
+ * before it sends more (as a benchmark with a window does) would only
+ * wait longer, every worker taking turns with it, and a worker cannot
+ * tell such a client from a flood.  With one sender excluded, batches
+ * cost nothing with one publisher and gave a fifth more lines at half
+ * the CPU a line at 100 subscribers and 10 publishers; at 10 and 10
+ * they cost a third, so they wait for batch_clients (BENCHMARKS.md).
  */
 static uint64_t
 batch_wait(struct worker *w, uint64_t *until)
