@@ -328,11 +328,14 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * A wake-up costs a switch to the worker's address space whatever it
  * sends, and past 1,000 processes a switch costs three times as much
  * (BENCHMARKS.md).  So once batch_clients clients are connected, a worker
- * that sent many lines at its last wake-up (at least BATCH_MIN), from at
- * least two senders, is not posted again until as many more are in the
- * ring, or twice the time its last batch took has passed, or batch_delay
- * ms (the client's input wakes it at once).  Quiet rooms never batch,
- * so their latency is untouched; a busy one's batches follow its flow,
+ * that sent many lines (at least BATCH_MIN), from at least two senders,
+ * at each of its last two wake-ups is not posted again until as many
+ * more are in the ring, or twice the time since the sleep before has
+ * passed (at most batch_delay ms; the client's input wakes it at once).
+ * The first busy wake-up of a flow only times it, so a lone burst is
+ * never followed by a wait, and no line waits for a batch longer than
+ * twice a turn of the flow it came in.  Quiet rooms never batch, so
+ * their latency is untouched; a busy one's batches follow its flow,
  * grow while they fill before their time is up, and end as soon as a
  * wake-up finds little.  Waiting for as many lines as the last wake-up
  * sent, not half as many, went ahead in eight alternated pairs of eleven
@@ -363,7 +366,12 @@ batch_wait(struct worker *w, uint64_t *until)
 		return 0;
 	}
 	now = now_ms();
-	wait = w->batch_ms > 0 ? 2 * (now - w->batch_ms) : most;
+	if (w->batch_ms == 0) {
+		/* the first busy wake-up of a flow: its time, and no batch */
+		w->batch_ms = now;
+		return 0;
+	}
+	wait = 2 * (now - w->batch_ms);
 	if (wait < 1)
 		wait = 1;
 	if (wait > most)
