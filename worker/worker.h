@@ -117,7 +117,7 @@ struct worker {
 	uint64_t found;		  /* lines sent since the last sleep */
 	int32_t talker;		  /* sender of the last of them */
 	uint32_t talkers;	  /* changes of sender among them */
-	uint64_t batch_ms;	  /* when the last sleep for a batch began */
+	uint64_t batch_ms;	  /* when the last busy sleep began, 0: none */
 	/* what it published and has not woken for yet (see flush_wakes()
 	 * in session.c) */
 	int npending;
