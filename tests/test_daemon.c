@@ -552,14 +552,17 @@ static const char *const batch_args[] = {"-l", "0", "-o", "batch_clients=0",
     "-o", "batch_delay=1000", NULL};
 
 /*
- * A listener that woke to bursts from two talkers twice in a row waits
- * for a batch after the second (the first only times the flow, so a lone
- * burst is never followed by a wait): every line still comes, and a lone
- * line after them comes too, once the batch's time is over.
+ * A listener that woke to a burst from two talkers waits for a batch
+ * after its next such wake-up, if that comes within batch_delay (the
+ * first only times the flow, so a lone burst is never followed by a
+ * wait): every line still comes, and a lone line after them comes too,
+ * once the batch's time is over.  A burst takes a while under valgrind,
+ * so a few are sent until one leads to a batch.
  */
 START_TEST(many_talkers_get_batches_and_lose_nothing)
 {
 	char line[LINE], want[64];
+	int i;
 
 	start(batch_args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
@@ -568,7 +571,9 @@ START_TEST(many_talkers_get_batches_and_lose_nothing)
 	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
 	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
 	ck_assert_uint_eq(burst_to_b(2), 0);
-	ck_assert_uint_gt(burst_to_b(2), 0);
+	for (i = 0; i < 5 && burst_to_b(2) == 0; i++)
+		;
+	ck_assert_int_lt(i, 5);
 	client_send(a, "after the bursts\n");
 	ck_assert_int_eq(client_expect(b, "after the bursts", line,
 			     sizeof(line)),

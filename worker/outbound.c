@@ -328,13 +328,13 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * A wake-up costs a switch to the worker's address space whatever it
  * sends, and past 1,000 processes a switch costs three times as much
  * (BENCHMARKS.md).  So once batch_clients clients are connected, a worker
- * that sent many lines (at least BATCH_MIN), from at least two senders,
- * at each of its last two wake-ups is not posted again until as many
- * more are in the ring, or twice the time since the sleep before has
- * passed (at most batch_delay ms; the client's input wakes it at once).
- * The first busy wake-up of a flow only times it, so a lone burst is
- * never followed by a wait, and no line waits for a batch longer than
- * twice a turn of the flow it came in.  Quiet rooms never batch, so
+ * that sent many lines (at least BATCH_MIN) from at least two senders at
+ * a wake-up, and at another less than batch_delay ms before, is not
+ * posted again until as many more are in the ring, or twice the time
+ * since that other one has passed (at most batch_delay ms; the client's
+ * input wakes it at once).  The first busy wake-up of a flow only times
+ * it, so a lone burst is never followed by a wait, and no line waits for
+ * a batch longer than twice a turn of the flow it came in.  Quiet rooms never batch, so
  * their latency is untouched; a busy one's batches follow its flow,
  * grow while they fill before their time is up, and end as soon as a
  * wake-up finds little.  Waiting for as many lines as the last wake-up
@@ -359,14 +359,15 @@ batch_wait(struct worker *w, uint64_t *until)
 	w->found = 0;
 	w->talkers = 0;
 	w->talker = INT32_MIN;
-	if (most == 0 || found < BATCH_MIN || talkers < 2 || w->closing ||
-	    w->out->used > 0 ||
+	if (most == 0 || w->closing || w->out->used > 0 ||
 	    atomic_load(&h->clients) < h->lim.batch_clients) {
 		w->batch_ms = 0;
 		return 0;
 	}
+	if (found < BATCH_MIN || talkers < 2)
+		return 0; /* a lull: the flow's last busy time stays */
 	now = now_ms();
-	if (w->batch_ms == 0) {
+	if (w->batch_ms == 0 || now - w->batch_ms >= most) {
 		/* the first busy wake-up of a flow: its time, and no batch */
 		w->batch_ms = now;
 		return 0;
