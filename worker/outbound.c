@@ -334,12 +334,13 @@ gap(struct outbuf *o, uint64_t n, uint64_t boundary)
  * since that other one has passed (at most batch_delay ms; the client's
  * input wakes it at once).  The first busy wake-up of a flow only times
  * it, so a lone burst is never followed by a wait, and no line waits for
- * a batch longer than twice a turn of the flow it came in.  Quiet rooms never batch, so
- * their latency is untouched; a busy one's batches follow its flow,
- * grow while they fill before their time is up, and end as soon as a
- * wake-up finds little.  Waiting for as many lines as the last wake-up
- * sent, not half as many, went ahead in eight alternated pairs of eleven
- * at 1,000 subscribers and 10 publishers, by a seventh at the median.
+ * a batch longer than twice a turn of the flow it came in.  Quiet rooms
+ * never batch, so their latency is untouched; a busy one's batches
+ * follow its flow, grow while they fill before their time is up, and
+ * end as soon as a wake-up finds little.  Waiting for as many lines as
+ * the last wake-up sent, not half as many, went ahead in eight
+ * alternated pairs of eleven at 1,000 subscribers and 10 publishers, by
+ * a seventh at the median.
  * One talker never batches: a client that waits for its lines to be read
  * before it sends more (as a benchmark with a window does) would only
  * wait longer, every worker taking turns with it, and a worker cannot
