@@ -50,17 +50,24 @@ stop(void)
 	daemon_free(&d);
 }
 
-/* A daemon and three greeted clients, A, B and C, in #lobby. */
+/* A daemon with options EXTRA and three greeted clients, A, B and C. */
 static void
-three(void)
+three_with(const char *const *extra)
 {
-	start(NULL);
+	start(extra);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
 	/* everyone has seen everyone join: the ring is quiet */
 	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
 	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
+}
+
+/* A daemon and three greeted clients, A, B and C, in #lobby. */
+static void
+three(void)
+{
+	three_with(NULL);
 }
 
 static void two_done(void);
@@ -564,12 +571,7 @@ START_TEST(many_talkers_get_batches_and_lose_nothing)
 	char line[LINE], want[64];
 	int i;
 
-	start(batch_args);
-	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
-	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
-	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
-	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
+	three_with(batch_args);
 	ck_assert_uint_eq(burst_to_b(2), 0);
 	for (i = 0; i < 5 && burst_to_b(2) == 0; i++)
 		;
@@ -590,12 +592,7 @@ END_TEST
  */
 START_TEST(one_talker_gets_no_batch)
 {
-	start(batch_args);
-	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
-	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
-	ck_assert_ptr_nonnull(c = client_greeted(&d, nc, sizeof(nc)));
-	ck_assert_int_eq(client_expect(a, nc, NULL, 0), 0);
-	ck_assert_int_eq(client_expect(b, nc, NULL, 0), 0);
+	three_with(batch_args);
 	ck_assert_uint_eq(burst_to_b(1), 0);
 	ck_assert_uint_eq(burst_to_b(1), 0);
 	client_send(a, "after the bursts\n");
