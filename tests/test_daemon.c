@@ -492,9 +492,27 @@ worker_pid(int nth)
 }
 
 /*
- * With batches at any number of clients (batch_clients=0), a burst of
- * ours sent from BURSTERS of A and C while B's worker is stopped, so
- * that B's worker finds it all at one wake-up.  Checks that B gets every
+ * Attaches SEG read-only and waits until the worker PID sleeps; returns
+ * its row.  The caller detaches SEG.
+ */
+static int
+row_asleep(struct shm *seg, pid_t pid)
+{
+	uint64_t deadline = now_ms() + (uint64_t)T_TIMEOUT;
+	int row;
+
+	ck_assert_int_eq(shm_attach_ro(seg, d.segname), 0);
+	ck_assert_int_ge(row = table_find_pid(seg, pid), 0);
+	while (atomic_load(&seg->rows[row].asleep) == 0 && now_ms() < deadline)
+		usleep(1000); /* a flag in shared memory: nothing to wait on */
+	ck_assert_int_eq(atomic_load(&seg->rows[row].asleep), 1);
+	return row;
+}
+
+/*
+ * With batches at any number of clients (batch_clients=0), sends a burst
+ * from each of the first BURSTERS of A and C while B's worker is stopped,
+ * so that B's worker finds them all at one wake-up.  Checks that B gets every
  * line, each sender's in order, none reported missed, and returns the
  * wake_at B's worker stored for the sleep that follows (0: no batch).
  */
@@ -507,7 +525,7 @@ burst_to_b(int bursters)
 	struct client *from[2];
 	int got[2] = {0, 0}, i, k, n, row;
 	size_t used, size = BURST * 24;
-	uint64_t deadline, wake_at;
+	uint64_t wake_at;
 	pid_t wb = worker_pid(2);
 	struct shm seg;
 
@@ -543,13 +561,8 @@ burst_to_b(int bursters)
 		i++;
 	}
 	ck_assert_int_eq(i, bursters * BURST);
-	/* the sleep after that wake-up: a flag in shared memory */
-	ck_assert_int_eq(shm_attach_ro(&seg, d.segname), 0);
-	ck_assert_int_ge(row = table_find_pid(&seg, wb), 0);
-	deadline = now_ms() + (uint64_t)T_TIMEOUT;
-	while (atomic_load(&seg.rows[row].asleep) == 0 && now_ms() < deadline)
-		usleep(1000);
-	ck_assert_int_eq(atomic_load(&seg.rows[row].asleep), 1);
+	/* the sleep after that wake-up */
+	row = row_asleep(&seg, wb);
 	wake_at = atomic_load(&seg.rows[row].wake_at);
 	shm_detach(&seg);
 	return wake_at;
@@ -816,9 +829,8 @@ START_TEST(quiet_room_is_not_a_slow_reader)
 {
 	const char *const args[] = {"-l", "0", "-s", "64", NULL};
 	char line[64];
-	uint64_t deadline;
 	struct shm seg;
-	int i, row;
+	int i;
 
 	start(args);
 	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
@@ -828,12 +840,7 @@ START_TEST(quiet_room_is_not_a_slow_reader)
 	client_send(c, "/msg %s ready\n", na);
 	ck_assert_int_eq(client_expect(a, "ready", NULL, 0), 0);
 	/* and A's worker sleeps (it would, in a moment, with no traffic) */
-	ck_assert_int_eq(shm_attach_ro(&seg, d.segname), 0);
-	ck_assert_int_ge(row = table_find_pid(&seg, worker_pid(1)), 0);
-	deadline = now_ms() + (uint64_t)T_TIMEOUT;
-	while (atomic_load(&seg.rows[row].asleep) == 0 && now_ms() < deadline)
-		usleep(1000); /* a flag in shared memory: nothing to wait on */
-	ck_assert_int_eq(atomic_load(&seg.rows[row].asleep), 1);
+	(void)row_asleep(&seg, worker_pid(1));
 	shm_detach(&seg);
 	/*
 	 * B fills the ring of 64 many times over in #lobby, while A's
