@@ -16,7 +16,12 @@
 
 static int log_foreground;
 static int log_verbose;
-static const _Atomic int *log_flag;
+/*
+ * The thread's (log_follow()): a worker writes its thread's storage
+ * anyway, where a page of globals shared with the master would be one
+ * more copied for every worker.
+ */
+static _Thread_local const _Atomic int *log_flag;
 
 static const struct {
 	const char *name;
@@ -69,7 +74,7 @@ log_setverbose(int verbose)
 /*
  * From now on, debugging messages are logged while *FLAG is set: a worker
  * follows the flag the master keeps in the segment, so that a reload
- * changes the log level of running workers too.
+ * changes the log level of running workers too.  For the calling thread.
  */
 void
 log_follow(const _Atomic int *flag)

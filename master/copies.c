@@ -18,8 +18,8 @@
  * The copying is pagecopy_all()'s (common/pagecopy.c), through
  * /proc/self/mem.  The master opens that while it may (after it gives up
  * root it is no longer dumpable and the file is root's), and every worker
- * closes it first thing after fork(): the master's memory is not its to
- * write.
+ * closes it first thing after fork() (spawn_worker()): the master's memory
+ * is not its to write.
  *
  * The cost: a copy of the code and data the master has in memory (about
  * 2 MiB: mostly the C library) per group, and 0-4 KiB of page tables
@@ -40,15 +40,6 @@ copies_open(struct master *mp)
 {
 	if (mp->mem_fd == -1)
 		mp->mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-}
-
-/* In a worker, right after fork(): the master's memory is not its own. */
-void
-copies_close(struct master *mp)
-{
-	if (mp->mem_fd != -1)
-		close(mp->mem_fd);
-	mp->mem_fd = -1;
 }
 
 /*

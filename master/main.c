@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -498,36 +499,75 @@ stop(struct master *mp, int sig)
 	log_notice("chatd stopped");
 }
 
+/*
+ * The master's state lives in pages of its own, which fork() leaves out
+ * once the master is what it will stay (master_keep()).  The master writes
+ * them at every connection; inherited, each such page would be copied at
+ * the master's next write, the old copy left to the worker for its life:
+ * a page or two of every idle worker's memory (BENCHMARKS.md, "What a
+ * worker writes").  A worker gets what it needs from spawn_worker()
+ * instead.
+ */
+static struct master *
+master_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct master), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "chatd: cannot allocate its state: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
+	return p;
+}
+
+/*
+ * After the forks that go on as the master or read its state (the
+ * detaching ones, the lookup of the user): no child has *MP from now on.
+ */
+static void
+master_keep(struct master *mp)
+{
+#ifdef MADV_DONTFORK
+	if (madvise(mp, sizeof(*mp), MADV_DONTFORK) == -1)
+		log_warn("workers inherit the master's state");
+#else
+	(void)mp;
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
-	static struct master m;
+	struct master *mp = master_new();
 	int sig;
 
 	char err[1200];
 
-	m.pidfd = -1;
-	m.ready_fd = -1;
-	m.mem_fd = -1;
-	m.argc = argc;
-	m.argv = argv;
-	if (master_configure(&m.cf, argc, argv, err, sizeof(err)) == -1) {
+	mp->pidfd = -1;
+	mp->ready_fd = -1;
+	mp->mem_fd = -1;
+	mp->argc = argc;
+	mp->argv = argv;
+	if (master_configure(&mp->cf, argc, argv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "chatd: %s\n", err);
 		return 1;
 	}
-	if (m.cf.test_only)
-		return config_test(&m.cf);
-	if (m.cf.status)
-		exit(status_main(m.cf.name != NULL ? m.cf.name : m.cf.port));
-	log_init(1, m.cf.facility);
-	log_setverbose(m.cf.verbose);
+	if (mp->cf.test_only)
+		return config_test(&mp->cf);
+	if (mp->cf.status)
+		exit(status_main(mp->cf.name != NULL ? mp->cf.name : mp->cf.port));
+	log_init(1, mp->cf.facility);
+	log_setverbose(mp->cf.verbose);
 	if (signal_setup() == -1)
 		fatal("signal setup");
-	start(&m);
-	if (m.cf.foreground == 0)
+	start(mp);
+	master_keep(mp);
+	if (mp->cf.foreground == 0)
 		log_tostderr(0);
-	sig = serve(&m);
-	stop(&m, sig);
-	config_free(&m.cf);
+	sig = serve(mp);
+	stop(mp, sig);
+	config_free(&mp->cf);
 	return 0;
 }

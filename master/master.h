@@ -19,6 +19,7 @@
 #define ADOPT_POLL_MS 500 /* without pidfds, how often to look */
 #define DEFAULT_USER "nobody" /* root without -u serves as this */
 #define PIDPATH_MAX 1024 /* bytes of a pidfile path, with the NUL */
+#define ACCEPT_BURST 64	 /* connections taken per readable event */
 
 struct listener {
 	int fd;
@@ -79,7 +80,17 @@ struct adopted {
 	int fd;
 };
 
-/* All the master's state, in one place. */
+/* A worker started by the accept burst under way, logged after it. */
+struct born {
+	char addr[ADDR_MAX];
+	pid_t pid;
+	int row;
+};
+
+/*
+ * All the master's state, in one place: pages of the master's own, which
+ * no worker inherits (master_keep()).
+ */
 struct master {
 	struct config cf;
 	struct shm shm;
@@ -103,6 +114,7 @@ struct master {
 	int mem_fd;		  /* /proc/self/mem, for copies.c; -1 */
 	unsigned long copy_forks; /* workers forked since the last copies */
 	int copies_failed;	  /* and logged: no more tries */
+	struct born born[ACCEPT_BURST]; /* see spawn_accept() */
 };
 
 /* reload.c */
@@ -121,7 +133,6 @@ int config_name_valid(const char *);
 
 /* copies.c */
 void copies_open(struct master *);
-void copies_close(struct master *);
 void copies_make(struct master *);
 
 /* adopt.c */

@@ -20,7 +20,6 @@
 #include "../common/util.h"
 #include "../worker/worker.h"
 
-#define ACCEPT_BURST 64	  /* connections taken per readable event */
 #define FULL_LOG_MS 10000 /* "server full" logged once per this */
 #define PAUSE_MS 250	  /* no accept() for this after EMFILE, EAGAIN */
 
@@ -121,16 +120,29 @@ pause_accepting(struct master *mp, const char *what)
 	mp->pause_until = now_ms() + PAUSE_MS;
 }
 
-/* Forks the worker for FD on row ROW; returns its pid, or -1. */
+/*
+ * Forks the worker for FD on row ROW; returns its pid, or -1.  The child
+ * cannot read *MP, pages fork() leaves out (master_keep() in main.c): what
+ * it needs, the segment and the descriptors it must close, goes with it
+ * on the stack.
+ */
 static pid_t
 spawn_worker(struct master *mp, int fd, int row, const char *addr)
 {
-	pid_t pid = fork();
+	struct shm shm = mp->shm;
+	int ours[MAX_LISTENERS + 3], n = 0, i;
+	pid_t pid;
 
-	if (pid != 0)
+	for (i = 0; i < mp->nlst; i++)
+		ours[n++] = mp->lst[i].fd;
+	ours[n++] = mp->mem_fd; /* the master's memory: see copies.c */
+	ours[n++] = mp->pidfd;
+	ours[n++] = mp->ready_fd;
+	if ((pid = fork()) != 0)
 		return pid;
-	listen_close(mp);
-	copies_close(mp);
+	for (i = 0; i < n; i++)
+		if (ours[i] != -1)
+			close(ours[i]);
 	signal_child_reset();
 	/*
 	 * Ctrl-C and a hang-up of the terminal reach the whole foreground
@@ -139,31 +151,19 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 	 */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if (mp->pidfd != -1)
-		close(mp->pidfd);
-	if (mp->ready_fd != -1)
-		close(mp->ready_fd);
-	worker_main(&mp->shm, row, fd, addr);
+	worker_main(&shm, row, fd, addr);
 }
 
 /*
- * The workers started by the burst under way, to be logged after it.  Not
- * on the stack: 4.6 KiB more there pushed the calls below spawn_accept()
- * onto two more pages, which the master then wrote at every connection.
- */
-static struct born {
-	char addr[ADDR_MAX];
-	pid_t pid;
-	int row;
-} born[ACCEPT_BURST];
-
-/*
- * Logs the N workers a burst on listener L started.  The lines wait until
- * the burst's last fork(): every fork makes all the master's pages
- * copy-on-write again, and a line logged between two forks wrote seven of
- * them (syslog(3)'s buffer and state, the time zone, the stack), each
- * copied and its TLB entry shot down on every CPU.  In a connection storm
- * that was a quarter of the master's time a connection (BENCHMARKS.md).
+ * Logs the N workers a burst on listener L started (B is mp->born, not on
+ * the stack, where 4.6 KiB more pushed the calls below spawn_accept()
+ * onto two more pages, which the master then wrote at every connection).
+ * The lines wait until the burst's last fork(): every fork makes all the
+ * master's pages copy-on-write again, and a line logged between two forks
+ * wrote seven of them (syslog(3)'s buffer and state, the time zone, the
+ * stack), each copied and its TLB entry shot down on every CPU.  In a
+ * connection storm that was a quarter of the master's time a connection
+ * (BENCHMARKS.md).
  */
 static void
 log_born(const struct listener *l, const struct born *b, int n)
@@ -238,10 +238,10 @@ spawn_accept(struct master *mp, struct listener *l)
 		mp->copy_forks++;
 		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
 		close(fd);
-		memcpy(born[n].addr, addr, sizeof(addr));
-		born[n].pid = pid;
-		born[n].row = row;
+		memcpy(mp->born[n].addr, addr, sizeof(addr));
+		mp->born[n].pid = pid;
+		mp->born[n].row = row;
 		n++;
 	}
-	log_born(l, born, n);
+	log_born(l, mp->born, n);
 }

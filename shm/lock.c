@@ -57,9 +57,11 @@ try_take(struct shm_lock *l, int32_t me)
 /*
  * Our pid, as the lock word holds it.  getpid() is a system call in
  * current glibc, and every publish takes the lock: the pid is kept, and
- * forgotten in the child of every fork().
+ * forgotten in the child of every fork().  Kept with the thread: a worker
+ * writes its thread's storage anyway, where a page of globals shared with
+ * the master would be one more copied for every worker.
  */
-static _Atomic pid_t my_pid;
+static _Thread_local _Atomic pid_t my_pid;
 static pthread_once_t my_pid_once = PTHREAD_ONCE_INIT;
 
 static void

@@ -55,6 +55,7 @@ static _Alignas(4096) struct {
 	 * flat out were recv()s that found nothing).
 	 */
 	volatile sig_atomic_t input_ready;
+	struct shm shm; /* a copy of the master's, which we do not inherit */
 	struct worker w;
 } self;
 
@@ -875,20 +876,21 @@ say_goodbye(struct worker *w, const char *reason)
  * Closes the connection without losing what is queued for the client:
  * half-close, then read and drop what the client still sends (briefly),
  * because closing with unread input makes the kernel send a reset that
- * may destroy our last lines at the client.
+ * may destroy our last lines at the client.  What it drops goes to W's
+ * input buffer, done with by now: 4 KiB on the stack made worker_main()'s
+ * frame, where this is inlined, a page larger for a worker's whole life.
  */
 static void
-linger_close(int fd)
+linger_close(struct worker *w)
 {
 	struct timeval tv = {0, 200 * 1000};
-	char buf[4096];
 	int i;
 
-	shutdown(fd, SHUT_WR);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	for (i = 0; i < 16 && read(fd, buf, sizeof(buf)) > 0; i++)
+	shutdown(w->fd, SHUT_WR);
+	setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (i = 0; i < 16 && read(w->fd, w->in, sizeof(w->in)) > 0; i++)
 		;
-	close(fd);
+	close(w->fd);
 }
 
 /* The message of the day, a notice a line (the master made it safe). */
@@ -1066,6 +1068,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	const char *why;
 	int quit, one = 1, sndbuf = CLIENT_SNDBUF;
 
+	self.shm = *shm; /* ours to write, with the rest of our state */
+	shm = &self.shm;
 	signal(SIGPIPE, SIG_IGN);
 	batch_scheduling();
 	map_segment(shm, addr);
@@ -1146,6 +1150,6 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	 * If the lock is busy, the master frees the row when it reaps us.
 	 */
 	table_release_try(shm, row);
-	linger_close(fd);
+	linger_close(w);
 	worker_exit(0);
 }
