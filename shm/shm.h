@@ -346,6 +346,9 @@ int shm_attach(struct shm *, const char *name);
 int shm_huge_pages(struct shm *, int on);
 int shm_pretouch_ranges(const struct shm *, uint32_t rows, size_t out[2][2]);
 void shm_pretouch(struct shm *, uint32_t rows);
+int shm_populate_ranges(const struct shm *, uint32_t rows, int row,
+    size_t out[3][2]);
+void shm_populate(struct shm *, uint32_t rows, int row);
 int shm_slots_read_only(struct shm *);
 void shm_become_publisher(struct shm *);
 int shm_attach_ro(struct shm *, const char *name);

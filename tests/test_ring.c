@@ -898,6 +898,44 @@ START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 END_TEST
 
 /*
+ * A starting worker fills its page tables for what it will read ahead;
+ * once the server is crowded, for the header, the maps, the cold part,
+ * its own row and the ring only: not the other rows, not the indexes.
+ */
+START_TEST(populate_skips_the_rows_of_others_when_crowded)
+{
+	struct shm big;
+	size_t r[3][2], p[2][2], row_at;
+	const char *base;
+	uint32_t crowd = SHM_PRETOUCH_ROWS + 1;
+
+	scratch_shm(&big, SHM_PRETOUCH_ROWS + 100, 64);
+	base = (const char *)big.h;
+	ck_assert_int_eq(shm_populate_ranges(&big, 3, 1, r), 2);
+	ck_assert_int_eq(shm_pretouch_ranges(&big, 3, p), 2);
+	ck_assert_mem_eq(r, p, sizeof(p));
+	shm_populate(&big, 3, 1);
+
+	ck_assert_int_eq(shm_populate_ranges(&big, crowd, 700, r), 3);
+	ck_assert_uint_eq(r[0][0], 0);
+	ck_assert_uint_lt((size_t)((const char *)big.owemap - base), r[0][1]);
+	ck_assert_uint_lt((size_t)((const char *)big.cold - base), r[0][1]);
+	ck_assert_uint_eq(r[0][1], (size_t)((const char *)big.rows - base));
+	row_at = (size_t)((const char *)&big.rows[700] - base);
+	ck_assert_uint_eq(r[1][0], row_at);
+	ck_assert_uint_eq(r[1][1], row_at + sizeof(struct row));
+	ck_assert_uint_eq(r[2][0], (size_t)((const char *)big.rslots - base));
+	ck_assert_uint_eq(r[2][1], big.size);
+	/* the indexes lie between the rows and the ring, outside all three */
+	ck_assert_uint_lt(r[1][1], (size_t)((const char *)big.nicks - base));
+	ck_assert_uint_lt((size_t)((const char *)big.room_ix - base), r[2][0]);
+	shm_populate(&big, crowd, 700);
+	shm_populate(&big, crowd, SHM_PRETOUCH_ROWS + 99); /* the last row */
+	shm_detach(&big);
+}
+END_TEST
+
+/*
  * What a wake-up reads of the segment besides its row and its slots is on
  * the segment's first page, with 10,000 clients too: HEAD, rows_hwm, the
  * master's owe flag, the counters and both maps.  Every page more is one
@@ -1029,6 +1067,7 @@ ring_suite(void)
 	tcase_add_test(tc, the_table_counts_its_clients);
 	tcase_add_test(tc, publishers_owe_wakeups_until_they_wake);
 	tcase_add_test(tc, pretouch_reads_the_rows_in_use_and_the_rest);
+	tcase_add_test(tc, populate_skips_the_rows_of_others_when_crowded);
 	tcase_add_test(tc, a_wake_up_reads_one_page_of_header_and_maps);
 	tcase_add_test(tc, slots_are_read_where_they_are_read_only);
 	suite_add_tcase(su, tc);

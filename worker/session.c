@@ -950,30 +950,23 @@ batch_scheduling(void)
 #endif
 }
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 /* Linux 5.14 */
-#endif
-
 /*
  * Makes the slots read-only where we read them (shm_slots_read_only()),
- * then maps the whole segment into our page tables now, in one system
- * call.  fork() does not copy the page table entries of a shared mapping:
- * a worker would otherwise fault on every page of the ring and the table
- * it reads, once each, a few hundred faults, which on a virtual machine
- * cost more than the rest of its start.  Without MADV_POPULATE_READ (a
- * kernel before 5.14) nothing is done and the pages fault in as before.
- * Then, while the server is not crowded, reads a byte of each page it
- * will read, for the hypervisors that make a first access dear (see
- * shm_pretouch()).
+ * then maps what we will read of the segment into our page tables now
+ * (shm_populate()).  Then, while the server is not crowded, reads a byte
+ * of each page it will read, for the hypervisors that make a first access
+ * dear (see shm_pretouch()).
  */
 static void
-map_segment(struct shm *shm, const char *addr)
+map_segment(struct shm *shm, int row, const char *addr)
 {
+	uint32_t rows = atomic_load(&shm->h->rows_hwm);
+
 	if (shm_slots_read_only(shm) == -1)
 		log_warn("worker slots stay writable peer=%s error=\"%s\"",
 		    addr, strerror(errno));
-	madvise(shm->h, shm->size, MADV_POPULATE_READ);
-	shm_pretouch(shm, atomic_load(&shm->h->rows_hwm));
+	shm_populate(shm, rows, row);
+	shm_pretouch(shm, rows);
 }
 
 /* The client sent something: wake the worker as a publisher would. */
@@ -1072,7 +1065,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	shm = &self.shm;
 	signal(SIGPIPE, SIG_IGN);
 	batch_scheduling();
-	map_segment(shm, addr);
+	map_segment(shm, row, addr);
 	log_follow(&shm->h->verbose);
 	/*
 	 * Lines are small and every one should leave at once: without this
