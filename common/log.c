@@ -89,25 +89,35 @@ log_follow(const _Atomic int *flag)
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 {
-	char msg[1024], line[1100];
-	int n;
+	/*
+	 * One buffer, the foreground's prefix then the message, where there
+	 * were two: the master logs a burst's connections after forking its
+	 * workers, and each page of stack that writes below theirs is one
+	 * more that every one of them keeps a copy of (BENCHMARKS.md, "What a
+	 * worker writes").
+	 */
+	char line[1100], *msg;
+	size_t len, size;
+	int pre = 0;
 
 	if (pri == LOG_DEBUG &&
 	    !(log_flag != NULL ? atomic_load(log_flag) : log_verbose))
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_foreground &&
+	    (pre = snprintf(line, 64, "chatd[%ld]: ", (long)getpid())) < 0)
+		pre = 0;
+	msg = line + pre;
+	size = sizeof(line) - (size_t)pre - 1; /* room for the newline */
+	vsnprintf(msg, size, fmt, ap);
 	if (with_errno) {
-		size_t len = strlen(msg);
-		snprintf(msg + len, sizeof(msg) - len, ": %s",
-		    strerror(saved_errno));
+		len = strlen(msg);
+		snprintf(msg + len, size - len, ": %s", strerror(saved_errno));
 	}
 	syslog(pri, "%s", msg);
 	if (log_foreground) {
-		n = snprintf(line, sizeof(line), "chatd[%ld]: %s\n",
-		    (long)getpid(), msg);
-		if (n > (int)sizeof(line) - 1)
-			n = sizeof(line) - 1;
-		if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		len = strlen(line);
+		line[len++] = '\n';
+		if (write(STDERR_FILENO, line, len) < 0) {
 			/* nowhere left to report it */
 		}
 	}
