@@ -376,15 +376,19 @@ signame(int sig)
 static void
 wait_events(struct master *mp, int listen, int timeout, short *rev)
 {
-	static struct pollfd *pfd;
+	static struct pollfd *big; /* with adopted workers, rare */
 	static size_t cap;
+	struct pollfd *pfd = mp->pollset;
 	size_t need = 1 + MAX_LISTENERS + mp->nadopted;
 	int i, nl = listen ? mp->nlst : 0, na, t = adopt_timeout(mp);
 
-	if (need > cap) {
-		if ((pfd = realloc(pfd, need * sizeof(*pfd))) == NULL)
-			fatal("poll set");
-		cap = need;
+	if (need > sizeof(mp->pollset) / sizeof(mp->pollset[0])) {
+		if (need > cap) {
+			if ((big = realloc(big, need * sizeof(*big))) == NULL)
+				fatal("poll set");
+			cap = need;
+		}
+		pfd = big;
 	}
 	pfd[0].fd = signal_fd();
 	pfd[0].events = POLLIN;

@@ -9,6 +9,7 @@
 #ifndef CHATD_MASTER_H
 #define CHATD_MASTER_H
 
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -115,6 +116,11 @@ struct master {
 	unsigned long copy_forks; /* workers forked since the last copies */
 	int copies_failed;	  /* and logged: no more tries */
 	struct born born[ACCEPT_BURST]; /* see spawn_accept() */
+	/*
+	 * The poll set of wait_events(), written at every pass: here, not on
+	 * the heap, whose page every worker would keep a copy of.
+	 */
+	struct pollfd pollset[1 + MAX_LISTENERS];
 };
 
 /* reload.c */
