@@ -51,7 +51,7 @@ add_adopted(struct master *mp, pid_t pid)
 	mp->adopted[mp->nadopted].pid = pid;
 	mp->adopted[mp->nadopted].fd = fd;
 	mp->nadopted++;
-	mp->children++;
+	mp->hot->children++;
 	return 0;
 }
 
@@ -131,7 +131,7 @@ adopt_segment(struct master *mp, const char *name)
 		}
 		/* died with the master, or never started: as if reaped */
 		if (pid > 0) {
-			mp->children++;
+			mp->hot->children++;
 			reap_worker(mp, pid, 0);
 		} else {
 			table_release(&mp->shm, (int)i);

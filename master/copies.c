@@ -53,7 +53,7 @@ copies_make(struct master *mp)
 	uint64_t t0 = now_ms();
 	long pages;
 
-	mp->copy_forks = 0;
+	mp->hot->copy_forks = 0;
 	if (mp->mem_fd == -1) {
 		if (!mp->copies_failed)
 			log_warnx("workers_per_copy: no fresh copies: cannot "
@@ -69,5 +69,5 @@ copies_make(struct master *mp)
 	}
 	log_info("fresh copies pages=%ld kib=%ld skipped=%lu workers=%u ms=%lu",
 	    pages, pages * (sysconf(_SC_PAGESIZE) / 1024), skipped,
-	    mp->children, (unsigned long)(now_ms() - t0));
+	    mp->hot->children, (unsigned long)(now_ms() - t0));
 }

@@ -283,7 +283,7 @@ master_stats(struct master *mp)
 	log_info("stats clients=%u rooms=%u connections=%llu published=%llu "
 		 "delivered=%llu drops=%llu repairs=%llu refused=%llu head=%llu "
 		 "lock_takeovers=%llu",
-	    mp->children, mp->shm.h->rooms_in_use,
+	    mp->hot->children, mp->shm.h->rooms_in_use,
 	    (unsigned long long)atomic_load(&st->connections),
 	    (unsigned long long)atomic_load(&st->published),
 	    (unsigned long long)atomic_load(&st->delivered),
@@ -378,11 +378,11 @@ wait_events(struct master *mp, int listen, int timeout, short *rev)
 {
 	static struct pollfd *big; /* with adopted workers, rare */
 	static size_t cap;
-	struct pollfd *pfd = mp->pollset;
+	struct pollfd *pfd = mp->hot->pollset;
 	size_t need = 1 + MAX_LISTENERS + mp->nadopted;
 	int i, nl = listen ? mp->nlst : 0, na, t = adopt_timeout(mp);
 
-	if (need > sizeof(mp->pollset) / sizeof(mp->pollset[0])) {
+	if (need > sizeof(mp->hot->pollset) / sizeof(mp->hot->pollset[0])) {
 		if (need > cap) {
 			if ((big = realloc(big, need * sizeof(*big))) == NULL)
 				fatal("poll set");
@@ -414,6 +414,7 @@ wait_events(struct master *mp, int listen, int timeout, short *rev)
 static int
 serve(struct master *mp)
 {
+	struct master_hot *hot = mp->hot;
 	short rev[MAX_LISTENERS];
 	int i, sig, listen, timeout;
 	uint64_t now;
@@ -421,18 +422,18 @@ serve(struct master *mp)
 	for (;;) {
 		/* while accepting is paused, the listeners are left alone */
 		now = now_ms();
-		if (mp->cf.stats_interval > 0 && now >= mp->next_stats) {
-			if (mp->next_stats > 0)
+		if (mp->cf.stats_interval > 0 && now >= hot->next_stats) {
+			if (hot->next_stats > 0)
 				master_stats(mp);
-			mp->next_stats = now + mp->cf.stats_interval * 1000ULL;
+			hot->next_stats = now + mp->cf.stats_interval * 1000ULL;
 		}
 		if (mp->cf.stats_interval == 0)
-			mp->next_stats = 0;
-		listen = now >= mp->pause_until;
-		timeout = listen ? -1 : (int)(mp->pause_until - now);
-		if (mp->next_stats > 0 &&
-		    (timeout < 0 || mp->next_stats - now < (uint64_t)timeout))
-			timeout = (int)(mp->next_stats - now);
+			hot->next_stats = 0;
+		listen = now >= hot->pause_until;
+		timeout = listen ? -1 : (int)(hot->pause_until - now);
+		if (hot->next_stats > 0 &&
+		    (timeout < 0 || hot->next_stats - now < (uint64_t)timeout))
+			timeout = (int)(hot->next_stats - now);
 		memset(rev, 0, sizeof(rev));
 		wait_events(mp, listen, timeout, rev);
 		while ((sig = signal_next()) != 0) {
@@ -463,7 +464,7 @@ await_workers(struct master *mp, uint64_t deadline)
 {
 	uint64_t now;
 
-	while (mp->children > 0 && (now = now_ms()) < deadline) {
+	while (mp->hot->children > 0 && (now = now_ms()) < deadline) {
 		wait_events(mp, 0, (int)(deadline - now), NULL);
 		while (signal_next() != 0)
 			;
@@ -482,16 +483,16 @@ stop(struct master *mp, int sig)
 	pid_t pid;
 
 	log_notice("shutting down signal=%s clients=%u", signame(sig),
-	    mp->children);
+	    mp->hot->children);
 	listen_close(mp);
 	atomic_store(&mp->shm.h->shutting_down, 1);
 	master_notice(mp, MSG_SHUTDOWN, TARGET_ALL, 0,
 	    "server is shutting down; goodbye");
 	await_workers(mp, now_ms() + SHUTDOWN_GRACE_MS);
-	if (mp->children > 0) {
+	if (mp->hot->children > 0) {
 		log_warnx("workers still running, killed workers=%u "
 			  "grace_ms=%d",
-		    mp->children, SHUTDOWN_GRACE_MS);
+		    mp->hot->children, SHUTDOWN_GRACE_MS);
 		for (i = 0; i < mp->shm.h->nrows; i++)
 			if ((pid = atomic_load(&mp->shm.rows[i].pid)) > 0)
 				kill(pid, SIGKILL);
@@ -503,20 +504,12 @@ stop(struct master *mp, int sig)
 	log_notice("chatd stopped");
 }
 
-/*
- * The master's state lives in pages of its own, which fork() leaves out
- * once the master is what it will stay (master_keep()).  The master writes
- * them at every connection; inherited, each such page would be copied at
- * the master's next write, the old copy left to the worker for its life:
- * a page or two of every idle worker's memory (BENCHMARKS.md, "What a
- * worker writes").  A worker gets what it needs from spawn_worker()
- * instead.
- */
-static struct master *
-master_new(void)
+/* The master's hot state (struct master_hot), zero like a static. */
+static struct master_hot *
+master_hot_new(void)
 {
-	void *p = mmap(NULL, sizeof(struct master), PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, sizeof(struct master_hot),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		fprintf(stderr, "chatd: cannot allocate its state: %s\n",
@@ -527,14 +520,14 @@ master_new(void)
 }
 
 /*
- * After the forks that go on as the master or read its state (the
- * detaching ones, the lookup of the user): no child has *MP from now on.
+ * Once the master is what it will stay, after the forks that go on as
+ * the master (the detaching ones): no child has its hot state from now on.
  */
 static void
 master_keep(struct master *mp)
 {
 #ifdef MADV_DONTFORK
-	if (madvise(mp, sizeof(*mp), MADV_DONTFORK) == -1)
+	if (madvise(mp->hot, sizeof(*mp->hot), MADV_DONTFORK) == -1)
 		log_warn("workers inherit the master's state");
 #else
 	(void)mp;
@@ -544,11 +537,13 @@ master_keep(struct master *mp)
 int
 main(int argc, char **argv)
 {
-	struct master *mp = master_new();
+	static struct master m;
+	struct master *mp = &m;
 	int sig;
 
 	char err[1200];
 
+	mp->hot = master_hot_new();
 	mp->pidfd = -1;
 	mp->ready_fd = -1;
 	mp->mem_fd = -1;
@@ -561,7 +556,8 @@ main(int argc, char **argv)
 	if (mp->cf.test_only)
 		return config_test(&mp->cf);
 	if (mp->cf.status)
-		exit(status_main(mp->cf.name != NULL ? mp->cf.name : mp->cf.port));
+		exit(status_main(
+		    mp->cf.name != NULL ? mp->cf.name : mp->cf.port));
 	log_init(1, mp->cf.facility);
 	log_setverbose(mp->cf.verbose);
 	if (signal_setup() == -1)

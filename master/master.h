@@ -89,38 +89,46 @@ struct born {
 };
 
 /*
- * All the master's state, in one place: pages of the master's own, which
- * no worker inherits (master_keep()).
+ * What the master writes at every connection or pass of its loop, in
+ * pages of its own that no worker inherits (master_keep() in main.c).
+ * Inherited, each such page would be copied at the master's next write
+ * and the old copy left to the worker for its life (BENCHMARKS.md, "What
+ * a worker writes").
+ */
+struct master_hot {
+	unsigned children;	   /* workers alive (not yet reaped) */
+	unsigned long copy_forks;  /* workers forked since the last copies */
+	uint64_t full_logged;	   /* when "server full" was last logged */
+	unsigned long full_quiet;  /* refusals since then */
+	uint64_t pause_until;	   /* accept nothing before this (ms) */
+	unsigned long pause_quiet; /* resource errors since last logged */
+	uint64_t next_stats; /* when the next statistics line is due (ms) */
+	struct born born[ACCEPT_BURST]; /* see spawn_accept() */
+	struct pollfd pollset[1 + MAX_LISTENERS]; /* see wait_events() */
+};
+
+/*
+ * All the master's state, in one place.  What it writes only at start, at
+ * a reload or rarely lies here, in a page its workers share with it; what
+ * it writes all the time, in *HOT.  A worker writes none of it.
  */
 struct master {
 	struct config cf;
 	struct shm shm;
 	struct listener lst[MAX_LISTENERS];
 	int nlst;
-	unsigned children; /* workers alive (not yet reaped) */
-	int pidfd;	   /* locked pidfile, -1 if none */
+	struct master_hot *hot;
+	int pidfd; /* locked pidfile, -1 if none */
 	char pidpath[PIDPATH_MAX];
 	char segname[64];
 	int ready_fd;		 /* to the parent waiting on daemonize */
 	struct adopted *adopted; /* workers of a master that died */
 	unsigned nadopted;
 	int adopt_polling; /* no pidfd_open(2): some have no pidfd */
-	uint64_t full_logged;	   /* when "server full" was last logged */
-	unsigned long full_quiet;  /* refusals since then */
-	uint64_t pause_until;	   /* accept nothing before this (ms) */
-	unsigned long pause_quiet; /* resource errors since last logged */
-	int argc;		   /* the command line, read again on SIGHUP */
+	int argc;	   /* the command line, read again on SIGHUP */
 	char **argv;
-	uint64_t next_stats; /* when the next statistics line is due (ms) */
-	int mem_fd;		  /* /proc/self/mem, for copies.c; -1 */
-	unsigned long copy_forks; /* workers forked since the last copies */
-	int copies_failed;	  /* and logged: no more tries */
-	struct born born[ACCEPT_BURST]; /* see spawn_accept() */
-	/*
-	 * The poll set of wait_events(), written at every pass: here, not on
-	 * the heap, whose page every worker would keep a copy of.
-	 */
-	struct pollfd pollset[1 + MAX_LISTENERS];
+	int mem_fd;	   /* /proc/self/mem, for copies.c; -1 */
+	int copies_failed; /* and logged: no more tries */
 };
 
 /* reload.c */

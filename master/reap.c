@@ -79,8 +79,8 @@ reap_worker(struct master *mp, pid_t pid, int status)
 {
 	int row;
 
-	if (mp->children > 0)
-		mp->children--;
+	if (mp->hot->children > 0)
+		mp->hot->children--;
 	repair_locks(mp, pid);
 	row = table_find_pid(&mp->shm, pid);
 	if (row >= 0) {

@@ -67,17 +67,18 @@ refuse(struct master *mp, int fd, const char *addr, const char *line,
 	}
 	close(fd);
 	atomic_fetch_add(&mp->shm.h->stats.refused, 1);
-	if (mp->full_logged != 0 && now - mp->full_logged < FULL_LOG_MS) {
-		mp->full_quiet++;
+	if (mp->hot->full_logged != 0 &&
+	    now - mp->hot->full_logged < FULL_LOG_MS) {
+		mp->hot->full_quiet++;
 		return;
 	}
-	if (mp->full_quiet > 0)
+	if (mp->hot->full_quiet > 0)
 		log_warnx("refused peer=%s reason=\"%s\" suppressed=%lu",
-		    addr, why, mp->full_quiet);
+		    addr, why, mp->hot->full_quiet);
 	else
 		log_warnx("refused peer=%s reason=\"%s\"", addr, why);
-	mp->full_logged = now;
-	mp->full_quiet = 0;
+	mp->hot->full_logged = now;
+	mp->hot->full_quiet = 0;
 }
 
 /* Whether two "host:port" or "[host]:port" peers share the host. */
@@ -113,18 +114,18 @@ pause_accepting(struct master *mp, const char *what)
 {
 	int saved = errno;
 
-	if (mp->pause_quiet == 0)
+	if (mp->hot->pause_quiet == 0)
 		log_warnx("accept paused ms=%d op=%s error=\"%s\"",
 		    PAUSE_MS, what, strerror(saved));
-	mp->pause_quiet++;
-	mp->pause_until = now_ms() + PAUSE_MS;
+	mp->hot->pause_quiet++;
+	mp->hot->pause_until = now_ms() + PAUSE_MS;
 }
 
 /*
  * Forks the worker for FD on row ROW; returns its pid, or -1.  The child
- * cannot read *MP, pages fork() leaves out (master_keep() in main.c): what
- * it needs, the segment and the descriptors it must close, goes with it
- * on the stack.
+ * writes nothing of *MP, whose page it shares with the master for its
+ * life: what it needs, the segment and the descriptors it must close, goes
+ * with it on the stack.
  */
 static pid_t
 spawn_worker(struct master *mp, int fd, int row, const char *addr)
@@ -155,8 +156,8 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 }
 
 /*
- * Logs the N workers a burst on listener L started (B is mp->born, not on
- * the stack, where 4.6 KiB more pushed the calls below spawn_accept()
+ * Logs the N workers a burst on listener L started (B: mp->hot->born, not
+ * on the stack, where 4.6 KiB more pushed the calls below spawn_accept()
  * onto two more pages, which the master then wrote at every connection).
  * The lines wait until the burst's last fork(): every fork makes all the
  * master's pages copy-on-write again, and a line logged between two forks
@@ -211,18 +212,18 @@ spawn_accept(struct master *mp, struct listener *l)
 			    why);
 			continue;
 		}
-		if (mp->children >= mp->cf.maxclients ||
+		if (mp->hot->children >= mp->cf.maxclients ||
 		    (row = table_claim(&mp->shm, addr)) < 0) {
 			snprintf(why, sizeof(why), "server full (%u clients)",
-			    mp->children);
+			    mp->hot->children);
 			refuse(mp, fd, addr,
 			    "*** server is full; try again later\r\n", why);
 			continue;
 		}
 		/* each group of workers its own copy of our pages */
 		if (mp->cf.workers_per_copy > 0 && !mp->copies_failed &&
-		    mp->copy_forks >= mp->cf.workers_per_copy &&
-		    mp->children >= mp->cf.workers_per_copy)
+		    mp->hot->copy_forks >= mp->cf.workers_per_copy &&
+		    mp->hot->children >= mp->cf.workers_per_copy)
 			copies_make(mp);
 		if ((pid = spawn_worker(mp, fd, row, addr)) == -1) {
 			pause_accepting(mp, "fork");
@@ -233,15 +234,15 @@ spawn_accept(struct master *mp, struct listener *l)
 			break;
 		}
 		table_set_pid(&mp->shm, row, pid);
-		mp->pause_quiet = 0;
-		mp->children++;
-		mp->copy_forks++;
+		mp->hot->pause_quiet = 0;
+		mp->hot->children++;
+		mp->hot->copy_forks++;
 		atomic_fetch_add(&mp->shm.h->stats.connections, 1);
 		close(fd);
-		memcpy(mp->born[n].addr, addr, sizeof(addr));
-		mp->born[n].pid = pid;
-		mp->born[n].row = row;
+		memcpy(mp->hot->born[n].addr, addr, sizeof(addr));
+		mp->hot->born[n].pid = pid;
+		mp->hot->born[n].row = row;
 		n++;
 	}
-	log_born(l, mp->born, n);
+	log_born(l, mp->hot->born, n);
 }

@@ -119,6 +119,7 @@ payload(char *out, size_t size, int sid, int seq)
 
 static struct shm s;
 static struct master mp;
+static struct master_hot mp_hot;
 static uint64_t cur; /* this process reads the ring from here */
 
 static void
@@ -167,7 +168,8 @@ claim_row(void)
 static void
 master_reaps(pid_t pid, int status)
 {
-	mp.children = 1;
+	mp.hot = &mp_hot;
+	mp.hot->children = 1;
 	reap_worker(&mp, pid, status);
 }
 
