@@ -193,6 +193,13 @@ adopt_reap(struct master *mp, const struct pollfd *pfd, int n)
 	struct adopted a;
 	unsigned i, k = 0;
 
+	/*
+	 * Called at every pass of the master's loop: writing even the same
+	 * count would copy struct master's page, whose old copy every worker
+	 * forked since would keep (see struct master_hot).
+	 */
+	if (mp->nadopted == 0)
+		return;
 	for (i = 0; i < (unsigned)n && i < mp->nadopted; i++) {
 		a = mp->adopted[i];
 		if (a.fd == -1 ? !proc_is_dead(a.pid)
