@@ -511,11 +511,8 @@ master_hot_new(void)
 	void *p = mmap(NULL, sizeof(struct master_hot),
 	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED) {
-		fprintf(stderr, "chatd: cannot allocate its state: %s\n",
-		    strerror(errno));
-		exit(1);
-	}
+	if (p == MAP_FAILED)
+		fatal("master state");
 	return p;
 }
 
@@ -538,36 +535,34 @@ int
 main(int argc, char **argv)
 {
 	static struct master m;
-	struct master *mp = &m;
 	int sig;
 
 	char err[1200];
 
-	mp->hot = master_hot_new();
-	mp->pidfd = -1;
-	mp->ready_fd = -1;
-	mp->mem_fd = -1;
-	mp->argc = argc;
-	mp->argv = argv;
-	if (master_configure(&mp->cf, argc, argv, err, sizeof(err)) == -1) {
+	m.pidfd = -1;
+	m.ready_fd = -1;
+	m.mem_fd = -1;
+	m.argc = argc;
+	m.argv = argv;
+	if (master_configure(&m.cf, argc, argv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "chatd: %s\n", err);
 		return 1;
 	}
-	if (mp->cf.test_only)
-		return config_test(&mp->cf);
-	if (mp->cf.status)
-		exit(status_main(
-		    mp->cf.name != NULL ? mp->cf.name : mp->cf.port));
-	log_init(1, mp->cf.facility);
-	log_setverbose(mp->cf.verbose);
+	if (m.cf.test_only)
+		return config_test(&m.cf);
+	if (m.cf.status)
+		exit(status_main(m.cf.name != NULL ? m.cf.name : m.cf.port));
+	log_init(1, m.cf.facility);
+	log_setverbose(m.cf.verbose);
 	if (signal_setup() == -1)
 		fatal("signal setup");
-	start(mp);
-	master_keep(mp);
-	if (mp->cf.foreground == 0)
+	m.hot = master_hot_new();
+	start(&m);
+	master_keep(&m);
+	if (m.cf.foreground == 0)
 		log_tostderr(0);
-	sig = serve(mp);
-	stop(mp, sig);
-	config_free(&mp->cf);
+	sig = serve(&m);
+	stop(&m, sig);
+	config_free(&m.cf);
 	return 0;
 }

@@ -158,9 +158,9 @@ shm_pretouch(struct shm *s, uint32_t rows)
  * Why not all of it: the rows of others (a publisher's wake-ups, /who)
  * and the indexes (a join, a nickname) are read by few workers, and
  * fault in when they are.  Filled whole, at 10,000 clients the segment
- * before the ring is 6 MiB: three page-table pages more in every worker
- * (12 KiB of each idle client's memory) and 1,500 entries more to fill
- * at each worker's start in a connection storm.
+ * before the ring is 6 MiB: up to three page-table pages more in every
+ * worker (5 KiB on average, measured) and 1,500 entries more to fill at
+ * each worker's start in a connection storm.
  */
 int
 shm_populate_ranges(const struct shm *s, uint32_t rows, int row,

@@ -55,7 +55,7 @@ static _Alignas(4096) struct {
 	 * flat out were recv()s that found nothing).
 	 */
 	volatile sig_atomic_t input_ready;
-	struct shm shm; /* a copy of the master's, which we do not inherit */
+	struct shm shm; /* ours: we write it, not the master's page */
 	struct worker w;
 } self;
 
