@@ -150,7 +150,6 @@ void copies_open(struct master *);
 void copies_make(struct master *);
 
 /* adopt.c */
-struct pollfd;
 int adopt_segment(struct master *, const char *name);
 int adopt_timeout(struct master *);
 int adopt_pollfds(struct master *, struct pollfd *);

@@ -123,27 +123,26 @@ pause_accepting(struct master *mp, const char *what)
 
 /*
  * Forks the worker for FD on row ROW; returns its pid, or -1.  The child
- * writes nothing of *MP, whose page it shares with the master for its
- * life: what it needs, the segment and the descriptors it must close, goes
- * with it on the stack.
+ * reads *MP but writes none of it, so that its page stays shared with the
+ * master (struct master_hot); worker_main() keeps its own copy of the
+ * segment's handle.
  */
 static pid_t
 spawn_worker(struct master *mp, int fd, int row, const char *addr)
 {
-	struct shm shm = mp->shm;
-	int ours[MAX_LISTENERS + 3], n = 0, i;
-	pid_t pid;
+	pid_t pid = fork();
+	int i;
 
-	for (i = 0; i < mp->nlst; i++)
-		ours[n++] = mp->lst[i].fd;
-	ours[n++] = mp->mem_fd; /* the master's memory: see copies.c */
-	ours[n++] = mp->pidfd;
-	ours[n++] = mp->ready_fd;
-	if ((pid = fork()) != 0)
+	if (pid != 0)
 		return pid;
-	for (i = 0; i < n; i++)
-		if (ours[i] != -1)
-			close(ours[i]);
+	for (i = 0; i < mp->nlst; i++)
+		close(mp->lst[i].fd);
+	if (mp->mem_fd != -1)
+		close(mp->mem_fd); /* the master's memory: see copies.c */
+	if (mp->pidfd != -1)
+		close(mp->pidfd);
+	if (mp->ready_fd != -1)
+		close(mp->ready_fd);
 	signal_child_reset();
 	/*
 	 * Ctrl-C and a hang-up of the terminal reach the whole foreground
@@ -152,7 +151,7 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 	 */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	worker_main(&shm, row, fd, addr);
+	worker_main(&mp->shm, row, fd, addr);
 }
 
 /*
