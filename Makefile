@@ -50,7 +50,7 @@ SHM_SRC = shm/segment.c shm/lock.c shm/ring.c shm/table.c
 WORKER_SRC = worker/frame.c worker/sanitize.c worker/command.c \
              worker/session.c worker/outbound.c
 MASTER_SRC = master/adopt.c master/config.c master/reload.c master/listen.c master/spawn.c master/reap.c master/signal.c \
-             master/daemon.c master/status.c master/copies.c
+             master/daemon.c master/status.c master/copies.c master/logproc.c
 LIB_SRC = $(COMMON_SRC) $(SHM_SRC) $(WORKER_SRC) $(MASTER_SRC)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)

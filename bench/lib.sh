@@ -32,11 +32,13 @@ stop() {
 
 # the processes of our chatd (the master and its workers, whoever their
 # parent now): those whose command line has our instance name
-# (an argument that is exactly it: grep -z reads the arguments as lines)
+# (an argument that is exactly it: grep -z reads the arguments as lines),
+# but for the master's log process (chatd-log), which lives as long as it
 workers() {
 	for f in $(grep -lsazx -- "$cname" /proc/[0-9]*/cmdline || :); do
 		k=${f#/proc/}
 		k=${k%/cmdline}
+		[ "$(cat "/proc/$k/comm" 2>/dev/null)" != chatd-log ] || continue
 		! alive "$k" || echo "$k"
 	done
 }

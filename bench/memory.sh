@@ -49,6 +49,7 @@ esac
 tmp=$(mktemp -d)
 pid=
 ipid=
+logpid=
 cleanup() {
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null || :
@@ -73,12 +74,22 @@ tcp_mem_kib() { # socket buffer memory of all TCP sockets
 		print $(i + 1) * pg / 1024 }' /proc/net/sockstat
 }
 
-workers() { # the master's children, one a line
+workers() { # the master's children but its log process, one a line
 	# the kernel's list: pgrep reads all of /proc, slow with 10,000 busy
 	if [ -r "/proc/$pid/task/$pid/children" ]; then
-		tr ' ' '\n' <"/proc/$pid/task/$pid/children" | sed '/^$/d'
+		tr ' ' '\n' <"/proc/$pid/task/$pid/children"
 	else
 		pgrep -P "$pid" || :
+	fi | sed "/^\$/d; /^${logpid:-x}\$/d"
+}
+
+# whether the master still has a worker: one small read, the log process
+# (forked before any worker, so first in the kernel's list) left out
+has_workers() {
+	if k=$(head -c 32 "/proc/$pid/task/$pid/children" 2>/dev/null); then
+		[ -n "$(printf '%s\n' $k | sed "/^${logpid:-x}\$/d")" ]
+	else
+		[ -n "$(workers | head -n 1)" ]
 	fi
 }
 
@@ -232,6 +243,8 @@ run() {
 	done
 	port=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' "$log" | head -n 1)
 	sleep 1
+	# the master's log process: not a worker (master/logproc.c)
+	logpid=$(pgrep -P "$pid" -x chatd-log || :)
 
 	echo "=== $n idle clients: chatd pid $pid, port $port," \
 	    "segment /dev/shm/chatd-$name," \
@@ -358,8 +371,7 @@ run() {
 		i=0
 		# one small read a tenth of a second: this shell outranks the
 		# workers, so it must not take their CPU
-		while [ -n "$(head -c 16 "/proc/$pid/task/$pid/children" \
-		    2>/dev/null || workers | head -1)" ]; do
+		while has_workers; do
 			i=$((i + 1))
 			[ "$i" -le $((LEAVE_S * 10)) ] || {
 				echo "workers still there after $LEAVE_S s" >&2

@@ -4,11 +4,18 @@
  * openlog() is called once in the master with LOG_NDELAY, so the socket to
  * the log daemon is open before the first fork and every worker shares it;
  * LOG_PID makes each line carry the pid of the process that wrote it.
+ *
+ * Once the master has started, its lines go to the log process instead
+ * (log_relay(), master/logproc.c), which hands them to syslog(3) under the
+ * master's name and pid; workers call syslog(3) themselves.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -22,6 +29,8 @@ static int log_verbose;
  * more copied for every worker.
  */
 static _Thread_local const _Atomic int *log_flag;
+/* The log process's socket (log_relay()), or -1: syslog(3) here. */
+static _Thread_local int relay_fd = -1;
 
 static const struct {
 	const char *name;
@@ -83,6 +92,67 @@ log_follow(const _Atomic int *flag)
 }
 
 /*
+ * From now on, the calling thread's lines go through FD, a SOCK_SEQPACKET
+ * socket to a process that runs log_relay_serve(); -1: to syslog(3) here.
+ */
+void
+log_relay(int fd)
+{
+	relay_fd = fd;
+}
+
+/*
+ * Hands MSG (LEN bytes) of priority PRI to the log process without waiting;
+ * returns 0 if it could not take it (full, or gone).
+ */
+static int
+relay_send(int pri, const char *msg, size_t len)
+{
+	unsigned char p = (unsigned char)pri;
+	struct iovec iov[2];
+	struct msghdr mh;
+
+	iov[0].iov_base = &p;
+	iov[0].iov_len = 1;
+	iov[1].iov_base = (void *)(uintptr_t)msg;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	return sendmsg(relay_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    (ssize_t)(len + 1);
+}
+
+/*
+ * The log process's loop: each record read from FD (a priority byte, then
+ * the line) goes to syslog(3), which the caller has opened (openlog()) with
+ * its sender's name and pid ("chatd[1234]", no LOG_PID): a line reads as if
+ * its sender had called syslog(3) itself.  Ends when the sender closes its
+ * end and every record it sent has been written.
+ */
+void
+log_relay_serve(int fd)
+{
+	char rec[1 + LOG_LINE_MAX + 1];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, rec, sizeof(rec) - 1, 0);
+		if (n == 0)
+			_exit(0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (n < 2)
+			continue;
+		rec[n] = '\0';
+		syslog(rec[0] & LOG_PRIMASK, "%s", rec + 1);
+	}
+}
+
+/*
  * The one place a line is emitted.  The stderr copy is written with a single
  * write(2) so that lines of concurrent workers do not interleave.
  */
@@ -96,7 +166,7 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 	 * more that every one of them keeps a copy of (BENCHMARKS.md, "What a
 	 * worker writes").
 	 */
-	char line[1100], *msg;
+	char line[LOG_LINE_MAX], *msg;
 	size_t len, size;
 	int pre = 0;
 
@@ -113,7 +183,8 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 		len = strlen(msg);
 		snprintf(msg + len, size - len, ": %s", strerror(saved_errno));
 	}
-	syslog(pri, "%s", msg);
+	if (relay_fd < 0 || !relay_send(pri, msg, strlen(msg)))
+		syslog(pri, "%s", msg);
 	if (log_foreground) {
 		len = strlen(line);
 		line[len++] = '\n';

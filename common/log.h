@@ -12,12 +12,17 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 
+/* A line's longest, the stderr copy's prefix and newline included. */
+#define LOG_LINE_MAX 1100
+
 /* log.c */
 void log_init(int to_stderr, int facility);
 void log_tostderr(int to_stderr);
 void log_setverbose(int verbose);
 void log_follow(const _Atomic int *flag);
 int log_facility_byname(const char *name);
+void log_relay(int fd);
+void log_relay_serve(int fd) __attribute__((noreturn));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -353,6 +353,8 @@ start(struct master *mp)
 	shm_set_motd(&mp->shm, motd);
 	free(motd);
 	atomic_store(&mp->shm.h->verbose, mp->cf.verbose);
+	/* from here on the master's lines go through it (logproc.c) */
+	logproc_start(mp);
 	for (i = 0; i < mp->nlst; i++)
 		log_notice("listening on %s", mp->lst[i].desc);
 	log_notice("chatd started version=%s instance=%s segment=%s "
@@ -542,6 +544,8 @@ main(int argc, char **argv)
 	m.pidfd = -1;
 	m.ready_fd = -1;
 	m.mem_fd = -1;
+	m.log_pid = -1;
+	m.log_fd = -1;
 	m.argc = argc;
 	m.argv = argv;
 	if (master_configure(&m.cf, argc, argv, err, sizeof(err)) == -1) {
@@ -563,6 +567,7 @@ main(int argc, char **argv)
 		log_tostderr(0);
 	sig = serve(&m);
 	stop(&m, sig);
+	logproc_stop(&m);
 	config_free(&m.cf);
 	return 0;
 }

@@ -129,6 +129,10 @@ struct master {
 	char **argv;
 	int mem_fd;	   /* /proc/self/mem, for copies.c; -1 */
 	int copies_failed; /* and logged: no more tries */
+	pid_t log_pid;	   /* the log process (logproc.c), or -1 */
+	int log_fd;	   /* the master's end of its socket, or -1 */
+	uint64_t log_started; /* when it was started, ms (now_ms()) */
+	unsigned log_restarts; /* how many times it was started again */
 };
 
 /* reload.c */
@@ -154,6 +158,12 @@ int adopt_segment(struct master *, const char *name);
 int adopt_timeout(struct master *);
 int adopt_pollfds(struct master *, struct pollfd *);
 void adopt_reap(struct master *, const struct pollfd *, int n);
+
+/* logproc.c */
+pid_t logproc_start(struct master *);
+void logproc_forget(const struct master *);
+int logproc_reaped(struct master *, pid_t, int status);
+void logproc_stop(struct master *);
 
 /* listen.c */
 int listen_open(struct master *);

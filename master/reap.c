@@ -112,6 +112,6 @@ reap_children(struct master *mp)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0 ||
 	    (pid == -1 && errno == EINTR))
-		if (pid > 0)
+		if (pid > 0 && !logproc_reaped(mp, pid, status))
 			reap_worker(mp, pid, status);
 }

@@ -143,6 +143,7 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 		close(mp->pidfd);
 	if (mp->ready_fd != -1)
 		close(mp->ready_fd);
+	logproc_forget(mp); /* a worker calls syslog(3) itself */
 	signal_child_reset();
 	/*
 	 * Ctrl-C and a hang-up of the terminal reach the whole foreground

@@ -1,6 +1,7 @@
 /*
  * harness.c - daemons and clients for the tests; see harness.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -426,6 +427,95 @@ daemon_leftovers(struct daemon *d)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Children of PARENT from /proc, zombies included: with NAME their number
+ * named so (comm), the first one's pid in *FIRST if FIRST; without, all.
+ */
+int
+children_named(pid_t parent, const char *name, pid_t *first)
+{
+	char path[300], buf[512], *p, *q;
+	struct dirent *e;
+	DIR *dir;
+	int fd, n = 0;
+	ssize_t len;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* pid (comm) state ppid: comm may hold anything but ')' last */
+		if ((p = strrchr(buf, ')')) == NULL || atol(p + 4) != (long)parent ||
+		    (q = strchr(buf, '(')) == NULL)
+			continue;
+		*p = '\0';
+		if (name != NULL && strcmp(q + 1, name) != 0)
+			continue;
+		if (n++ == 0 && first != NULL)
+			*first = (pid_t)atol(buf);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* The pid of the worker serving DM's Nth connection, from its log. */
+pid_t
+worker_pid_of(struct daemon *dm, int nth)
+{
+	const char *p;
+	int i;
+
+	pthread_mutex_lock(&dm->mu);
+	p = dm->log;
+	for (i = 0; p != NULL && i < nth; i++)
+		if ((p = strstr(p, " worker=")) != NULL)
+			p += strlen(" worker=");
+	pthread_mutex_unlock(&dm->mu);
+	return p != NULL ? (pid_t)atol(p) : -1;
+}
+
+/*
+ * Waits up to TIMEOUT_MS for the process FD (a pidfd) names to exit;
+ * returns 1 if it has, 0 if not.  Closes FD.
+ */
+int
+pidfd_gone(int fd, int timeout_ms)
+{
+	struct pollfd pfd;
+	int r;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	r = poll(&pfd, 1, timeout_ms);
+	close(fd);
+	return r == 1;
+}
+
+/* A pidfd of PID (pidfd_open(2)), -1 if it cannot be had. */
+int
+pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* D's log process (master/logproc.c), or -1 if it has none. */
+pid_t
+daemon_logproc(struct daemon *d)
+{
+	pid_t pid = -1;
+
+	return children_named(d->pid, "chatd-log", &pid) > 0 ? pid : -1;
 }
 
 /*

@@ -469,22 +469,6 @@ START_TEST(reset_client_is_announced)
 }
 END_TEST
 
-/* The pid of the worker serving DM's Nth connection, from its log. */
-static pid_t
-worker_pid_of(struct daemon *dm, int nth)
-{
-	const char *p;
-	int i;
-
-	pthread_mutex_lock(&dm->mu);
-	p = dm->log;
-	for (i = 0; p != NULL && i < nth; i++)
-		if ((p = strstr(p, " worker=")) != NULL)
-			p += strlen(" worker=");
-	pthread_mutex_unlock(&dm->mu);
-	return p != NULL ? (pid_t)atol(p) : -1;
-}
-
 static pid_t
 worker_pid(int nth)
 {
@@ -1082,7 +1066,7 @@ tasks_of(uid_t uid)
 
 /*
  * In the daemon's child before exec: leave room under RLIMIT_NPROC for
- * the master and two workers of one thread each, no more.  Root is not
+ * the master, its log process and two workers of one thread each, no more.  Root is not
  * bound by the limit, so as root the daemon runs as a uid of its own,
  * which no other process (another test run, say) shares and counts
  * against the limit; not root, it counts the user's tasks now.  Under
@@ -1109,9 +1093,12 @@ two_workers_at_most(void)
 		if (setgroups(0, NULL) == -1 || setgid(uid) == -1)
 			_exit(126);
 	}
-	/* this process, the master to be, is among the counted already */
+	/*
+	 * this process, the master to be, is among the counted already; the
+	 * log process and two workers may come
+	 */
 	rl.rlim_cur = rl.rlim_max =
-	    (rlim_t)(tasks_of(uid) + 2 + (uid != getuid()));
+	    (rlim_t)(tasks_of(uid) + 3 + (uid != getuid()));
 	if (setrlimit(RLIMIT_NPROC, &rl) == -1 ||
 	    (uid != getuid() && setuid(uid) == -1))
 		_exit(126);
@@ -1246,7 +1233,7 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	struct client *x;
 	char want[96], line[LINE];
 	pid_t w1, w2;
-	int i;
+	int i, logfd;
 
 	/* the workers of the killed master are reparented to us: reap them */
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
@@ -1256,8 +1243,11 @@ START_TEST(workers_outlive_the_master_and_are_adopted)
 	w1 = worker_pid(1);
 	w2 = worker_pid(2);
 	ck_assert_int_gt(w2, 0);
+	ck_assert_int_ge(logfd = pidfd_of(daemon_logproc(&d)), 0);
 	ck_assert_int_eq(daemon_signal(&d, SIGKILL), 0);
 	ck_assert_int_eq(daemon_wait_exit(&d, T_TIMEOUT), 128 + SIGKILL);
+	/* its log process goes with it: no worker holds the master's end */
+	ck_assert_int_eq(pidfd_gone(logfd, T_TIMEOUT), 1);
 	/* no master: A and B still chat */
 	client_send(a, "nobody minds\n");
 	ck_assert_int_eq(client_expect(b, "nobody minds", NULL, 0), 0);
@@ -1470,6 +1460,39 @@ START_TEST(usr1_logs_statistics_hup_is_harmless)
 	    0);
 	client_send(a, "after hup\n");
 	ck_assert_int_eq(client_expect(b, "after hup", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
+/*
+ * The master's lines go to syslog through a log process of its own, a
+ * child named chatd-log that the workers have no part of.  Killed, it is
+ * started again, and the master serves on as if nothing had happened.
+ */
+START_TEST(log_process_killed_is_started_again)
+{
+	char want[96];
+	pid_t l1, l2;
+
+	three();
+	ck_assert_int_gt(l1 = daemon_logproc(&d), 0);
+	ck_assert_int_eq(children_named(d.pid, "chatd-log", NULL), 1);
+	ck_assert_int_eq(children_named(worker_pid(1), NULL, NULL), 0);
+	ck_assert_int_eq(kill(l1, SIGKILL), 0);
+	snprintf(want, sizeof(want), "log process died pid=%ld signal=9",
+	    (long)l1);
+	ck_assert_int_eq(daemon_wait_log(&d, want, T_TIMEOUT), 0);
+	ck_assert_int_eq(
+	    daemon_wait_log(&d, "log process restarted pid=", T_TIMEOUT), 0);
+	ck_assert_int_gt(l2 = daemon_logproc(&d), 0);
+	ck_assert_int_ne(l2, l1);
+	/* not taken for a worker: nobody is told of a lost connection */
+	ck_assert(!daemon_log_has(&d, "worker killed"));
+	client_send(a, "still logged\n");
+	ck_assert_int_eq(client_expect(b, "still logged", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(c, "still logged", NULL, 0), 0);
+	ck_assert_int_eq(daemon_signal(&d, SIGUSR1), 0);
+	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=3 ", T_TIMEOUT), 0);
 	three_done();
 }
 END_TEST
@@ -2596,6 +2619,7 @@ daemon_suite(void)
 	tcase_add_test(tc, sigint_also_stops);
 	tcase_add_test(tc, ctrl_c_to_the_group_is_a_graceful_stop);
 	tcase_add_test(tc, usr1_logs_statistics_hup_is_harmless);
+	tcase_add_test(tc, log_process_killed_is_started_again);
 	tcase_add_test(tc, ipv6_loopback);
 	tcase_add_test(tc, detaches_as_a_daemon_with_pidfile);
 	tcase_add_test(tc, never_serves_as_root);

@@ -9,9 +9,7 @@
  * left, reaped or not, and no row of the client table stays taken.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,36 +184,13 @@ rows_taken(void)
 	return n;
 }
 
-/* Processes whose parent is the master, zombies included, from /proc. */
+/* The master's workers, zombies included, from /proc. */
 static int
 children_of_master(void)
 {
-	char path[300], buf[512], *p;
-	struct dirent *e;
-	DIR *dir;
-	int fd, n = 0;
-	ssize_t len;
+	int all = children_named(d.pid, NULL, NULL);
 
-	if ((dir = opendir("/proc")) == NULL)
-		return -1;
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if ((fd = open(path, O_RDONLY)) == -1)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* pid (comm) state ppid: comm may hold anything but ')' last */
-		if ((p = strrchr(buf, ')')) != NULL &&
-		    atol(p + 4) == (long)d.pid)
-			n++;
-	}
-	closedir(dir);
-	return n;
+	return all - children_named(d.pid, "chatd-log", NULL);
 }
 
 START_TEST(storm_against_the_default_limits)

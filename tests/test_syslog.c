@@ -83,7 +83,7 @@ private_dev(const char *newdev)
 	return mount(newdev, "/dev", NULL, MS_BIND | MS_REC, NULL);
 }
 
-/* Starts rsyslogd writing "facility.level program: text" lines to OUT. */
+/* Starts rsyslogd writing "facility.level program[pid]: text" lines to OUT. */
 static pid_t
 start_syslogd(void)
 {
@@ -103,7 +103,7 @@ start_syslogd(void)
 	    "    SysSock.RateLimit.Interval=\"0\")\n"
 	    "template(name=\"t\" type=\"string\"\n"
 	    "    string=\"%%syslogfacility-text%%.%%syslogseverity-text%% "
-	    "%%programname%%:%%msg%%\\n\")\n"
+	    "%%programname%%[%%procid%%]:%%msg%%\\n\")\n"
 	    "*.* action(type=\"omfile\" file=\"%s\" template=\"t\")\n",
 	    dir, out);
 	fclose(f);
@@ -131,18 +131,23 @@ start_syslogd(void)
 	return pid;
 }
 
-/* Waits until OUT has a line with both WANT and TOO; returns it or NULL. */
+/*
+ * Waits until OUT has N lines with both WANT and TOO; returns the Nth or
+ * NULL.
+ */
 static char *
-logged(const char *want, const char *too, char *line, size_t size)
+logged_n(const char *want, const char *too, int n, char *line, size_t size)
 {
 	uint64_t deadline = now_ms() + (uint64_t)T_TIMEOUT;
 	FILE *f;
+	int seen;
 
 	while (now_ms() < deadline) {
 		if ((f = fopen(out, "r")) != NULL) {
+			seen = 0;
 			while (fgets(line, (int)size, f) != NULL)
 				if (strstr(line, want) != NULL &&
-				    strstr(line, too) != NULL) {
+				    strstr(line, too) != NULL && ++seen == n) {
 					fclose(f);
 					return line;
 				}
@@ -151,6 +156,20 @@ logged(const char *want, const char *too, char *line, size_t size)
 		usleep(20000); /* rsyslogd writes when it will */
 	}
 	return NULL;
+}
+
+static char *
+logged(const char *want, const char *too, char *line, size_t size)
+{
+	return logged_n(want, too, 1, line, size);
+}
+
+/* "FACILITY.LEVEL chatd[PID]:" in WANT. */
+static const char *
+from(char *want, size_t size, const char *level, pid_t pid)
+{
+	snprintf(want, size, "local3.%s chatd[%ld]:", level, (long)pid);
+	return want;
 }
 
 /* chatd's lines in OUT that are not at FACILITY (the first in LINE). */
@@ -163,7 +182,7 @@ lines_not_at(const char *facility, char *line, size_t size)
 	if (f == NULL)
 		return -1;
 	while (fgets(line, (int)size, f) != NULL)
-		if (strstr(line, " chatd:") != NULL &&
+		if (strstr(line, " chatd[") != NULL &&
 		    strncmp(line, facility, strlen(facility)) != 0)
 			n++;
 	fclose(f);
@@ -174,10 +193,10 @@ START_TEST(lifecycle_arrives_with_facility_and_level)
 {
 	const char *const args[] = {"-F", "local3", NULL};
 	const char *why = cannot_run();
-	char newdev[96], line[1024];
+	char newdev[96], line[1024], want[64];
 	struct daemon d;
 	struct client *a;
-	pid_t syslogd;
+	pid_t syslogd, master, worker, logproc;
 	int status;
 
 	if (why != NULL) {
@@ -196,28 +215,46 @@ START_TEST(lifecycle_arrives_with_facility_and_level)
 	ck_assert_int_gt(syslogd = start_syslogd(), 0);
 
 	ck_assert_int_eq(daemon_start(&d, args), 0);
+	master = d.pid;
 	ck_assert_ptr_nonnull(a = client_greeted(&d, NULL, 0));
+	ck_assert_int_gt(worker = worker_pid_of(&d, 1), 0);
 	client_send(a, "/quit\n");
 	ck_assert_int_eq(client_wait_eof(a, T_TIMEOUT), 0);
 	client_close(a);
 	ck_assert_int_eq(daemon_wait_log(&d, "disconnect", T_TIMEOUT), 0);
+	/* the master's lines go through its log process: one killed is
+	 * started again, and what the master logs meanwhile is not lost */
+	ck_assert_int_gt(logproc = daemon_logproc(&d), 0);
+	ck_assert_int_eq(kill(logproc, SIGKILL), 0);
+	ck_assert_int_eq(
+	    daemon_wait_log(&d, "log process restarted pid=", T_TIMEOUT), 0);
+	ck_assert_int_gt(daemon_logproc(&d), 0);
+	ck_assert_int_ne(daemon_logproc(&d), logproc);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, NULL, 0));
+	client_close(a);
 	ck_assert_int_eq(daemon_signal(&d, SIGUSR1), 0);
 	ck_assert_int_eq(daemon_wait_log(&d, "stats clients=", T_TIMEOUT), 0);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	ck_assert_int_eq(daemon_leftovers(&d), 0);
 	daemon_free(&d);
 
-	/* each arrives, from chatd, with its facility and level */
-	ck_assert_ptr_nonnull(logged("local3.notice chatd:", " started version=",
-	    line, sizeof(line)));
-	ck_assert_ptr_nonnull(logged("local3.info chatd:", " connect peer=127.0.0.1",
-	    line, sizeof(line)));
-	ck_assert_ptr_nonnull(logged("local3.info chatd:",
+	/*
+	 * Each arrives, with its facility and level, and the pid of the
+	 * process that logged it: the master's through its log process, up to
+	 * its last line; a worker's from the worker.
+	 */
+	ck_assert_ptr_nonnull(logged(from(want, sizeof(want), "notice", master),
+	    " started version=", line, sizeof(line)));
+	ck_assert_ptr_nonnull(logged_n(from(want, sizeof(want), "info", master),
+	    " connect peer=127.0.0.1", 2, line, sizeof(line)));
+	ck_assert_ptr_nonnull(logged(from(want, sizeof(want), "info", worker),
 	    " disconnect peer=127.0.0.1", line, sizeof(line)));
-	ck_assert_ptr_nonnull(logged("local3.info chatd:", " stats clients=",
-	    line, sizeof(line)));
-	ck_assert_ptr_nonnull(logged("local3.notice chatd:", " chatd stopped",
-	    line, sizeof(line)));
+	ck_assert_ptr_nonnull(logged(from(want, sizeof(want), "warning", master),
+	    " log process died", line, sizeof(line)));
+	ck_assert_ptr_nonnull(logged(from(want, sizeof(want), "info", master),
+	    " stats clients=", line, sizeof(line)));
+	ck_assert_ptr_nonnull(logged(from(want, sizeof(want), "notice", master),
+	    " chatd stopped", line, sizeof(line)));
 	/* and nothing at another facility */
 	ck_assert_int_eq(lines_not_at("local3.", line, sizeof(line)), 0);
 
