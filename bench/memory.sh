@@ -93,10 +93,10 @@ has_workers() {
 	fi
 }
 
-# Sums the smaps_rollup fields of the master ($pid) and every worker:
-# prints "procs pss pss_anon pss_shmem private_dirty rss"
+# Sums the smaps_rollup fields of the master ($pid), its log process and
+# every worker: prints "procs pss pss_anon pss_shmem private_dirty rss"
 tree_rollup() {
-	{ echo "$pid"; workers; } |
+	{ echo "$pid"; [ -z "$logpid" ] || echo "$logpid"; workers; } |
 	    sed 's|.*|/proc/&/smaps_rollup|' |
 	    xargs cat 2>/dev/null |
 	    awk '$1 == "Rss:" { n++; rss += $2 }
