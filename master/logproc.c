@@ -62,9 +62,9 @@ keep_only(int fd)
 	return 3;
 }
 
-/* The log process, for the master MASTER. */
+/* The log process, for the master MASTER, logging at FACILITY. */
 static void __attribute__((noreturn))
-logproc_main(struct master *mp, int fd, pid_t master)
+logproc_main(int fd, pid_t master, int facility)
 {
 	static char ident[32];
 
@@ -80,7 +80,7 @@ logproc_main(struct master *mp, int fd, pid_t master)
 	if ((fd = keep_only(fd)) == -1)
 		_exit(1);
 	snprintf(ident, sizeof(ident), "chatd[%ld]", (long)master);
-	openlog(ident, LOG_NDELAY, mp->cf.facility);
+	openlog(ident, LOG_NDELAY, facility);
 	/* ready: the master waits for this (logproc_start()) */
 	if (send(fd, "", 1, MSG_NOSIGNAL) != 1)
 		_exit(1);
@@ -117,19 +117,16 @@ logproc_start(struct master *mp)
 	pid_t master = getpid(), pid;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("log process not started; the master logs directly");
-		return -1;
-	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		goto fail;
 	if ((pid = fork()) == -1) {
-		log_warn("log process not started; the master logs directly");
 		close(sv[0]);
 		close(sv[1]);
-		return -1;
+		goto fail;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		logproc_main(mp, sv[1], master);
+		logproc_main(sv[1], master, mp->cf.facility);
 	}
 	close(sv[1]);
 	await_ready(sv[0]);
@@ -138,6 +135,9 @@ logproc_start(struct master *mp)
 	mp->log_started = now_ms();
 	log_relay(sv[0]);
 	return pid;
+fail:
+	log_warn("log process not started; the master logs directly");
+	return -1;
 }
 
 /* In a new worker: the master's end of the log process's socket closed. */
