@@ -284,6 +284,9 @@ memory: chatd $(BUILD)/bench/idlemem
 #   make wakepages         the pages a worker reads when a line wakes it,
 #                          by mapping, and how many every worker shares
 #                          (WAKE_FLOOR=1: a member of fanfloor -F instead)
+#   make workerpages       the pages an idle worker keeps as its own, by
+#                          mapping, clients one at a time and in bursts
+#                          (WORKERPAGES_N clients, 100)
 
 SPAWN_N ?= 1000 10000
 SPAWN_FLAGS ?=
@@ -292,8 +295,9 @@ SWITCH_FLAGS ?=
 PAGE_N ?= 100 500 1100
 
 WAKE_FLOOR ?=
+WORKERPAGES_N ?= 100
 
-.PHONY: spawnfloor switchcost pagecost wakepages
+.PHONY: spawnfloor switchcost pagecost wakepages workerpages
 
 $(BUILD)/bench/spawnfloor: bench/spawnfloor.c
 	@mkdir -p $(dir $@)
@@ -304,6 +308,10 @@ $(BUILD)/bench/switchcost: bench/switchcost.c common/pagecopy.c
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/pagecost: bench/pagecost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/ownpages: bench/ownpages.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
@@ -320,6 +328,11 @@ pagecost: $(BUILD)/bench/pagecost
 wakepages: chatd $(BUILD)/bench/fanfloor
 	CHATD=./chatd FLOOR=$(if $(WAKE_FLOOR),$(BUILD)/bench/fanfloor) \
 	  bench/wakepages.sh
+
+workerpages: chatd $(BUILD)/bench/idlemem $(BUILD)/bench/ownpages
+	CHATD=./chatd IDLEMEM=$(BUILD)/bench/idlemem \
+	  OWNPAGES=$(BUILD)/bench/ownpages N="$(WORKERPAGES_N)" \
+	  bench/workerpages.sh
 
 # ---- compare: chatd against redis-server, ngircd and the floors (bench/) ----
 #
