@@ -13,9 +13,10 @@
  * process of its own, forked once it has started, which calls syslog(3)
  * with the master's name and pid ("chatd[1234]"): the line reads as before.
  * Whatever the log process cannot take at once (its queue full, or it is
- * gone), the master gives to syslog(3) itself; nothing is lost.  A log
- * process that dies is started again, unless it was itself a restarted one
- * that died within a second; then the master logs directly from then on.
+ * gone), the master gives to syslog(3) itself; a log process that is
+ * killed takes only the lines still queued to it along.  A log process
+ * that dies is started again, unless it was itself a restarted one that
+ * died within a second; then the master logs directly from then on.
  * Workers call syslog(3) themselves: they log little, and their pages are
  * their own anyway.
  *
