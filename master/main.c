@@ -506,6 +506,32 @@ stop(struct master *mp, int sig)
 	log_notice("chatd stopped");
 }
 
+/*
+ * Keeps the C library's allocator off the program break: a page that
+ * nobody may touch is mapped where the break would grow, so malloc(3)
+ * takes its memory with mmap(2) instead, next to the libraries.  The break
+ * lies up to a gigabyte past the binary, and every worker, forked with the
+ * master's heap, paid a page-table page for it and often a second one for
+ * its gigabyte; beside the libraries those are shared with theirs.  Must
+ * run before the first malloc().  Harmless if refused: the heap stays.
+ */
+static void
+heap_beside_libraries(void)
+{
+#ifdef MAP_FIXED_NOREPLACE
+	void *brk = sbrk(0);
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t at;
+
+	if (brk == (void *)-1 || page <= 0)
+		return;
+	/* the break grows by whole pages: the next boundary stops it */
+	at = ((uintptr_t)brk + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	(void)mmap((void *)at, (size_t)page, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+#endif
+}
+
 /* The master's hot state (struct master_hot), zero like a static. */
 static struct master_hot *
 master_hot_new(void)
@@ -541,6 +567,7 @@ main(int argc, char **argv)
 
 	char err[1200];
 
+	heap_beside_libraries();
 	m.pidfd = -1;
 	m.ready_fd = -1;
 	m.mem_fd = -1;

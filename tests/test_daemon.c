@@ -1818,6 +1818,31 @@ START_TEST(workers_per_copy_0_shares_one_copy)
 }
 END_TEST
 
+/*
+ * The allocator's memory lies beside the libraries, not at the program
+ * break (heap_beside_libraries() in master/main.c): neither the master nor
+ * a worker has a [heap] mapping, which cost every worker a page-table page
+ * or two of its own.  valgrind keeps the break its own way: not checked
+ * there.
+ */
+START_TEST(no_heap_at_the_program_break)
+{
+	three();
+	if (!under_valgrind(d.pid)) {
+		ck_assert_int_eq(mapping_of(d.pid, "[heap]", NULL, 0), 0);
+		ck_assert_int_eq(mapping_of(worker_pid(1), "[heap]", NULL, 0),
+		    0);
+		ck_assert_int_eq(mapping_of(worker_pid(3), "[heap]", NULL, 0),
+		    0);
+	}
+	/* and they work as ever: a line reaches the others */
+	client_send(a, "no heap\n");
+	ck_assert_int_eq(client_expect(b, "no heap", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(c, "no heap", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -2627,6 +2652,7 @@ daemon_suite(void)
 	tcase_add_test(tc, huge_pages_no_keeps_the_segment_off_them);
 	tcase_add_test(tc, workers_get_fresh_copies_of_the_code_by_twos);
 	tcase_add_test(tc, workers_per_copy_0_shares_one_copy);
+	tcase_add_test(tc, no_heap_at_the_program_break);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 
