@@ -1,7 +1,8 @@
 # bench/lib.sh - what the benchmark scripts that start a chatd of their
-# own share (sourced by bench/compare.sh and bench/pairs.sh): starting it
-# on a free loopback port, waiting until a run's workers are gone, and
-# stopping it, its workers and its segment, by pid.  The caller sets
+# own share (sourced by bench/compare.sh, bench/pairs.sh and
+# bench/workerpages.sh): starting it on a free loopback port, waiting
+# until a run's workers are gone, and stopping it, its workers and its
+# segment, by pid.  The caller sets
 # CHATD (the binary), cname (an instance name of its own) and tmp (a
 # directory of its own); start_chatd sets cpid and cport.
 # shellcheck shell=sh disable=SC2154,SC2034 # cname, tmp: the caller's; cport: for the caller

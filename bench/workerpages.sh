@@ -29,8 +29,10 @@ esac
 [ "$N" -le 5000 ] || { echo "workerpages: N is at most 5000" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-pid=
+cname="workerpages$$"
+cpid=
 ipid=
+. bench/lib.sh
 stop_all() {
 	exec 3>&- 2>/dev/null || :
 	if [ -n "$ipid" ]; then
@@ -38,11 +40,7 @@ stop_all() {
 		wait "$ipid" 2>/dev/null || :
 		ipid=
 	fi
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || :
-		wait "$pid" 2>/dev/null || :
-		pid=
-	fi
+	stop_chatd
 }
 cleanup() {
 	stop_all
@@ -55,24 +53,10 @@ ulimit -n $((N + 200)) 2>/dev/null || :
 
 # one pass: a chatd, N clients with idlemem's window $1, the pages
 measure() {
-	local window=$1 what=$2 port= logpid= workers i
-	"$CHATD" -f -p 0 -b 127.0.0.1 -n "workerpages$$" -m $((N + 100)) \
-	    -a 0 -o register_timeout=0 -o idle_timeout=0 2>"$tmp/log" &
-	pid=$!
-	for i in $(seq 100); do
-		port=$(sed -n 's/.*listening on 127.0.0.1 port \([0-9]*\).*/\1/p' \
-		    "$tmp/log" | head -n 1)
-		[ -z "$port" ] || break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
-		echo "workerpages: chatd did not start:" >&2
-		cat "$tmp/log" >&2
-		return 1
-	fi
+	local window=$1 what=$2 logpid workers i
+	start_chatd -o idle_timeout=0
 	rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
-	"$IDLEMEM" -c "$N" -p "$port" -j "$window" -t 300 -w 600 \
+	"$IDLEMEM" -c "$N" -p "$cport" -j "$window" -t 300 -w 600 \
 	    <"$tmp/fifo" >"$tmp/idle.out" 2>"$tmp/idle.err" &
 	ipid=$!
 	exec 3>"$tmp/fifo"
@@ -87,8 +71,8 @@ measure() {
 		return 1
 	fi
 	# the master's children but its log process (master/logproc.c)
-	logpid=$(pgrep -P "$pid" -x chatd-log || :)
-	workers=$(tr ' ' '\n' <"/proc/$pid/task/$pid/children" |
+	logpid=$(pgrep -P "$cpid" -x chatd-log || :)
+	workers=$(tr ' ' '\n' <"/proc/$cpid/task/$cpid/children" |
 	    sed "/^\$/d; /^${logpid:-x}\$/d")
 	echo "=== $N clients $what ($(sed -n 's/^ready //p' "$tmp/idle.out"))"
 	# shellcheck disable=SC2086
