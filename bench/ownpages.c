@@ -80,7 +80,7 @@ read_pid(int p, long pid)
 {
 	char path[64], line[512], name[256], prev[256] = "", perms[8];
 	char label[LABEL_MAX];
-	unsigned long lo, hi, prev_hi = 0, off;
+	unsigned long lo, hi, prev_hi = 0;
 	const char *base;
 	FILE *maps;
 	int pm, fields, prev_private_w = 0;
@@ -95,11 +95,10 @@ read_pid(int p, long pid)
 	}
 	while (fgets(line, sizeof(line), maps) != NULL) {
 		name[0] = '\0';
-		fields = sscanf(line, "%lx-%lx %7s %lx %*s %*s %255s", &lo, &hi,
-		    perms, &off, name);
-		if (fields < 4)
+		fields = sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi,
+		    perms, name);
+		if (fields < 3)
 			continue;
-		(void)off;
 		if (name[0] == '\0') {
 			/* a file's bss follows its writable private data */
 			if (prev[0] != '\0' && prev[0] != '[' && lo == prev_hi &&
@@ -113,13 +112,8 @@ read_pid(int p, long pid)
 			snprintf(label, sizeof(label), "%s",
 			    base != NULL ? base + 1 : name);
 		}
-		if (name[0] != '\0') {
-			base = strrchr(name, '/');
-			snprintf(prev, sizeof(prev), "%s",
-			    base != NULL ? base + 1 : name);
-		} else {
-			prev[0] = '\0';
-		}
+		/* what the next mapping may be the bss of: this file, or none */
+		snprintf(prev, sizeof(prev), "%s", name[0] != '\0' ? label : "");
 		prev_hi = hi;
 		prev_private_w = perms[1] == 'w' && perms[3] == 'p';
 		if (perms[1] != 'w' || perms[3] != 'p')

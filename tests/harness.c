@@ -377,16 +377,10 @@ log_caught_up(struct daemon *d)
 int
 daemon_wait_exit(struct daemon *d, int timeout_ms)
 {
-	struct pollfd pfd;
 	int status, fd;
 
-	fd = (int)syscall(SYS_pidfd_open, d->pid, 0);
-	if (fd != -1) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		poll(&pfd, 1, timeout_ms);
-		close(fd);
-	}
+	if ((fd = pidfd_of(d->pid)) != -1)
+		(void)pidfd_gone(fd, timeout_ms);
 	if (waitpid(d->pid, &status, WNOHANG) != d->pid)
 		return -1;
 	d->exited = 1;
