@@ -18,6 +18,13 @@
 #include "../common/log.h"
 #include "../common/util.h"
 
+#if defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define HAVE_SYS_RSEQ 1
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#endif
+
 #define SHUTDOWN_GRACE_MS 3000
 
 #define OPTIONS "a:B:b:c:fF:hl:m:n:o:P:p:Ss:tu:Vvw:"
@@ -532,6 +539,35 @@ heap_beside_libraries(void)
 #endif
 }
 
+/*
+ * Turns the kernel's restartable sequences (rseq(2)) off for the master
+ * and so for every process it forks.  glibc registers each thread's rseq
+ * area, in the thread's descriptor, and the kernel then writes the CPU
+ * it runs on there whenever the thread is scheduled after a move: in a
+ * new worker, right after fork(), that write made it a private copy of
+ * the master's page (BENCHMARKS.md).  chatd uses no restartable
+ * sequences; the C library reads only the CPU number there, for
+ * sched_getcpu(3), and asks the kernel when the area says none.  Failure
+ * costs that page a worker, nothing else.
+ */
+static void
+rseq_off(void)
+{
+#if defined(HAVE_SYS_RSEQ) && defined(SYS_rseq) && defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+	/* glibc 2.40 names the features' size, registers at least 32 */
+	unsigned int len[2] = {__rseq_size, 32};
+	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	int i;
+
+	for (i = 0; i < 2 && __rseq_size > 0; i++)
+		if (syscall(SYS_rseq, area, len[i], RSEQ_FLAG_UNREGISTER,
+			RSEQ_SIG) == 0)
+			return;
+#endif
+#endif
+}
+
 /* The master's hot state (struct master_hot), zero like a static. */
 static struct master_hot *
 master_hot_new(void)
@@ -568,6 +604,7 @@ main(int argc, char **argv)
 	char err[1200];
 
 	heap_beside_libraries();
+	rseq_off();
 	m.pidfd = -1;
 	m.ready_fd = -1;
 	m.mem_fd = -1;

@@ -6,6 +6,7 @@
  * records the child's pid right after fork(): SIGCHLD is only acted on in
  * the main loop, so the pid is in the table before the master can reap it.
  */
+#define _GNU_SOURCE /* _Fork() */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -19,6 +20,12 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../worker/worker.h"
+
+#if defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE__FORK 1
+#include <sys/single_threaded.h>
+#endif
 
 #define FULL_LOG_MS 10000 /* "server full" logged once per this */
 #define PAUSE_MS 250	  /* no accept() for this after EMFILE, EAGAIN */
@@ -127,10 +134,39 @@ pause_accepting(struct master *mp, const char *what)
  * master (struct master_hot); worker_main() keeps its own copy of the
  * segment's handle.
  */
+/*
+ * fork(2) for a worker, without what only a master with threads needs.
+ * glibc's fork() also runs the pthread_atfork() handlers and, in the
+ * child, resets locks and lists that only another thread could have held:
+ * the dynamic loader's, on two pages of its data, and the thread
+ * library's, on a page of the C library's.  Each write left the worker a
+ * private copy of a page it otherwise shares with the master: three of
+ * the nine pages an idle worker kept (BENCHMARKS.md).  _Fork() (glibc
+ * 2.34, POSIX.1-2024) is fork() without them.  With one thread in the
+ * parent its child may do all it did before; the one handler chatd
+ * registers (shm/lock.c) the child runs by hand.  A master with threads
+ * (none so far) gets fork().
+ */
+static pid_t
+worker_fork(void)
+{
+	pid_t pid;
+
+#ifdef HAVE__FORK
+	if (!__libc_single_threaded)
+		return fork();
+	if ((pid = _Fork()) == 0)
+		lock_forget_pid();
+#else
+	pid = fork();
+#endif
+	return pid;
+}
+
 static pid_t
 spawn_worker(struct master *mp, int fd, int row, const char *addr)
 {
-	pid_t pid = fork();
+	pid_t pid = worker_fork();
 	int i;
 
 	if (pid != 0)

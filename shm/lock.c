@@ -64,8 +64,12 @@ try_take(struct shm_lock *l, int32_t me)
 static _Thread_local _Atomic pid_t my_pid;
 static pthread_once_t my_pid_once = PTHREAD_ONCE_INIT;
 
-static void
-forget_pid(void)
+/*
+ * In the child of a fork: the pid kept is the parent's.  Run by fork()'s
+ * handler, and by hand in a child made without handlers (_Fork()).
+ */
+void
+lock_forget_pid(void)
 {
 	atomic_store_explicit(&my_pid, 0, memory_order_relaxed);
 }
@@ -73,7 +77,7 @@ forget_pid(void)
 static void
 watch_forks(void)
 {
-	pthread_atfork(NULL, NULL, forget_pid);
+	pthread_atfork(NULL, NULL, lock_forget_pid);
 }
 
 static int32_t

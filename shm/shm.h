@@ -363,6 +363,7 @@ int lock_take(struct shm_lock *);
 int lock_try(struct shm_lock *);
 void lock_give(struct shm_lock *);
 int lock_release_dead(struct shm_lock *, pid_t dead);
+void lock_forget_pid(void);
 
 /* ring.c */
 uint64_t ring_publish(struct shm *, struct msg *);

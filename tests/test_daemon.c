@@ -1843,6 +1843,65 @@ START_TEST(no_heap_at_the_program_break)
 }
 END_TEST
 
+/*
+ * A worker takes the publish lock in its own name.  Workers are forked
+ * without fork()'s handlers (_Fork()), and the lock code keeps its pid: a
+ * worker that kept the master's would, killed inside the lock, leave it
+ * held by a live process, so nobody would ever take it over.  Samples the
+ * lock word while A floods B, in rounds until it has seen it held often:
+ * every holder seen is A's worker.
+ */
+START_TEST(workers_take_locks_in_their_own_name)
+{
+	const char *const args[] = {"-l", "0", NULL};
+	char *burst, line[LINE], last[32];
+	struct shm seg;
+	pid_t wa, owner, stranger = 0;
+	int round, i, n, seen = 0, done;
+	size_t used;
+	uint64_t deadline;
+
+	start(args);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	ck_assert_int_gt(wa = worker_pid(1), 0);
+	ck_assert_int_eq(shm_attach_ro(&seg, d.segname), 0);
+	ck_assert_ptr_nonnull(burst = malloc(BURST * 16));
+	for (round = 0; round < 20 && seen < 100; round++) {
+		for (i = 0, used = 0; i < BURST; i++)
+			used += (size_t)snprintf(burst + used, 16, "r%d-%d\n",
+			    round, i);
+		snprintf(last, sizeof(last), "r%d-%d", round, BURST - 1);
+		ck_assert_int_eq(client_send_raw(a, burst, used), 0);
+		deadline = now_ms() + (uint64_t)T_TIMEOUT;
+		for (done = 0; !done && now_ms() < deadline;) {
+			for (i = 0; i < 100000; i++) {
+				owner = atomic_load_explicit(
+				    &seg.h->publock.owner,
+				    memory_order_relaxed);
+				if (owner == 0)
+					continue;
+				seen++;
+				if (owner != wa)
+					stranger = owner;
+			}
+			while (!done && (n = client_line(b, line,
+					     sizeof(line), 0)) >= 0)
+				done = (size_t)n >= strlen(last) &&
+				    strcmp(line + n - strlen(last), last) ==
+					0;
+		}
+		ck_assert_msg(done, "B did not get round %d", round);
+	}
+	free(burst);
+	shm_detach(&seg);
+	ck_assert_msg(stranger == 0, "publish lock held by %ld, not by %ld",
+	    (long)stranger, (long)wa);
+	ck_assert_int_gt(seen, 0);
+	two_done();
+}
+END_TEST
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -2653,6 +2712,7 @@ daemon_suite(void)
 	tcase_add_test(tc, workers_get_fresh_copies_of_the_code_by_twos);
 	tcase_add_test(tc, workers_per_copy_0_shares_one_copy);
 	tcase_add_test(tc, no_heap_at_the_program_break);
+	tcase_add_test(tc, workers_take_locks_in_their_own_name);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 
