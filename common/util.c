@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,4 +132,25 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/*
+ * Closes every descriptor from LOW up: close_range(2) where the kernel has
+ * it, else one close(2) each up to the limit on open files.
+ */
+void
+close_from(int low)
+{
+	struct rlimit rl;
+	int fd, max;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)low, ~0U, 0U) == 0)
+		return;
+#endif
+	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ?
+	    (int)rl.rlim_cur :
+	    1048576;
+	for (fd = low; fd < max; fd++)
+		close(fd);
 }

@@ -34,6 +34,7 @@ int64_t wall_ms(void); /* CLOCK_REALTIME in milliseconds */
 void realtime_in(struct timespec *ts, uint64_t ns);
 size_t strlcpy_(char *dst, const char *src, size_t size);
 int proc_is_dead(pid_t pid);
+void close_from(int low); /* every descriptor from LOW up */
 int write_all(int fd, const void *buf, size_t len);
 int parse_uint(const char *s, unsigned long min, unsigned long max,
     unsigned long *out);

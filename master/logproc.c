@@ -23,14 +23,12 @@
  * At stop the master closes its end and waits (LOGPROC_DRAIN_MS at most)
  * until the log process has written everything and exited.
  */
-#define _GNU_SOURCE /* close_range(2) */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -48,18 +46,9 @@
 static int
 keep_only(int fd)
 {
-	struct rlimit rl;
-	int i, max;
-
 	if (fd != 3 && dup2(fd, 3) == -1)
 		return -1;
-	if (close_range(4, ~0U, 0) == 0)
-		return 3;
-	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1048576 ?
-	    (int)rl.rlim_cur :
-	    1048576;
-	for (i = 4; i < max; i++)
-		close(i);
+	close_from(4);
 	return 3;
 }
 

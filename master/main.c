@@ -605,6 +605,12 @@ main(int argc, char **argv)
 
 	heap_beside_libraries();
 	rseq_off();
+	/*
+	 * No descriptor the caller left open stays: every worker would hold
+	 * it for its life (a pipe the caller waits on would not end), and
+	 * with it a descriptor table of the caller's size.
+	 */
+	close_from(STDERR_FILENO + 1);
 	m.pidfd = -1;
 	m.ready_fd = -1;
 	m.mem_fd = -1;

@@ -1902,6 +1902,30 @@ START_TEST(workers_take_locks_in_their_own_name)
 }
 END_TEST
 
+/*
+ * A descriptor the caller left open is closed at start: when the test
+ * closes its own copy of a pipe's write end, its read end sees EOF at once,
+ * though chatd, its log process and a worker were all started with it.
+ */
+START_TEST(inherited_descriptors_are_closed)
+{
+	struct pollfd pfd;
+	char byte;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0); /* not close-on-exec: chatd gets it */
+	start(NULL);
+	close(p[1]);
+	ck_assert_ptr_nonnull(a = client_greeted(&d, na, sizeof(na)));
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, T_TIMEOUT), 1);
+	ck_assert_int_eq(read(p[0], &byte, 1), 0);
+	close(p[0]);
+	one_done();
+}
+END_TEST
+
 START_TEST(never_serves_as_root)
 {
 	const char *a1[] = {"chatd", "-f", "-p", "0", "-b", "127.0.0.1", "-u",
@@ -2712,6 +2736,7 @@ daemon_suite(void)
 	tcase_add_test(tc, workers_get_fresh_copies_of_the_code_by_twos);
 	tcase_add_test(tc, workers_per_copy_0_shares_one_copy);
 	tcase_add_test(tc, no_heap_at_the_program_break);
+	tcase_add_test(tc, inherited_descriptors_are_closed);
 	tcase_add_test(tc, workers_take_locks_in_their_own_name);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
