@@ -285,8 +285,10 @@ memory: chatd $(BUILD)/bench/idlemem
 #                          by mapping, and how many every worker shares
 #                          (WAKE_FLOOR=1: a member of fanfloor -F instead)
 #   make workerpages       the pages an idle worker keeps as its own, by
-#                          mapping, clients one at a time and in bursts
-#                          (WORKERPAGES_N clients, 100)
+#                          mapping, clients one at a time, in bursts, and
+#                          in bursts into a room with a backlog
+#                          (WORKERPAGES_N clients, 100; WORKERPAGES_HISTORY
+#                          lines said first, 10)
 
 SPAWN_N ?= 1000 10000
 SPAWN_FLAGS ?=
@@ -296,6 +298,7 @@ PAGE_N ?= 100 500 1100
 
 WAKE_FLOOR ?=
 WORKERPAGES_N ?= 100
+WORKERPAGES_HISTORY ?= 10
 
 .PHONY: spawnfloor switchcost pagecost wakepages workerpages
 
@@ -332,6 +335,7 @@ wakepages: chatd $(BUILD)/bench/fanfloor
 workerpages: chatd $(BUILD)/bench/idlemem $(BUILD)/bench/ownpages
 	CHATD=./chatd IDLEMEM=$(BUILD)/bench/idlemem \
 	  OWNPAGES=$(BUILD)/bench/ownpages N="$(WORKERPAGES_N)" \
+	  HISTORY="$(WORKERPAGES_HISTORY)" \
 	  bench/workerpages.sh
 
 # ---- compare: chatd against redis-server, ngircd and the floors (bench/) ----

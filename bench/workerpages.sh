@@ -6,7 +6,9 @@
 # next connects: every accept burst is one connection) and then, against
 # a new chatd, in bursts of up to 64 (a storm), and after each prints, by
 # mapping, how many pages each worker alone maps (bench/ownpages: the
-# median over the workers, with the spread).  Those pages are what a
+# median over the workers, with the spread), and once more in bursts into
+# a room where HISTORY lines (10) were said first, which every JOIN
+# replays.  Those pages are what a
 # worker costs beyond its share of what all of them map: the pages it
 # wrote after fork(), and those the master wrote after forking it, whose
 # old copy the worker keeps (BENCHMARKS.md, "What a worker writes").
@@ -23,6 +25,7 @@ CHATD=${CHATD:-./chatd}
 IDLEMEM=${IDLEMEM:?the idlemem binary (make workerpages builds it)}
 OWNPAGES=${OWNPAGES:?the ownpages binary (make workerpages builds it)}
 N=${N:-100}
+HISTORY=${HISTORY:-10}
 case $N in
 '' | *[!0-9]* | 0) echo "workerpages: N must be a number, 1 or more" >&2; exit 1 ;;
 esac
@@ -51,10 +54,28 @@ trap 'exit 1' INT TERM HUP
 
 ulimit -n $((N + 200)) 2>/dev/null || :
 
-# one pass: a chatd, N clients with idlemem's window $1, the pages
+# HISTORY lines said in #lobby by a client that then leaves: what the
+# next clients' JOIN replays (the backlog, 10 lines by default)
+history() {
+	local i
+	exec 4<>"/dev/tcp/127.0.0.1/$cport"
+	{
+		echo historian
+		for i in $(seq "$HISTORY"); do
+			echo "line $i of the room's history"
+		done
+		echo /quit
+	} >&4
+	timeout 10 cat <&4 >/dev/null || :
+	exec 4>&-
+}
+
+# one pass: a chatd, N clients with idlemem's window $1, the pages; with
+# a third argument, into a room with HISTORY lines said before
 measure() {
 	local window=$1 what=$2 logpid workers i
 	start_chatd -o idle_timeout=0
+	[ -z "${3:-}" ] || history
 	rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
 	"$IDLEMEM" -c "$N" -p "$cport" -j "$window" -t 300 -w 600 \
 	    <"$tmp/fifo" >"$tmp/idle.out" 2>"$tmp/idle.err" &
@@ -82,3 +103,4 @@ measure() {
 
 measure 1 "one at a time"
 measure 64 "in bursts of up to 64"
+measure 64 "in bursts, into a room with $HISTORY lines of history" history

@@ -602,23 +602,25 @@ slot_link(struct shm *s, uint64_t seq, uint32_t hash, uint64_t *prev)
 }
 
 /*
- * Fills OUT with up to MAX of the latest text and action messages of ROOM
- * (hash HASH) numbered below BEFORE, oldest first, read straight from the
- * ring.  It follows the room's chain back from its latest text: the
+ * Fills SEQS with the sequence numbers of up to MAX of the latest text and
+ * action messages of ROOM (hash HASH) numbered below BEFORE, oldest first,
+ * read straight from the ring; TMP holds each candidate while its room is
+ * checked.  It follows the room's chain back from its latest text: the
  * lines it reads are the room's own, those of rooms sharing its chain,
  * and those of the room published since BEFORE; not every slot of a ring
  * full of other rooms' lines, which cost a join into a quiet room
  * milliseconds.  It stops at the first slot already overwritten.  Returns
- * how many.
+ * how many.  Numbers, not copies: a joining worker then copies one line at
+ * a time (ring_fetch()), where copies of ten lines wrote two pages of its
+ * own that an idle worker keeps for life.
  */
 size_t
-ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
-    size_t max, struct msg *out)
+ring_backlog_seqs(struct shm *s, uint64_t before, uint32_t hash,
+    const char *room, size_t max, uint64_t *seqs, struct msg *tmp)
 {
-	uint64_t next, prev, seq, floor, hops;
+	uint64_t next, prev, seq, floor, hops, t;
 	size_t n = 0, i;
 	unsigned state;
-	struct msg tmp;
 	int may;
 
 	next = atomic_load_explicit(text_chain(s->cold, hash),
@@ -630,21 +632,52 @@ ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
 		if ((may = slot_link(s, seq, hash, &prev)) < 0)
 			break;
 		if (may == 1 && seq < before) {
-			if (!slot_copy(s, seq, &out[n], &state))
+			if (!slot_copy(s, seq, tmp, &state))
 				break;
-			prev = out[n].prev_text;
-			if (out[n].room_hash == hash &&
-			    strcmp(out[n].room, room) == 0)
-				n++;
+			prev = tmp->prev_text;
+			if (tmp->room_hash == hash &&
+			    strcmp(tmp->room, room) == 0)
+				seqs[n++] = seq;
 		}
 		if (prev >= next) /* a chain only goes back */
 			break;
 		next = prev;
 	}
 	for (i = 0; i < n / 2; i++) {
-		tmp = out[i];
-		out[i] = out[n - 1 - i];
-		out[n - 1 - i] = tmp;
+		t = seqs[i];
+		seqs[i] = seqs[n - 1 - i];
+		seqs[n - 1 - i] = t;
 	}
 	return n;
+}
+
+/*
+ * Copies message SEQ into OUT.  Returns 1, or 0 if its slot holds another
+ * message by now.
+ */
+int
+ring_fetch(struct shm *s, uint64_t seq, struct msg *out)
+{
+	unsigned state;
+
+	return slot_copy(s, seq, out, &state);
+}
+
+/*
+ * As ring_backlog_seqs(), but copies the messages into OUT (MAX at most
+ * BACKLOG_MAX); those overwritten in between are left out.
+ */
+size_t
+ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
+    size_t max, struct msg *out)
+{
+	uint64_t seqs[BACKLOG_MAX];
+	size_t n, i, k = 0;
+
+	if (max > BACKLOG_MAX)
+		max = BACKLOG_MAX;
+	n = ring_backlog_seqs(s, before, hash, room, max, seqs, out);
+	for (i = 0; i < n; i++)
+		k += (size_t)ring_fetch(s, seqs[i], &out[k]);
+	return k;
 }

@@ -225,9 +225,9 @@ format_msg(struct worker *w, const struct msg *m, uint64_t seq, char *out,
 struct outbuf {
 	struct worker *w;
 	size_t used;
-	struct msg m; /* the message being read */
+	struct msg m;		     /* the message being read */
+	uint64_t bl[BACKLOG_MAX]; /* a room's backlog, by number */
 	char buf[OUTBUF];
-	struct msg bl[BACKLOG_MAX + 1]; /* a room's backlog */
 };
 
 HOT static int
@@ -252,10 +252,13 @@ reserve(struct outbuf *o)
 
 /*
  * Shows the last messages of room IDX published before SEQ (our JOIN),
- * read straight from the ring.  The room is current, so lines carry no tag.
+ * read straight from the ring, one at a time through M (o->m: the caller
+ * is done with it).  The room is current, so lines carry no tag.  Lines
+ * overwritten since they were found were the oldest: they are left out
+ * before the count is told.
  */
 static void
-replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
+replay(struct outbuf *o, int idx, uint64_t seq, struct msg *m)
 {
 	struct worker *w = o->w;
 	uint32_t max = w->shm->h->lim.backlog;
@@ -265,16 +268,23 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *bl)
 		max = BACKLOG_MAX;
 	if (max == 0)
 		return;
-	n = ring_backlog(w->shm, seq, w->rooms[idx].hash, w->rooms[idx].name,
-	    max, bl);
-	if (n == 0)
+	n = ring_backlog_seqs(w->shm, seq, w->rooms[idx].hash,
+	    w->rooms[idx].name, max, o->bl, m);
+	for (i = 0; i < n && !ring_fetch(w->shm, o->bl[i], m); i++)
+		;
+	if (i == n)
 		return;
 	o->used += put(reserve(o), LINE_ROOM,
 	    "*** last %zu message%s in "
 	    "%s:\r\n",
-	    n, n == 1 ? "" : "s", w->rooms[idx].name);
-	for (i = 0; i < n; i++)
-		o->used += format_chat(w, &bl[i], idx, reserve(o), LINE_ROOM);
+	    n - i, n - i == 1 ? "" : "s", w->rooms[idx].name);
+	for (;;) {
+		o->used += format_chat(w, m, idx, reserve(o), LINE_ROOM);
+		while (++i < n && !ring_fetch(w->shm, o->bl[i], m))
+			;
+		if (i >= n)
+			break;
+	}
 	o->used += put(reserve(o), LINE_ROOM, "*** end of backlog\r\n");
 }
 
@@ -501,8 +511,6 @@ drain(struct outbuf *o)
 		}
 		len = format_msg(w, m, seq, reserve(o), LINE_ROOM, &idx);
 		o->used += len;
-		if (idx >= 0)
-			replay(o, idx, seq, o->bl);
 		if (len > 0) {
 			lines++;
 			if (m->sender != w->talker) {
@@ -510,7 +518,10 @@ drain(struct outbuf *o)
 				w->talkers++;
 			}
 		}
-		if ((down = m->type == MSG_SHUTDOWN) || w->closing)
+		down = m->type == MSG_SHUTDOWN;
+		if (idx >= 0) /* our JOIN: M is free for the backlog */
+			replay(o, idx, seq, m);
+		if (down || w->closing)
 			break;
 	}
 	if (lost > 0)
@@ -527,11 +538,10 @@ drain(struct outbuf *o)
 }
 
 /*
- * Sets up the worker's outbound buffer and backlog.  They are static: a
- * worker has one of each, and of their 100 KiB it writes only the pages
- * it uses (an idle client, the first few of the buffer), where memory
- * from malloc() would come from the master's heap, a copied page at a
- * time, or be cleared whole by calloc().
+ * Sets up the worker's outbound buffer.  It is static: a worker has one,
+ * and of its 33 KiB it writes only the pages it uses (an idle client, the
+ * first), where memory from malloc() would come from the master's heap,
+ * a copied page at a time, or be cleared whole by calloc().
  */
 void
 outbound_start(struct worker *w)
