@@ -129,12 +129,6 @@ pause_accepting(struct master *mp, const char *what)
 }
 
 /*
- * Forks the worker for FD on row ROW; returns its pid, or -1.  The child
- * reads *MP but writes none of it, so that its page stays shared with the
- * master (struct master_hot); worker_main() keeps its own copy of the
- * segment's handle.
- */
-/*
  * fork(2) for a worker, without what only a master with threads needs.
  * glibc's fork() also runs the pthread_atfork() handlers and, in the
  * child, resets locks and lists that only another thread could have held:
@@ -163,6 +157,12 @@ worker_fork(void)
 	return pid;
 }
 
+/*
+ * Forks the worker for FD on row ROW; returns its pid, or -1.  The child
+ * reads *MP but writes none of it, so that its page stays shared with the
+ * master (struct master_hot); worker_main() keeps its own copy of the
+ * segment's handle.
+ */
 static pid_t
 spawn_worker(struct master *mp, int fd, int row, const char *addr)
 {
