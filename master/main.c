@@ -420,7 +420,7 @@ wait_events(struct master *mp, int listen, int timeout, short *rev)
 }
 
 /* Runs until SIGTERM or SIGINT; returns the signal. */
-static int
+static __attribute__((noinline)) int
 serve(struct master *mp)
 {
 	struct master_hot *hot = mp->hot;
@@ -568,6 +568,27 @@ rseq_off(void)
 #endif
 }
 
+#define SERVE_STACK_AT 0xf80 /* page offset where serve()'s frame begins */
+
+/*
+ * serve() with its frame at the top of a page of the stack.  Each worker
+ * keeps as its own the stack pages it writes (its frames, about 4 KiB
+ * below the fork) and those the master writes after forking it (the
+ * accept loop's frames, serve() down): together about 5 KiB, which fall on
+ * two pages or three depending on where the stack's random offset puts
+ * them.  From the top of a page they fall on two.
+ */
+static __attribute__((noinline)) int
+serve_at_page_top(struct master *mp)
+{
+	volatile char here = 0;
+	uintptr_t sp = (uintptr_t)&here;
+	char pad[((sp - SERVE_STACK_AT) & 4095) + 1];
+
+	__asm__ volatile("" : : "r"(pad) : "memory");
+	return serve(mp);
+}
+
 /* The master's hot state (struct master_hot), zero like a static. */
 static struct master_hot *
 master_hot_new(void)
@@ -635,7 +656,7 @@ main(int argc, char **argv)
 	master_keep(&m);
 	if (m.cf.foreground == 0)
 		log_tostderr(0);
-	sig = serve(&m);
+	sig = serve_at_page_top(&m);
 	stop(&m, sig);
 	logproc_stop(&m);
 	config_free(&m.cf);
