@@ -1897,6 +1897,89 @@ START_TEST(workers_take_locks_in_their_own_name)
 }
 END_TEST
 
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f /* Linux 5.13 */
+#endif
+
+/*
+ * Pages of the writable data mapping of the dynamic loader in PID that PID
+ * alone maps (/proc/PID/pagemap bit 56), or -1 if they cannot be read.
+ */
+static int
+loader_pages_alone(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned long lo, hi, at;
+	uint64_t e;
+	FILE *f;
+	int fd, n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/pagemap", (long)pid);
+	fd = open(path, O_RDONLY);
+	while (fd != -1 && fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, " rw-p ") == NULL ||
+		    strstr(line, "/ld-linux") == NULL ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		for (n = n < 0 ? 0 : n, at = lo; at < hi; at += 4096)
+			if (pread(fd, &e, sizeof(e), (off_t)(at / 4096 * 8)) ==
+				sizeof(e) &&
+			    (e >> 63) != 0 && ((e >> 56) & 1) != 0)
+				n++;
+	}
+	if (fd != -1)
+		close(fd);
+	fclose(f);
+	return n;
+}
+
+/*
+ * A worker writes none of what only a forked master with threads would
+ * need: it is forked with _Fork(), so the dynamic loader's data stays
+ * shared with the master (fork() re-initialised its locks in the child),
+ * and the master has turned off restartable sequences, so the kernel
+ * writes no rseq area in it (ptrace's view of its rseq registration).
+ * Each was a page of the worker's own.  Not under valgrind, which keeps a
+ * loader of its own, nor the sanitizers, whose runtime may write it.
+ */
+START_TEST(workers_write_no_fork_state)
+{
+	struct {
+		uint64_t pointer;
+		uint32_t size, signature, flags, pad;
+	} rseq;
+	pid_t w;
+	int st, n;
+
+	three();
+	ck_assert_int_gt(w = worker_pid(2), 0);
+#ifndef SANITIZED
+	if (!under_valgrind(d.pid) && (n = loader_pages_alone(w)) >= 0)
+		ck_assert_msg(n == 0,
+		    "%d page(s) of the loader's data are the worker's alone",
+		    n);
+#endif
+	ck_assert_int_eq(ptrace(PTRACE_SEIZE, w, NULL, NULL), 0);
+	ck_assert_int_eq(ptrace(PTRACE_INTERRUPT, w, NULL, NULL), 0);
+	ck_assert_int_eq(waitpid(w, &st, __WALL), w);
+	memset(&rseq, 0, sizeof(rseq));
+	n = (int)ptrace(PTRACE_GET_RSEQ_CONFIGURATION, w,
+	    (void *)sizeof(rseq), &rseq);
+	ptrace(PTRACE_DETACH, w, NULL, NULL);
+	if (n != -1) /* -1: a kernel before 5.13 */
+		ck_assert_msg(rseq.pointer == 0,
+		    "the worker has an rseq area at %#llx",
+		    (unsigned long long)rseq.pointer);
+	/* and the worker serves on after being looked at */
+	client_send(b, "still here\n");
+	ck_assert_int_eq(client_expect(a, "still here", NULL, 0), 0);
+	three_done();
+}
+END_TEST
+
 /*
  * A descriptor the caller left open is closed at start: when the test
  * closes its own copy of a pipe's write end, its read end sees EOF at once,
@@ -2733,6 +2816,7 @@ daemon_suite(void)
 	tcase_add_test(tc, no_heap_at_the_program_break);
 	tcase_add_test(tc, inherited_descriptors_are_closed);
 	tcase_add_test(tc, workers_take_locks_in_their_own_name);
+	tcase_add_test(tc, workers_write_no_fork_state);
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 
