@@ -1901,6 +1901,7 @@ END_TEST
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f /* Linux 5.13 */
 #endif
 
+#ifndef SANITIZED
 /*
  * Pages of the writable data mapping of the dynamic loader in PID that PID
  * alone maps (/proc/PID/pagemap bit 56), or -1 if they cannot be read.
@@ -1935,6 +1936,7 @@ loader_pages_alone(pid_t pid)
 	fclose(f);
 	return n;
 }
+#endif
 
 /*
  * A worker writes none of what only a forked master with threads would
