@@ -30,6 +30,9 @@ case $N in
 '' | *[!0-9]* | 0) echo "workerpages: N must be a number, 1 or more" >&2; exit 1 ;;
 esac
 [ "$N" -le 5000 ] || { echo "workerpages: N is at most 5000" >&2; exit 1; }
+case $HISTORY in
+'' | *[!0-9]*) echo "workerpages: HISTORY must be a number" >&2; exit 1 ;;
+esac
 
 tmp=$(mktemp -d)
 cname="workerpages$$"

@@ -576,7 +576,8 @@ rseq_off(void)
  * below the fork) and those the master writes after forking it (the
  * accept loop's frames, serve() down): together about 5 KiB, which fall on
  * two pages or three depending on where the stack's random offset puts
- * them.  From the top of a page they fall on two.
+ * them.  From the top of a page they fall on two.  Reckons in 4 KiB
+ * pages; with larger ones the padding is merely useless.
  */
 static __attribute__((noinline)) int
 serve_at_page_top(struct master *mp)

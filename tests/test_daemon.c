@@ -1845,6 +1845,22 @@ START_TEST(no_heap_at_the_program_break)
 END_TEST
 
 /*
+ * Attaches to PID with ptrace and stops it; returns the stop's status.
+ * PTRACE_DETACH lets it go again (so does the test's exit).
+ */
+static int
+trace_and_stop(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(ptrace(PTRACE_SEIZE, pid, NULL, NULL), 0);
+	ck_assert_int_eq(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, __WALL), pid);
+	ck_assert(WIFSTOPPED(st));
+	return st;
+}
+
+/*
  * A worker takes the publish lock in its own name.  Workers are forked
  * without fork()'s handlers (_Fork()), and the lock code keeps its pid: a
  * worker that kept the master's would, killed inside the lock, leave it
@@ -1871,10 +1887,7 @@ START_TEST(workers_take_locks_in_their_own_name)
 		return;
 	}
 	ck_assert_int_eq(shm_attach_ro(&seg, d.segname), 0);
-	ck_assert_int_eq(ptrace(PTRACE_SEIZE, wa, NULL, NULL), 0);
-	ck_assert_int_eq(ptrace(PTRACE_INTERRUPT, wa, NULL, NULL), 0);
-	ck_assert_int_eq(waitpid(wa, &st, __WALL), wa);
-	ck_assert(WIFSTOPPED(st));
+	(void)trace_and_stop(wa);
 	client_send(a, "in the lock\n");
 	deadline = now_ms() + (uint64_t)T_TIMEOUT;
 	while ((owner = atomic_load(&seg.h->publock.owner)) == 0 &&
@@ -1910,7 +1923,7 @@ static int
 loader_pages_alone(pid_t pid)
 {
 	char path[64], line[512];
-	unsigned long lo, hi, at;
+	unsigned long lo, hi, at, page = (unsigned long)sysconf(_SC_PAGESIZE);
 	uint64_t e;
 	FILE *f;
 	int fd, n = -1;
@@ -1925,8 +1938,8 @@ loader_pages_alone(pid_t pid)
 		    strstr(line, "/ld-linux") == NULL ||
 		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
 			continue;
-		for (n = n < 0 ? 0 : n, at = lo; at < hi; at += 4096)
-			if (pread(fd, &e, sizeof(e), (off_t)(at / 4096 * 8)) ==
+		for (n = n < 0 ? 0 : n, at = lo; at < hi; at += page)
+			if (pread(fd, &e, sizeof(e), (off_t)(at / page * 8)) ==
 				sizeof(e) &&
 			    (e >> 63) != 0 && ((e >> 56) & 1) != 0)
 				n++;
@@ -1954,7 +1967,7 @@ START_TEST(workers_write_no_fork_state)
 		uint32_t size, signature, flags, pad;
 	} rseq;
 	pid_t w;
-	int st, n;
+	int n;
 
 	three();
 	ck_assert_int_gt(w = worker_pid(2), 0);
@@ -1964,9 +1977,7 @@ START_TEST(workers_write_no_fork_state)
 		    "%d page(s) of the loader's data are the worker's alone",
 		    n);
 #endif
-	ck_assert_int_eq(ptrace(PTRACE_SEIZE, w, NULL, NULL), 0);
-	ck_assert_int_eq(ptrace(PTRACE_INTERRUPT, w, NULL, NULL), 0);
-	ck_assert_int_eq(waitpid(w, &st, __WALL), w);
+	(void)trace_and_stop(w);
 	memset(&rseq, 0, sizeof(rseq));
 	n = (int)ptrace(PTRACE_GET_RSEQ_CONFIGURATION, w,
 	    (void *)sizeof(rseq), &rseq);
