@@ -24,28 +24,47 @@ align64(size_t n)
 }
 
 static size_t
+page_up(size_t n, size_t page)
+{
+	return (n + page - 1) & ~(page - 1);
+}
+
+/*
+ * Where each part of the segment lies, in this order: the header and
+ * both maps, the cold part, the indexes (nicknames, room directory, room
+ * index), the slots on pages of their own, and the rows.  Sets S's
+ * pointers if S->h is set.  Returns the segment's size.
+ *
+ * Why this order: a worker reads the header, the maps and the ring all
+ * the time, and the indexes when its client registers and joins; of the
+ * rows it reads its own.  The segment is mapped from a 2 MiB boundary
+ * (map()), so with 10,000 rows the first three lie in the first two page
+ * tables (4 KiB each) and only its own row may take a third; with the
+ * rows between the header and the ring, as before, an idle worker filled
+ * one more on average (BENCHMARKS.md, "The segment's order").
+ */
+static size_t
 layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t map_off = align64(sizeof(struct shm_header));
 	size_t owe_off =
 	    align64(map_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
 	size_t cold_off =
 	    align64(owe_off + ((size_t)nrows + 63) / 64 * sizeof(uint64_t));
-	size_t rows_off = align64(cold_off + sizeof(struct shm_cold));
-	size_t nicks_off =
-	    align64(rows_off + (size_t)nrows * sizeof(struct row));
+	size_t nicks_off = align64(cold_off + sizeof(struct shm_cold));
 	size_t dir_off = align64(nicks_off +
 	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent));
 	size_t ix_off =
 	    align64(dir_off + (size_t)nrows * sizeof(struct room_ent));
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	/* on pages of their own: workers map them read-only */
-	size_t slots_off = (ix_off +
-	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent) + page - 1) &
-	    ~(page - 1);
-	size_t size = slots_off + (size_t)nslots * sizeof(struct slot);
+	size_t slots_off = page_up(ix_off +
+	    (size_t)nick_buckets(nrows) * sizeof(struct nick_ent), page);
+	size_t slots_len = page_up((size_t)nslots * sizeof(struct slot), page);
+	size_t rows_off = slots_off + slots_len;
+	size_t size = page_up(rows_off + (size_t)nrows * sizeof(struct row),
+	    page);
 
-	size = (size + page - 1) & ~(page - 1);
 	if (s->h != NULL) {
 		s->rows = (struct row *)((char *)s->h + rows_off);
 		s->sleepmap = (_Atomic uint64_t *)((char *)s->h + map_off);
@@ -56,14 +75,56 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 		s->room_ix = (struct nick_ent *)((char *)s->h + ix_off);
 		s->slots = (struct slot *)((char *)s->h + slots_off);
 		s->rslots = s->slots;
+		s->wmap_off = slots_off;
+		s->slots_len = slots_len;
 	}
 	return size;
 }
 
+#define SEGMENT_ALIGN ((size_t)2 << 20) /* what a page-table page maps */
+
+/*
+ * Maps SIZE bytes of FD from OFF, shared, at a SEGMENT_ALIGN boundary:
+ * reserves that much more address space, maps over its first boundary and
+ * gives back the rest.  If the reservation fails, maps where the kernel
+ * likes.  Returns the address, or MAP_FAILED with errno set.
+ */
+static void *
+map_aligned(int fd, off_t off, size_t size, int prot)
+{
+	size_t span = size + SEGMENT_ALIGN;
+	char *r = mmap(NULL, span, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *at;
+	void *p;
+
+	if (r == MAP_FAILED)
+		return mmap(NULL, size, prot, MAP_SHARED, fd, off);
+	at = (char *)(((uintptr_t)r + SEGMENT_ALIGN - 1) &
+	    ~(uintptr_t)(SEGMENT_ALIGN - 1));
+	p = mmap(at, size, prot, MAP_SHARED | MAP_FIXED, fd, off);
+	if (p == MAP_FAILED) {
+		int saved = errno;
+
+		munmap(r, span);
+		errno = saved;
+		return p;
+	}
+	if (at > r)
+		munmap(r, (size_t)(at - r));
+	munmap(at + size, (size_t)(r + span - (at + size)));
+	return p;
+}
+
+/*
+ * Maps the segment from a SEGMENT_ALIGN boundary.  Workers inherit the
+ * mapping where it is, so the first two page-table pages of each cover
+ * the header, the indexes and the ring (layout()).
+ */
 static int
 map(struct shm *s, int fd, size_t size, int prot)
 {
-	void *p = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+	void *p = map_aligned(fd, 0, size, prot);
 
 	if (p == MAP_FAILED)
 		return -1;
@@ -98,9 +159,9 @@ shm_huge_pages(struct shm *s, int on)
 
 /*
  * What a starting worker reads ahead, one byte a page, when ROWS rows are
- * in use: the header, the maps and those rows (OUT[0]), and the
- * nicknames, the room directory and the ring (OUT[1]), as byte offsets,
- * start and end.  Returns 2, or 0 past SHM_PRETOUCH_ROWS rows.
+ * in use: the header, the maps, the indexes and the ring (OUT[0]), and
+ * those rows (OUT[1]), as byte offsets, start and end.  Returns 2, or 0
+ * past SHM_PRETOUCH_ROWS rows.
  *
  * Why: MADV_POPULATE_READ fills the worker's page tables, but a guest
  * whose hypervisor shadows them (KVM without EPT or NPT, PVM) still exits
@@ -122,9 +183,9 @@ shm_pretouch_ranges(const struct shm *s, uint32_t rows, size_t out[2][2])
 	if (rows > SHM_PRETOUCH_ROWS || rows > s->h->nrows)
 		return 0;
 	out[0][0] = 0;
-	out[0][1] = (size_t)((const char *)&s->rows[rows] - (const char *)s->h);
-	out[1][0] = (size_t)((const char *)s->nicks - (const char *)s->h);
-	out[1][1] = s->size;
+	out[0][1] = (size_t)((const char *)s->rows - (const char *)s->h);
+	out[1][0] = out[0][1];
+	out[1][1] = (size_t)((const char *)&s->rows[rows] - (const char *)s->h);
 	return 2;
 }
 
@@ -157,10 +218,10 @@ shm_pretouch(struct shm *s, uint32_t rows)
  *
  * Why not all of it: the rows of others (a publisher's wake-ups, /who)
  * and the indexes (a join, a nickname) are read by few workers, and
- * fault in when they are.  Filled whole, at 10,000 clients the segment
- * before the ring is 6 MiB: up to three page-table pages more in every
- * worker (5 KiB on average, measured) and 1,500 entries more to fill at
- * each worker's start in a connection storm.
+ * fault in when they are.  Filled whole, at 10,000 clients the rows are
+ * 5 MiB: up to three page-table pages more in every worker (5 KiB on
+ * average, measured) and 1,400 entries more to fill at each worker's
+ * start in a connection storm.
  */
 int
 shm_populate_ranges(const struct shm *s, uint32_t rows, int row,
@@ -172,11 +233,11 @@ shm_populate_ranges(const struct shm *s, uint32_t rows, int row,
 	if (n > 0)
 		return n;
 	out[0][0] = 0;
-	out[0][1] = (size_t)((const char *)s->rows - base);
+	out[0][1] = (size_t)((const char *)s->nicks - base);
 	out[1][0] = (size_t)((const char *)&s->rows[row] - base);
 	out[1][1] = out[1][0] + sizeof(struct row);
-	out[2][0] = (size_t)((const char *)s->rslots - base);
-	out[2][1] = s->size;
+	out[2][0] = s->wmap_off;
+	out[2][1] = s->wmap_off + s->slots_len;
 	return 3;
 }
 
@@ -214,13 +275,18 @@ shm_populate(struct shm *s, uint32_t rows, int row)
  * 1,000 subscribers, on a ring that had wrapped before they joined, 1.9-
  * 3.0 us of the server's CPU a delivery against 1.3-1.5 with read-only
  * entries (BENCHMARKS.md, "Read-only slots").  The writable mapping is
- * filled in only for a publisher (shm_become_publisher()).
+ * filled in only for a publisher (shm_become_publisher()).  It starts at
+ * a 2 MiB boundary and is a whole number of 2 MiB long, past the slots
+ * (over the rows, or past the end of the file, which nothing touches),
+ * so that each of its page tables can be freed (shm_forget_writes()).
  */
 int
 shm_slots_read_only(struct shm *s)
 {
-	size_t off = (size_t)((char *)s->slots - (char *)s->h);
-	size_t len = s->size - off; /* whole pages: see layout() */
+	size_t off = s->wmap_off;
+	size_t len = s->slots_len; /* whole pages: see layout() */
+	/* whole page tables: see shm_forget_writes() */
+	size_t wlen = (len + SEGMENT_ALIGN - 1) & ~(SEGMENT_ALIGN - 1);
 	void *p;
 	int saved;
 
@@ -228,8 +294,7 @@ shm_slots_read_only(struct shm *s)
 		errno = EBADF;
 		return -1;
 	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
-	    (off_t)off);
+	p = map_aligned(s->fd, (off_t)off, wlen, PROT_READ | PROT_WRITE);
 	saved = errno;
 	close(s->fd);
 	s->fd = -1;
@@ -237,15 +302,15 @@ shm_slots_read_only(struct shm *s)
 		errno = saved;
 		return -1;
 	}
-	(void)madvise(p, len, s->huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	(void)madvise(p, wlen, s->huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (mprotect((char *)s->h + off, len, PROT_READ) == -1) {
 		saved = errno;
-		munmap(p, len);
+		munmap(p, wlen);
 		errno = saved;
 		return -1;
 	}
 	s->wmap = p;
-	s->wmap_off = off;
+	s->wmap_len = wlen;
 	s->slots = p;
 	return 0;
 }
@@ -273,8 +338,25 @@ shm_become_publisher(struct shm *s)
 {
 	if (s->wmap == NULL)
 		return;
-	madvise(s->wmap, s->size - s->wmap_off, MADV_POPULATE_WRITE);
+	madvise(s->wmap, s->slots_len, MADV_POPULATE_WRITE);
 	s->rslots = s->slots;
+}
+
+/*
+ * Called by ring.c after a process's first publish through the writable
+ * mapping of the slots (a worker's: its client's join): drops the page
+ * table entries that publish made.  An idle client's worker writes
+ * nothing more, and on Linux 6.14 and later with CONFIG_PT_RECLAIM the
+ * kernel then frees the page table itself (4 KiB), which it does only
+ * for a range that covers all of one: hence the writable mapping's 2 MiB
+ * alignment and length (shm_slots_read_only()).  Elsewhere the call
+ * costs a system call and frees nothing.  A worker that goes on
+ * publishing faults the entries in again, as before its join.
+ */
+void
+shm_forget_writes(struct shm *s)
+{
+	madvise(s->wmap, s->wmap_len, MADV_DONTNEED);
 }
 
 static int
@@ -454,7 +536,7 @@ shm_detach(struct shm *s)
 	if (s->h != NULL) {
 		munmap(s->h, s->size);
 		if (s->wmap != NULL)
-			munmap(s->wmap, s->size - s->wmap_off);
+			munmap(s->wmap, s->wmap_len);
 		if (s->fd != -1)
 			close(s->fd);
 	}

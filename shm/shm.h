@@ -36,7 +36,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x63686174u /* "chat" */
-#define SHM_VERSION 12
+#define SHM_VERSION 13
 
 #define TEXT_MAX 510	   /* bytes of text in a line, as IRC */
 #define NICK_MAX 30	   /* bytes in a nickname, at most */
@@ -324,7 +324,9 @@ struct shm {
 	struct slot *slots;	    /* where messages are written */
 	const struct slot *rslots;  /* where they are read */
 	void *wmap;		    /* see shm_slots_read_only(), or NULL */
-	size_t wmap_off;	    /* its offset in the segment */
+	size_t wmap_off;	    /* the slots' offset in the segment */
+	size_t slots_len;	    /* and their length, whole pages */
+	size_t wmap_len;	    /* the writable mapping's, 2 MiB steps */
 	unsigned writes;	    /* publishes, counted to PUBLISHER_WRITES */
 	size_t size;
 	int fd;			    /* the creator's descriptor, or -1 */
@@ -351,6 +353,7 @@ int shm_populate_ranges(const struct shm *, uint32_t rows, int row,
 void shm_populate(struct shm *, uint32_t rows, int row);
 int shm_slots_read_only(struct shm *);
 void shm_become_publisher(struct shm *);
+void shm_forget_writes(struct shm *);
 int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);

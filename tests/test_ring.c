@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -858,9 +859,9 @@ START_TEST(concurrent_publishers_lapping_reader)
 END_TEST
 
 /*
- * A starting worker reads ahead the header, the maps and the rows in
- * use, then everything from the nicknames to the end, and nothing once
- * the server is crowded.
+ * A starting worker reads ahead everything before the rows (the header,
+ * the maps, the indexes and the ring), then the rows in use, and nothing
+ * once the server is crowded.
  */
 START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 {
@@ -872,16 +873,17 @@ START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 	base = (const char *)big.h;
 	ck_assert_int_eq(shm_pretouch_ranges(&big, 3, r), 2);
 	ck_assert_uint_eq(r[0][0], 0);
-	ck_assert_uint_eq(r[0][1], (size_t)((const char *)&big.rows[3] - base));
+	ck_assert_uint_eq(r[0][1], (size_t)((const char *)big.rows - base));
 	ck_assert_uint_lt((size_t)((const char *)big.owemap - base), r[0][1]);
-	ck_assert_uint_eq(r[1][0], (size_t)((const char *)big.nicks - base));
-	ck_assert_uint_eq(r[1][1], big.size);
-	ck_assert_uint_lt(r[0][1], r[1][0]); /* the free rows are skipped */
-	ck_assert_uint_lt((size_t)((const char *)&big.slots[63] - base),
-	    r[1][1]);
+	ck_assert_uint_lt((size_t)((const char *)big.room_ix - base), r[0][1]);
+	ck_assert_uint_le((size_t)((const char *)&big.slots[64] - base),
+	    r[0][1]);
+	ck_assert_uint_eq(r[1][0], r[0][1]);
+	ck_assert_uint_eq(r[1][1], (size_t)((const char *)&big.rows[3] - base));
+	ck_assert_uint_lt(r[1][1], big.size); /* the free rows are skipped */
 	shm_pretouch(&big, 3); /* under ASan and valgrind: reads in bounds */
 	ck_assert_int_eq(shm_pretouch_ranges(&big, SHM_PRETOUCH_ROWS, r), 2);
-	ck_assert_uint_eq(r[0][1], (size_t)((const char *)
+	ck_assert_uint_eq(r[1][1], (size_t)((const char *)
 	    &big.rows[SHM_PRETOUCH_ROWS] - base));
 	shm_pretouch(&big, SHM_PRETOUCH_ROWS);
 	ck_assert_int_eq(
@@ -890,7 +892,7 @@ START_TEST(pretouch_reads_the_rows_in_use_and_the_rest)
 	shm_detach(&big);
 	/* a table smaller than the limit, all of it in use */
 	ck_assert_int_eq(shm_pretouch_ranges(&s, 8, r), 2);
-	ck_assert_uint_eq(r[0][1],
+	ck_assert_uint_eq(r[1][1],
 	    (size_t)((const char *)&s.rows[8] - (const char *)s.h));
 	ck_assert_int_eq(shm_pretouch_ranges(&s, 9, r), 0);
 	shm_pretouch(&s, 8);
@@ -920,15 +922,17 @@ START_TEST(populate_skips_the_rows_of_others_when_crowded)
 	ck_assert_uint_eq(r[0][0], 0);
 	ck_assert_uint_lt((size_t)((const char *)big.owemap - base), r[0][1]);
 	ck_assert_uint_lt((size_t)((const char *)big.cold - base), r[0][1]);
-	ck_assert_uint_eq(r[0][1], (size_t)((const char *)big.rows - base));
+	ck_assert_uint_eq(r[0][1], (size_t)((const char *)big.nicks - base));
 	row_at = (size_t)((const char *)&big.rows[700] - base);
 	ck_assert_uint_eq(r[1][0], row_at);
 	ck_assert_uint_eq(r[1][1], row_at + sizeof(struct row));
 	ck_assert_uint_eq(r[2][0], (size_t)((const char *)big.rslots - base));
-	ck_assert_uint_eq(r[2][1], big.size);
-	/* the indexes lie between the rows and the ring, outside all three */
-	ck_assert_uint_lt(r[1][1], (size_t)((const char *)big.nicks - base));
+	ck_assert_uint_eq(r[2][1], r[2][0] + big.slots_len);
+	ck_assert_uint_ge(r[2][1],
+	    (size_t)((const char *)&big.rslots[64] - base));
+	/* the indexes lie between the header and the ring, the rows after */
 	ck_assert_uint_lt((size_t)((const char *)big.room_ix - base), r[2][0]);
+	ck_assert_uint_le(r[2][1], (size_t)((const char *)big.rows - base));
 	shm_populate(&big, crowd, 700);
 	shm_populate(&big, crowd, SHM_PRETOUCH_ROWS + 99); /* the last row */
 	shm_detach(&big);
@@ -966,6 +970,65 @@ START_TEST(a_wake_up_reads_one_page_of_header_and_maps)
 	    (size_t)((const char *)&big.owemap[words] - base));
 	ck_assert_uint_ge((size_t)((const char *)big.rows - base),
 	    (size_t)((const char *)(big.cold + 1) - base));
+	shm_detach(&big);
+}
+END_TEST
+
+/* How many of LEN bytes' pages from ADDR this process has mapped. */
+static size_t
+pages_present(const void *addr, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i, n = 0;
+	uint64_t e;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ne(fd, -1);
+	for (i = 0; i < len / page; i++) {
+		off_t at = (off_t)(((uintptr_t)addr / page + i) * sizeof(e));
+
+		ck_assert_int_eq(pread(fd, &e, sizeof(e), at), (int)sizeof(e));
+		n += (e >> 63) & 1;
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * The segment is mapped from a 2 MiB boundary (what one page table maps),
+ * and with 10,000 rows and the default ring its header, maps, indexes and
+ * ring lie in its first 4 MiB: two page tables, which every worker fills.
+ * Its own row may take one more.  The writable mapping of the slots
+ * covers whole page tables too, and a process that has published once
+ * keeps none of its pages: the join of an idle client costs it no page
+ * table (shm_forget_writes()).
+ */
+START_TEST(what_a_worker_reads_lies_in_two_page_tables)
+{
+	const size_t span = (size_t)2 << 20;
+	struct shm big;
+	struct msg m;
+	const char *base;
+
+	scratch_shm(&big, 10000, 4096);
+	base = (const char *)big.h;
+	ck_assert_uint_eq((uintptr_t)base % span, 0);
+	ck_assert_uint_le((size_t)((const char *)&big.slots[4096] - base),
+	    2 * span);
+	ck_assert_uint_le((size_t)((const char *)&big.slots[4096] - base),
+	    (size_t)((const char *)big.rows - base));
+	ck_assert_uint_lt((size_t)((const char *)big.room_ix - base),
+	    (size_t)((const char *)big.slots - base));
+	ck_assert_int_eq(shm_slots_read_only(&big), 0);
+	ck_assert_uint_eq((uintptr_t)big.wmap % span, 0);
+	ck_assert_uint_eq(big.wmap_len % span, 0);
+	ck_assert_uint_ge(big.wmap_len, big.slots_len);
+	text_msg(&m, 1, "#a", "joined");
+	ring_publish(&big, &m);
+	ck_assert_uint_eq(pages_present(big.wmap, big.wmap_len), 0);
+	text_msg(&m, 1, "#a", "said");
+	ring_publish(&big, &m);
+	/* the second publish is made through it, and the page stays */
+	ck_assert_uint_gt(pages_present(big.wmap, big.slots_len), 0);
 	shm_detach(&big);
 }
 END_TEST
@@ -1070,6 +1133,7 @@ ring_suite(void)
 	tcase_add_test(tc, populate_skips_the_rows_of_others_when_crowded);
 	tcase_add_test(tc, a_wake_up_reads_one_page_of_header_and_maps);
 	tcase_add_test(tc, slots_are_read_where_they_are_read_only);
+	tcase_add_test(tc, what_a_worker_reads_lies_in_two_page_tables);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");
