@@ -45,7 +45,7 @@ LDFLAGS += -Wl,-z,relro,-z,now
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-COMMON_SRC = common/log.c common/util.c common/pagecopy.c
+COMMON_SRC = common/log.c common/util.c common/pagecopy.c common/fmt.c
 SHM_SRC = shm/segment.c shm/lock.c shm/ring.c shm/table.c
 WORKER_SRC = worker/frame.c worker/sanitize.c worker/command.c \
              worker/session.c worker/outbound.c
@@ -57,7 +57,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB = $(BUILD)/libchatd.a
 
 UNIT_TESTS = test_ring test_table test_frame test_sanitize test_command \
-             test_config
+             test_config test_fmt
 INTEG_TESTS = test_daemon test_storm test_syslog test_chaos
 TESTS = $(UNIT_TESTS) $(INTEG_TESTS)
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)

@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "log.h"
 
 static int log_foreground;
@@ -174,14 +175,15 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 	    !(log_flag != NULL ? atomic_load(log_flag) : log_verbose))
 		return;
 	if (log_foreground &&
-	    (pre = snprintf(line, 64, "chatd[%ld]: ", (long)getpid())) < 0)
+	    (pre = line_fmt(line, 64, "chatd[%ld]: ", (long)getpid())) < 0)
 		pre = 0;
 	msg = line + pre;
 	size = sizeof(line) - (size_t)pre - 1; /* room for the newline */
-	vsnprintf(msg, size, fmt, ap);
+	/* not vsnprintf(3): its stack is two pages' worth (fmt.c) */
+	line_vfmt(msg, size, fmt, ap);
 	if (with_errno) {
 		len = strlen(msg);
-		snprintf(msg + len, size - len, ": %s", strerror(saved_errno));
+		line_fmt(msg + len, size - len, ": %s", strerror(saved_errno));
 	}
 	if (relay_fd < 0 || !relay_send(pri, msg, strlen(msg)))
 		syslog(pri, "%s", msg);

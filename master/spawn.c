@@ -9,7 +9,6 @@
 #define _GNU_SOURCE /* _Fork() */
 #include <errno.h>
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "master.h"
+#include "../common/fmt.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../worker/worker.h"
@@ -29,25 +29,6 @@
 
 #define FULL_LOG_MS 10000 /* "server full" logged once per this */
 #define PAUSE_MS 250	  /* no accept() for this after EMFILE, EAGAIN */
-
-static void
-peer_name(struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
-{
-	char host[INET6_ADDRSTRLEN], port[8];
-	int n;
-
-	if (getnameinfo((struct sockaddr *)ss, len, host, sizeof(host), port,
-		sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, size, "unknown");
-		return;
-	}
-	if (ss->ss_family == AF_INET6)
-		n = snprintf(out, size, "[%s]:%s", host, port);
-	else
-		n = snprintf(out, size, "%s:%s", host, port);
-	if (n < 0 || (size_t)n >= size)
-		snprintf(out, size, "unknown");
-}
 
 /*
  * Tells the newcomer on FD why it cannot stay (LINE), and closes it.  The
@@ -235,7 +216,8 @@ spawn_accept(struct master *mp, struct listener *l)
 				log_warn("accept failed listener=%s", l->name);
 			break;
 		}
-		peer_name(&ss, len, addr, sizeof(addr));
+		/* not getnameinfo(3): a shallow stack (common/fmt.c) */
+		addr_text(&ss, addr, sizeof(addr));
 		if (mp->cf.maxperhost > 0 &&
 		    from_host(mp, addr) >= mp->cf.maxperhost) {
 			snprintf(why, sizeof(why),

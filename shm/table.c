@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "shm.h"
+#include "../common/fmt.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
@@ -487,7 +488,7 @@ table_guest_nick(struct shm *s, int row, char *nick, size_t size)
 	int tries;
 
 	for (tries = 0; tries < 1000; tries++) {
-		snprintf(nick, size, "guest%u",
+		line_fmt(nick, size, "guest%u",
 		    atomic_fetch_add(&s->h->guest_next, 1));
 		if (table_set_nick(s, row, nick, NULL) == 0)
 			return 0;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "worker.h"
+#include "../common/fmt.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
@@ -34,7 +35,7 @@ put(char *out, size_t size, const char *fmt, ...)
 	if (size == 0)
 		return 0;
 	va_start(ap, fmt);
-	n = vsnprintf(out, size, fmt, ap);
+	n = line_vfmt(out, size, fmt, ap); /* a shallow stack: see fmt.c */
 	va_end(ap);
 	if (n < 0)
 		return 0;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "worker.h"
+#include "../common/fmt.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
@@ -99,7 +100,7 @@ vline(struct worker *w, const char *prefix, const char *fmt, va_list ap)
 	int n;
 
 	memcpy(line, prefix, p);
-	n = vsnprintf(line + p, sizeof(line) - p - 2, fmt, ap);
+	n = line_vfmt(line + p, sizeof(line) - p - 2, fmt, ap); /* see fmt.c */
 	if (n < 0)
 		return -1;
 	if ((size_t)n > sizeof(line) - p - 3)
@@ -433,15 +434,15 @@ send_wrapped(struct worker *w, const char *head, const char *list, size_t n,
 	char line[WRAP + 64];
 	size_t i, len;
 
-	len = (size_t)snprintf(line, sizeof(line), "%s", head);
+	len = (size_t)line_fmt(line, sizeof(line), "%s", head);
 	for (i = 0; i < n; i++) {
 		const char *word = list + i * stride;
 
 		if (len + strlen(word) + 1 > WRAP) {
 			worker_notice(w, "%s", line);
-			len = (size_t)snprintf(line, sizeof(line), "  ");
+			len = (size_t)line_fmt(line, sizeof(line), "  ");
 		}
-		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s",
+		len += (size_t)line_fmt(line + len, sizeof(line) - len, " %s",
 		    word);
 	}
 	worker_notice(w, "%s", line);
@@ -473,7 +474,7 @@ who(struct worker *w, char *room)
 	if (n == 0)
 		worker_notice(w, "nobody is in %s", room);
 	else {
-		snprintf(head, sizeof(head), "%zu in %s:", n, room);
+		line_fmt(head, sizeof(head), "%zu in %s:", n, room);
 		send_wrapped(w, head, nicks[0].name, n < max ? n : max,
 		    sizeof(*nicks));
 	}
@@ -499,12 +500,12 @@ list_rooms(struct worker *w)
 	}
 	n = table_rooms(w->shm, rc, MAXROOMS);
 	for (i = 0; i < n; i++)
-		snprintf(words[i].s, sizeof(words[i].s), "%s(%u)", rc[i].name,
+		line_fmt(words[i].s, sizeof(words[i].s), "%s(%u)", rc[i].name,
 		    rc[i].members);
 	if (n == 0)
 		worker_notice(w, "there are no rooms: /join #ROOM makes one");
 	else {
-		snprintf(head, sizeof(head), "%zu room%s:", n,
+		line_fmt(head, sizeof(head), "%zu room%s:", n,
 		    n == 1 ? "" : "s");
 		send_wrapped(w, head, words[0].s, n, sizeof(*words));
 	}
@@ -933,8 +934,9 @@ greet(struct worker *w)
  * finishes the lines it has read before the readers it woke run, and each
  * reader finds a batch to drain instead of a single line: on two cores
  * with a hundred readers this doubles the lines delivered per second and
- * cuts the p99 latency of a flooded room by three (bench/compare.sh).  A reader still runs as soon as a CPU is free,
- * so a quiet server answers as fast as before.  Linux-only; elsewhere, or
+ * cuts the p99 latency of a flooded room by three (bench/compare.sh).  A
+ * reader still runs as soon as a CPU is free, so a quiet server answers
+ * as fast as before.  Linux-only; elsewhere, or
  * if refused, the worker keeps the normal policy.
  */
 static void
