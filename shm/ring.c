@@ -243,9 +243,6 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	lock_give(&h->publock);
 	atomic_fetch_add_explicit(&h->stats.published, 1, memory_order_relaxed);
-	/* an idle client's join is its worker's only write: keep no table */
-	if (s->wmap != NULL && s->writes == 1)
-		shm_forget_writes(s);
 	/*
 	 * A publisher that took the lock over from a dead one did the repair
 	 * the master would have done: it logs it as the master does, outside

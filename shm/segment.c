@@ -275,18 +275,13 @@ shm_populate(struct shm *s, uint32_t rows, int row)
  * 1,000 subscribers, on a ring that had wrapped before they joined, 1.9-
  * 3.0 us of the server's CPU a delivery against 1.3-1.5 with read-only
  * entries (BENCHMARKS.md, "Read-only slots").  The writable mapping is
- * filled in only for a publisher (shm_become_publisher()).  It starts at
- * a 2 MiB boundary and is a whole number of 2 MiB long, past the slots
- * (over the rows, or past the end of the file, which nothing touches),
- * so that each of its page tables can be freed (shm_forget_writes()).
+ * filled in only for a publisher (shm_become_publisher()).
  */
 int
 shm_slots_read_only(struct shm *s)
 {
 	size_t off = s->wmap_off;
 	size_t len = s->slots_len; /* whole pages: see layout() */
-	/* whole page tables: see shm_forget_writes() */
-	size_t wlen = (len + SEGMENT_ALIGN - 1) & ~(SEGMENT_ALIGN - 1);
 	void *p;
 	int saved;
 
@@ -294,7 +289,8 @@ shm_slots_read_only(struct shm *s)
 		errno = EBADF;
 		return -1;
 	}
-	p = map_aligned(s->fd, (off_t)off, wlen, PROT_READ | PROT_WRITE);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
+	    (off_t)off);
 	saved = errno;
 	close(s->fd);
 	s->fd = -1;
@@ -302,15 +298,14 @@ shm_slots_read_only(struct shm *s)
 		errno = saved;
 		return -1;
 	}
-	(void)madvise(p, wlen, s->huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	(void)madvise(p, len, s->huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (mprotect((char *)s->h + off, len, PROT_READ) == -1) {
 		saved = errno;
-		munmap(p, wlen);
+		munmap(p, len);
 		errno = saved;
 		return -1;
 	}
 	s->wmap = p;
-	s->wmap_len = wlen;
 	s->slots = p;
 	return 0;
 }
@@ -340,23 +335,6 @@ shm_become_publisher(struct shm *s)
 		return;
 	madvise(s->wmap, s->slots_len, MADV_POPULATE_WRITE);
 	s->rslots = s->slots;
-}
-
-/*
- * Called by ring.c after a process's first publish through the writable
- * mapping of the slots (a worker's: its client's join): drops the page
- * table entries that publish made.  An idle client's worker writes
- * nothing more, and on Linux 6.14 and later with CONFIG_PT_RECLAIM the
- * kernel then frees the page table itself (4 KiB), which it does only
- * for a range that covers all of one: hence the writable mapping's 2 MiB
- * alignment and length (shm_slots_read_only()).  Elsewhere the call
- * costs a system call and frees nothing.  A worker that goes on
- * publishing faults the entries in again, as before its join.
- */
-void
-shm_forget_writes(struct shm *s)
-{
-	madvise(s->wmap, s->wmap_len, MADV_DONTNEED);
 }
 
 static int
@@ -536,7 +514,7 @@ shm_detach(struct shm *s)
 	if (s->h != NULL) {
 		munmap(s->h, s->size);
 		if (s->wmap != NULL)
-			munmap(s->wmap, s->wmap_len);
+			munmap(s->wmap, s->slots_len);
 		if (s->fd != -1)
 			close(s->fd);
 	}

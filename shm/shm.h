@@ -326,7 +326,6 @@ struct shm {
 	void *wmap;		    /* see shm_slots_read_only(), or NULL */
 	size_t wmap_off;	    /* the slots' offset in the segment */
 	size_t slots_len;	    /* and their length, whole pages */
-	size_t wmap_len;	    /* the writable mapping's, 2 MiB steps */
 	unsigned writes;	    /* publishes, counted to PUBLISHER_WRITES */
 	size_t size;
 	int fd;			    /* the creator's descriptor, or -1 */
@@ -353,7 +352,6 @@ int shm_populate_ranges(const struct shm *, uint32_t rows, int row,
 void shm_populate(struct shm *, uint32_t rows, int row);
 int shm_slots_read_only(struct shm *);
 void shm_become_publisher(struct shm *);
-void shm_forget_writes(struct shm *);
 int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);
