@@ -25,6 +25,9 @@
 #define OUTBUF (32 * 1024)
 #define LINE_ROOM 1024 /* more than any one formatted line */
 
+static size_t put(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* snprintf that returns what it really wrote. */
 static size_t
 put(char *out, size_t size, const char *fmt, ...)
