@@ -211,6 +211,24 @@ log_reader(void *arg)
 }
 
 /*
+ * Waits, holding D->mu, until the reader thread adds to D's log or MS
+ * milliseconds pass.
+ */
+static void
+log_wait(struct daemon *d, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ms * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+}
+
+/*
  * Waits until the daemon's stderr holds NEEDLE.  Returns 0, or -1 after
  * TIMEOUT_MS or if the daemon closed stderr first.
  */
@@ -218,7 +236,6 @@ int
 daemon_wait_log(struct daemon *d, const char *needle, int timeout_ms)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-	struct timespec ts;
 	int found;
 
 	pthread_mutex_lock(&d->mu);
@@ -226,13 +243,7 @@ daemon_wait_log(struct daemon *d, const char *needle, int timeout_ms)
 		found = d->log != NULL && strstr(d->log, needle) != NULL;
 		if (found || d->eof || deadline_left(deadline) == 0)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		log_wait(d, 20);
 	}
 	pthread_mutex_unlock(&d->mu);
 	return found ? 0 : -1;
@@ -356,20 +367,13 @@ static void
 log_caught_up(struct daemon *d)
 {
 	uint64_t deadline = now_ms() + (uint64_t)T_TIMEOUT;
-	struct timespec ts;
 	int pending;
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->eof && now_ms() < deadline &&
 	    (!d->reading || ioctl(d->errfd, FIONREAD, &pending) == -1 ||
 		pending > 0)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		log_wait(d, 10);
 	}
 	pthread_mutex_unlock(&d->mu);
 }
@@ -467,14 +471,21 @@ children_named(pid_t parent, const char *name, pid_t *first)
 pid_t
 worker_pid_of(struct daemon *dm, int nth)
 {
+	uint64_t deadline = now_ms() + (uint64_t)T_TIMEOUT;
 	const char *p;
 	int i;
 
 	pthread_mutex_lock(&dm->mu);
-	p = dm->log;
-	for (i = 0; p != NULL && i < nth; i++)
-		if ((p = strstr(p, " worker=")) != NULL)
-			p += strlen(" worker=");
+	for (;;) {
+		p = dm->log;
+		for (i = 0; p != NULL && i < nth; i++)
+			if ((p = strstr(p, " worker=")) != NULL)
+				p += strlen(" worker=");
+		/* the master logs a burst's connections after its forks */
+		if (p != NULL || dm->eof || deadline_left(deadline) == 0)
+			break;
+		log_wait(dm, 20);
+	}
 	pthread_mutex_unlock(&dm->mu);
 	return p != NULL ? (pid_t)atol(p) : -1;
 }
@@ -611,7 +622,6 @@ daemon_wait_log_from(struct daemon *d, size_t from, const char *needle,
     char *line, size_t size, int timeout_ms)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-	struct timespec ts;
 	const char *p = NULL;
 	size_t n;
 
@@ -622,13 +632,7 @@ daemon_wait_log_from(struct daemon *d, size_t from, const char *needle,
 			break;
 		if (d->eof || deadline_left(deadline) == 0)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		log_wait(d, 20);
 	}
 	if (p != NULL && line != NULL && size > 0) {
 		n = strcspn(p, "\n");
