@@ -6,7 +6,8 @@
  * and the master's, after forking it, the lines it logs; each page of
  * stack the one writes, or the other writes after the fork, is a page
  * the worker keeps a copy of for its life.  With vsnprintf() the two
- * spanned two pages, with this one (BENCHMARKS.md, "A page of stack").
+ * spanned two pages; with these functions, one (BENCHMARKS.md, "A page
+ * of stack").
  *
  * It knows the conversions chatd's messages use: d, i, u, x, c, s and %,
  * the flags '-' and '0', a width (digits or '*'), a precision for s
@@ -131,9 +132,7 @@ line_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 			out_c(&o, '%');
 			continue;
 		case 'c':
-			if (size_mod != 0 || prec >= 0)
-				goto whole;
-			if (zero)
+			if (size_mod != 0 || prec >= 0 || zero)
 				goto whole;
 			num[0] = (char)va_arg(ap, int);
 			s = num;

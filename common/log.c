@@ -179,7 +179,7 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno, int saved_errno)
 		pre = 0;
 	msg = line + pre;
 	size = sizeof(line) - (size_t)pre - 1; /* room for the newline */
-	/* not vsnprintf(3): its stack is two pages' worth (fmt.c) */
+	/* not vsnprintf(3), 1.9 KiB of stack: see fmt.c */
 	line_vfmt(msg, size, fmt, ap);
 	if (with_errno) {
 		len = strlen(msg);
