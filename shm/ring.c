@@ -193,8 +193,9 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 {
 	struct shm_header *h = s->h;
 	_Atomic uint64_t *chain = NULL;
-	struct slot *sl;
+	struct slot *sl, *slots = s->slots;
 	uint64_t seq;
+	uint32_t first = UINT32_MAX, at;
 	int dead, fixed = 0;
 
 	if (m->len > TEXT_MAX)
@@ -202,15 +203,30 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	m->text[m->len] = '\0';
 	if (s->wmap != NULL && s->writes < PUBLISHER_WRITES) {
 		/* not under the lock: a system call or a page fault */
-		if (++s->writes == PUBLISHER_WRITES)
+		if (++s->writes == PUBLISHER_WRITES) {
 			shm_become_publisher(s);
-		else
+		} else if (s->writes == 1) {
+			/* most likely a join: see shm_slots_writable() */
+			first = (uint32_t)(atomic_load_explicit(&h->head,
+					       memory_order_relaxed) %
+			    h->nslots);
+			if (shm_slots_writable(s, first, FIRST_WRITE_SLOTS,
+				1) == -1) {
+				first = UINT32_MAX;
+				touch_next_slot(s);
+			}
+		} else {
 			touch_next_slot(s);
+		}
 	}
 	if ((dead = lock_take(&h->publock)) > 0)
 		fixed = ring_repair(s);
 	seq = atomic_load_explicit(&h->head, memory_order_relaxed);
-	sl = &s->slots[seq % h->nslots];
+	at = (uint32_t)(seq % h->nslots);
+	if (first != UINT32_MAX && at >= first &&
+	    at - first < FIRST_WRITE_SLOTS)
+		slots = (struct slot *)s->rslots; /* writable for now */
+	sl = &slots[at];
 	atomic_store_explicit(&sl->stamp, STAMP(seq, SLOT_WRITING),
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
@@ -243,6 +259,8 @@ ring_publish_row(struct shm *s, struct msg *m, int row)
 	atomic_store_explicit(&h->head, seq + 1, memory_order_release);
 	lock_give(&h->publock);
 	atomic_fetch_add_explicit(&h->stats.published, 1, memory_order_relaxed);
+	if (first != UINT32_MAX)
+		(void)shm_slots_writable(s, first, FIRST_WRITE_SLOTS, 0);
 	/*
 	 * A publisher that took the lock over from a dead one did the repair
 	 * the master would have done: it logs it as the master does, outside

@@ -41,7 +41,8 @@ page_up(size_t n, size_t page)
  * (map()), so with 10,000 rows the first three lie in the first two page
  * tables (4 KiB each) and only its own row may take a third; with the
  * rows between the header and the ring, as before, an idle worker filled
- * one more on average (BENCHMARKS.md, "The segment's order").
+ * one more on average (BENCHMARKS.md, "The segment's hot parts in two
+ * page tables").
  */
 static size_t
 layout(struct shm *s, uint32_t nrows, uint32_t nslots)
@@ -75,7 +76,7 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 		s->room_ix = (struct nick_ent *)((char *)s->h + ix_off);
 		s->slots = (struct slot *)((char *)s->h + slots_off);
 		s->rslots = s->slots;
-		s->wmap_off = slots_off;
+		s->slots_off = slots_off;
 		s->slots_len = slots_len;
 	}
 	return size;
@@ -84,13 +85,13 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 #define SEGMENT_ALIGN ((size_t)2 << 20) /* what a page-table page maps */
 
 /*
- * Maps SIZE bytes of FD from OFF, shared, at a SEGMENT_ALIGN boundary:
- * reserves that much more address space, maps over its first boundary and
- * gives back the rest.  If the reservation fails, maps where the kernel
- * likes.  Returns the address, or MAP_FAILED with errno set.
+ * Maps SIZE bytes of FD, shared, at a SEGMENT_ALIGN boundary: reserves
+ * that much more address space, maps over its first boundary and gives
+ * back the rest.  If the reservation fails, maps where the kernel likes.
+ * Returns the address, or MAP_FAILED with errno set.
  */
 static void *
-map_aligned(int fd, off_t off, size_t size, int prot)
+map_aligned(int fd, size_t size, int prot)
 {
 	size_t span = size + SEGMENT_ALIGN;
 	char *r = mmap(NULL, span, PROT_NONE,
@@ -99,10 +100,10 @@ map_aligned(int fd, off_t off, size_t size, int prot)
 	void *p;
 
 	if (r == MAP_FAILED)
-		return mmap(NULL, size, prot, MAP_SHARED, fd, off);
+		return mmap(NULL, size, prot, MAP_SHARED, fd, 0);
 	at = (char *)(((uintptr_t)r + SEGMENT_ALIGN - 1) &
 	    ~(uintptr_t)(SEGMENT_ALIGN - 1));
-	p = mmap(at, size, prot, MAP_SHARED | MAP_FIXED, fd, off);
+	p = mmap(at, size, prot, MAP_SHARED | MAP_FIXED, fd, 0);
 	if (p == MAP_FAILED) {
 		int saved = errno;
 
@@ -124,7 +125,7 @@ map_aligned(int fd, off_t off, size_t size, int prot)
 static int
 map(struct shm *s, int fd, size_t size, int prot)
 {
-	void *p = map_aligned(fd, 0, size, prot);
+	void *p = map_aligned(fd, size, prot);
 
 	if (p == MAP_FAILED)
 		return -1;
@@ -236,8 +237,8 @@ shm_populate_ranges(const struct shm *s, uint32_t rows, int row,
 	out[0][1] = (size_t)((const char *)s->nicks - base);
 	out[1][0] = (size_t)((const char *)&s->rows[row] - base);
 	out[1][1] = out[1][0] + sizeof(struct row);
-	out[2][0] = s->wmap_off;
-	out[2][1] = s->wmap_off + s->slots_len;
+	out[2][0] = s->slots_off;
+	out[2][1] = s->slots_off + s->slots_len;
 	return 3;
 }
 
@@ -280,7 +281,7 @@ shm_populate(struct shm *s, uint32_t rows, int row)
 int
 shm_slots_read_only(struct shm *s)
 {
-	size_t off = s->wmap_off;
+	size_t off = s->slots_off;
 	size_t len = s->slots_len; /* whole pages: see layout() */
 	void *p;
 	int saved;
@@ -335,6 +336,35 @@ shm_become_publisher(struct shm *s)
 		return;
 	madvise(s->wmap, s->slots_len, MADV_POPULATE_WRITE);
 	s->rslots = s->slots;
+}
+
+/*
+ * Makes the pages of slots FIRST to FIRST + COUNT - 1 (no further than the
+ * last slot) writable (ON) or read-only again (not ON) where this process
+ * reads the slots (S->rslots, made read-only by shm_slots_read_only()).
+ * Returns 0, or -1 with errno set.
+ *
+ * Why: a worker whose client only joins and listens writes one slot in
+ * its life, its join.  Written through the writable mapping of the
+ * slots, that one write costs the worker a page table (4 KiB) for that
+ * mapping alone.  Written here, it falls in the page tables the worker
+ * has for reading the ring anyway (ring.c, ring_publish_row()).
+ * Freeing that page table after the join instead (MADV_DONTNEED) cost
+ * deliveries on a hypervisor with shadow page tables (BENCHMARKS.md).
+ */
+int
+shm_slots_writable(struct shm *s, uint32_t first, uint32_t count, int on)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint32_t end = first + count < s->h->nslots ? first + count
+						    : s->h->nslots;
+	uintptr_t lo = (uintptr_t)&s->rslots[first];
+	uintptr_t hi = (uintptr_t)&s->rslots[end];
+
+	lo -= lo % page;
+	hi = (hi + page - 1) & ~(uintptr_t)(page - 1);
+	return mprotect((void *)lo, (size_t)(hi - lo),
+	    on ? PROT_READ | PROT_WRITE : PROT_READ);
 }
 
 static int

@@ -58,6 +58,14 @@
 #define PUBLISHER_WRITES 64
 
 /*
+ * A process's first publish through the read-only view of the slots
+ * (shm_slots_writable()) may land in this many slots from the one it
+ * guessed before taking the lock; past them it goes through the
+ * writable mapping.
+ */
+#define FIRST_WRITE_SLOTS 16
+
+/*
  * A lock whose word holds the owner's pid: taken by one compare-and-swap
  * from 0, so acquisition and recording the owner are a single atomic step
  * and there is no window in which the lock is held by nobody known.
@@ -324,7 +332,7 @@ struct shm {
 	struct slot *slots;	    /* where messages are written */
 	const struct slot *rslots;  /* where they are read */
 	void *wmap;		    /* see shm_slots_read_only(), or NULL */
-	size_t wmap_off;	    /* the slots' offset in the segment */
+	size_t slots_off;	    /* the slots' offset in the segment */
 	size_t slots_len;	    /* and their length, whole pages */
 	unsigned writes;	    /* publishes, counted to PUBLISHER_WRITES */
 	size_t size;
@@ -352,6 +360,8 @@ int shm_populate_ranges(const struct shm *, uint32_t rows, int row,
 void shm_populate(struct shm *, uint32_t rows, int row);
 int shm_slots_read_only(struct shm *);
 void shm_become_publisher(struct shm *);
+int shm_slots_writable(struct shm *, uint32_t first, uint32_t count,
+    int on);
 int shm_attach_ro(struct shm *, const char *name);
 void shm_detach(struct shm *);
 int shm_unlink_name(const char *name);

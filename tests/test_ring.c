@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -998,6 +999,25 @@ START_TEST(what_a_worker_reads_lies_in_two_page_tables)
 }
 END_TEST
 
+/* How many of LEN bytes' pages from ADDR this process has mapped. */
+static size_t
+pages_present(const void *addr, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i, n = 0;
+	uint64_t e;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ne(fd, -1);
+	for (i = 0; i < len / page; i++) {
+		off_t at = (off_t)(((uintptr_t)addr / page + i) * sizeof(e));
+
+		ck_assert_int_eq(pread(fd, &e, sizeof(e), at), (int)sizeof(e));
+		n += (e >> 63) & 1;
+	}
+	close(fd);
+	return n;
+}
+
 /* Whether /proc/self/maps shows a mapping from ADDR with permissions PERM. */
 static int
 mapped_as(const void *addr, const char *perm)
@@ -1070,6 +1090,35 @@ START_TEST(slots_are_read_where_they_are_read_only)
 }
 END_TEST
 
+/*
+ * A process's first publish (a worker's: its client's join) goes through
+ * the read-only view of the slots, made writable for it and read-only
+ * again after: it touches nothing of the writable mapping, which would
+ * cost it a page table of its own.  The second goes through the writable
+ * mapping, as before.
+ */
+START_TEST(a_join_writes_through_the_read_only_view)
+{
+	struct msg m;
+	uint64_t cur, seq, lost = 0;
+
+	publish_text(1, "#a", "before");
+	cur = ring_head(&s);
+	ck_assert_int_eq(shm_slots_read_only(&s), 0);
+	ck_assert_uint_eq(pages_present(s.wmap, s.slots_len), 0);
+	publish_text(2, "#a", "joined");
+	ck_assert_uint_eq(pages_present(s.wmap, s.slots_len), 0);
+	ck_assert_int_eq(mapped_as(s.rslots, "r--s"), 1);
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "joined");
+	publish_text(2, "#a", "said");
+	ck_assert_uint_gt(pages_present(s.wmap, s.slots_len), 0);
+	ck_assert_int_eq(ring_read(&s, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "said");
+	ck_assert_uint_eq(lost, 0);
+}
+END_TEST
+
 static Suite *
 ring_suite(void)
 {
@@ -1099,6 +1148,7 @@ ring_suite(void)
 	tcase_add_test(tc, a_wake_up_reads_one_page_of_header_and_maps);
 	tcase_add_test(tc, slots_are_read_where_they_are_read_only);
 	tcase_add_test(tc, what_a_worker_reads_lies_in_two_page_tables);
+	tcase_add_test(tc, a_join_writes_through_the_read_only_view);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");
