@@ -572,12 +572,14 @@ rseq_off(void)
 
 /*
  * serve() with its frame at the top of a page of the stack.  Each worker
- * keeps as its own the stack pages it writes (its frames, about 4 KiB
+ * keeps as its own the stack pages it writes (its frames, about 2.4 KiB
  * below the fork) and those the master writes after forking it (the
- * accept loop's frames, serve() down): together about 5 KiB, which fall on
- * two pages or three depending on where the stack's random offset puts
- * them.  From the top of a page they fall on two.  Reckons in 4 KiB
- * pages; with larger ones the padding is merely useless.
+ * accept loop's frames, serve() down, about 2 KiB below it; the fork is
+ * 0.5 KiB below serve()'s frame).  Wherever the stack's random offset put
+ * them they could fall across two pages; from the top of a page they
+ * fall on one, with about 1 KiB to spare: nothing deeper may run there
+ * (lines are formatted by common/fmt.c, not vsnprintf(3)).  Reckons in
+ * 4 KiB pages; with larger ones the padding is merely useless.
  */
 static __attribute__((noinline)) int
 serve_at_page_top(struct master *mp)
