@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "util.h"
 
 uint64_t
@@ -76,7 +76,9 @@ proc_is_dead(pid_t pid)
 		return 1;
 	if (kill(pid, 0) == -1 && errno == ESRCH)
 		return 1;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	/* a worker waiting for a lock asks this: formatted on a shallow
+	 * stack (fmt.c), as snprintf() would have cost it a page more */
+	line_fmt(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno == ENOENT;
 	n = read(fd, buf, sizeof(buf) - 1);

@@ -620,9 +620,10 @@ slot_link(struct shm *s, uint64_t seq, uint32_t hash, uint64_t *prev)
 }
 
 /*
- * Fills SEQS with the sequence numbers of up to MAX of the latest text and
- * action messages of ROOM (hash HASH) numbered below BEFORE, oldest first,
- * read straight from the ring; TMP holds each candidate while its room is
+ * Fills AGO with how far before BEFORE (BEFORE minus the sequence number)
+ * each of up to MAX of the latest text and action messages of ROOM (hash
+ * HASH) numbered below BEFORE was published, oldest first, read straight
+ * from the ring (at most a turn of it back: the distance fits 32 bits); TMP holds each candidate while its room is
  * checked.  It follows the room's chain back from its latest text: the
  * lines it reads are the room's own, those of rooms sharing its chain,
  * and those of the room published since BEFORE; not every slot of a ring
@@ -630,13 +631,15 @@ slot_link(struct shm *s, uint64_t seq, uint32_t hash, uint64_t *prev)
  * milliseconds.  It stops at the first slot already overwritten.  Returns
  * how many.  Numbers, not copies: a joining worker then copies one line at
  * a time (ring_fetch()), where copies of ten lines wrote two pages of its
- * own that an idle worker keeps for life.
+ * own that an idle worker keeps for life; and 4 bytes each, where 8 took
+ * room on its first page (struct worker).
  */
 size_t
 ring_backlog_seqs(struct shm *s, uint64_t before, uint32_t hash,
-    const char *room, size_t max, uint64_t *seqs, struct msg *tmp)
+    const char *room, size_t max, uint32_t *ago, struct msg *tmp)
 {
-	uint64_t next, prev, seq, floor, hops, t;
+	uint64_t next, prev, seq, floor, hops;
+	uint32_t t;
 	size_t n = 0, i;
 	unsigned state;
 	int may;
@@ -655,16 +658,16 @@ ring_backlog_seqs(struct shm *s, uint64_t before, uint32_t hash,
 			prev = tmp->prev_text;
 			if (tmp->room_hash == hash &&
 			    strcmp(tmp->room, room) == 0)
-				seqs[n++] = seq;
+				ago[n++] = (uint32_t)(before - seq);
 		}
 		if (prev >= next) /* a chain only goes back */
 			break;
 		next = prev;
 	}
 	for (i = 0; i < n / 2; i++) {
-		t = seqs[i];
-		seqs[i] = seqs[n - 1 - i];
-		seqs[n - 1 - i] = t;
+		t = ago[i];
+		ago[i] = ago[n - 1 - i];
+		ago[n - 1 - i] = t;
 	}
 	return n;
 }
@@ -689,13 +692,13 @@ size_t
 ring_backlog(struct shm *s, uint64_t before, uint32_t hash, const char *room,
     size_t max, struct msg *out)
 {
-	uint64_t seqs[BACKLOG_MAX];
+	uint32_t ago[BACKLOG_MAX];
 	size_t n, i, k = 0;
 
 	if (max > BACKLOG_MAX)
 		max = BACKLOG_MAX;
-	n = ring_backlog_seqs(s, before, hash, room, max, seqs, out);
+	n = ring_backlog_seqs(s, before, hash, room, max, ago, out);
 	for (i = 0; i < n; i++)
-		k += (size_t)ring_fetch(s, seqs[i], &out[k]);
+		k += (size_t)ring_fetch(s, before - ago[i], &out[k]);
 	return k;
 }

@@ -395,7 +395,7 @@ void ring_forgive(struct shm *, int row);
 int ring_read(struct shm *, uint64_t *cursor, struct msg *, uint64_t *seq,
     uint64_t *lost);
 size_t ring_backlog_seqs(struct shm *, uint64_t before, uint32_t hash,
-    const char *room, size_t max, uint64_t *seqs, struct msg *tmp);
+    const char *room, size_t max, uint32_t *ago, struct msg *tmp);
 int ring_fetch(struct shm *, uint64_t seq, struct msg *out);
 size_t ring_backlog(struct shm *, uint64_t before, uint32_t hash,
     const char *room, size_t max, struct msg *out);

@@ -1916,17 +1916,21 @@ END_TEST
 
 #ifndef SANITIZED
 /*
- * Pages of the writable data mapping of the dynamic loader in PID that PID
- * alone maps (/proc/PID/pagemap bit 56), or -1 if they cannot be read.
+ * Pages of PID's writable private mappings of the file whose path ends in
+ * NAME that PID alone maps (/proc/PID/pagemap bit 56), with the anonymous
+ * mapping right after the last of them (a binary's bss) if BSS; -1 if
+ * they cannot be read.
  */
 static int
-loader_pages_alone(pid_t pid)
+pages_alone(pid_t pid, const char *name, int bss)
 {
 	char path[64], line[512];
-	unsigned long lo, hi, at, page = (unsigned long)sysconf(_SC_PAGESIZE);
+	unsigned long lo, hi, at, end = 0, page =
+	    (unsigned long)sysconf(_SC_PAGESIZE);
+	size_t len = strlen(name), l;
 	uint64_t e;
 	FILE *f;
-	int fd, n = -1;
+	int fd, n = -1, named;
 
 	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
 	if ((f = fopen(path, "r")) == NULL)
@@ -1934,10 +1938,17 @@ loader_pages_alone(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%ld/pagemap", (long)pid);
 	fd = open(path, O_RDONLY);
 	while (fd != -1 && fgets(line, sizeof(line), f) != NULL) {
-		if (strstr(line, " rw-p ") == NULL ||
-		    strstr(line, "/ld-linux") == NULL ||
-		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
 			continue;
+		l = strcspn(line, "\n");
+		line[l] = '\0';
+		named = l >= len && strcmp(line + l - len, name) == 0;
+		if (strstr(line, " rw-p ") == NULL ||
+		    !(named || (bss && lo == end && strchr(line, '/') == NULL))) {
+			end = 0;
+			continue;
+		}
+		end = named ? hi : 0;
 		for (n = n < 0 ? 0 : n, at = lo; at < hi; at += page)
 			if (pread(fd, &e, sizeof(e), (off_t)(at / page * 8)) ==
 				sizeof(e) &&
@@ -1949,6 +1960,58 @@ loader_pages_alone(pid_t pid)
 	fclose(f);
 	return n;
 }
+
+/* the same for the dynamic loader's data */
+static int
+loader_pages_alone(pid_t pid)
+{
+	char path[64], line[512], *p;
+	FILE *f;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (n == -1 && fgets(line, sizeof(line), f) != NULL)
+		if ((p = strstr(line, "/ld-linux")) != NULL) {
+			p[strcspn(p, "\n")] = '\0';
+			n = pages_alone(pid, p, 0);
+		}
+	fclose(f);
+	return n;
+}
+
+/*
+ * A client that has been greeted, has changed its nickname and has read
+ * two others join costs its worker one page of chatd's own data: the
+ * worker's block is laid out so that all it writes for such a client
+ * (its fields, the line it sent, the messages it read and what it sent
+ * back) lies in its first page (struct worker).  Two pages before.
+ */
+START_TEST(an_idle_worker_writes_one_page_of_chatd)
+{
+	char exe[4096], path[64], *base;
+	ssize_t len;
+	pid_t w;
+	int n;
+
+	three();
+	client_send(a, "/nick quietone\n");
+	ck_assert_int_eq(client_expect(b, "quietone", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(a, "quietone", NULL, 0), 0);
+	ck_assert_int_gt(w = worker_pid(1), 0);
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)w);
+	if (!under_valgrind(d.pid) &&
+	    (len = readlink(path, exe, sizeof(exe) - 1)) > 0) {
+		exe[len] = '\0';
+		base = strrchr(exe, '/');
+		if ((n = pages_alone(w, base != NULL ? base : exe, 1)) >= 0)
+			ck_assert_msg(n == 1,
+			    "an idle worker keeps %d pages of chatd's data", n);
+	}
+	three_done();
+}
+END_TEST
 #endif
 
 /*
@@ -2830,6 +2893,9 @@ daemon_suite(void)
 	tcase_add_test(tc, inherited_descriptors_are_closed);
 	tcase_add_test(tc, workers_take_locks_in_their_own_name);
 	tcase_add_test(tc, workers_write_no_fork_state);
+#ifndef SANITIZED
+	tcase_add_test(tc, an_idle_worker_writes_one_page_of_chatd);
+#endif
 	tcase_add_test(tc, bad_options_are_refused);
 	suite_add_tcase(s, tc);
 

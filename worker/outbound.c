@@ -22,7 +22,6 @@
 #include "../common/log.h"
 #include "../common/util.h"
 
-#define OUTBUF (32 * 1024)
 #define LINE_ROOM 1024 /* more than any one formatted line */
 
 static size_t put(char *out, size_t size, const char *fmt, ...)
@@ -226,14 +225,6 @@ format_msg(struct worker *w, const struct msg *m, uint64_t seq, char *out,
 	}
 }
 
-struct outbuf {
-	struct worker *w;
-	size_t used;
-	struct msg m;		     /* the message being read */
-	uint64_t bl[BACKLOG_MAX]; /* a room's backlog, by number */
-	char buf[OUTBUF];
-};
-
 HOT static int
 flush(struct outbuf *o)
 {
@@ -273,8 +264,8 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *m)
 	if (max == 0)
 		return;
 	n = ring_backlog_seqs(w->shm, seq, w->rooms[idx].hash,
-	    w->rooms[idx].name, max, o->bl, m);
-	for (i = 0; i < n && !ring_fetch(w->shm, o->bl[i], m); i++)
+	    w->rooms[idx].name, max, o->ago, m);
+	for (i = 0; i < n && !ring_fetch(w->shm, seq - o->ago[i], m); i++)
 		;
 	if (i == n)
 		return;
@@ -284,7 +275,7 @@ replay(struct outbuf *o, int idx, uint64_t seq, struct msg *m)
 	    n - i, n - i == 1 ? "" : "s", w->rooms[idx].name);
 	for (;;) {
 		o->used += format_chat(w, m, idx, reserve(o), LINE_ROOM);
-		while (++i < n && !ring_fetch(w->shm, o->bl[i], m))
+		while (++i < n && !ring_fetch(w->shm, seq - o->ago[i], m))
 			;
 		if (i >= n)
 			break;
@@ -542,19 +533,16 @@ drain(struct outbuf *o)
 }
 
 /*
- * Sets up the worker's outbound buffer.  It is static: a worker has one,
- * and of its 33 KiB it writes only the pages it uses (an idle client, the
- * first), where memory from malloc() would come from the master's heap,
- * a copied page at a time, or be cleared whole by calloc().
+ * Sets up the worker's outbound buffer, W's own (struct worker): of its
+ * 33 KiB a worker writes only the pages it uses, and an idle client only
+ * what lies on the first page of the worker's block.
  */
 void
 outbound_start(struct worker *w)
 {
-	static _Alignas(4096) struct outbuf ob;
-
-	ob.w = w;
-	ob.used = 0;
-	w->out = &ob;
+	w->ob.w = w;
+	w->ob.used = 0;
+	w->out = &w->ob;
 	w->talker = INT32_MIN;
 }
 

@@ -45,9 +45,11 @@ static void flush_wakes(struct worker *);
  * What a worker writes of its own, in one page-aligned block, zero from
  * the start (a worker serves one client, once).  What a worker writes after
  * fork() is what it costs in memory, a page at a time, copied from the
- * master's or new; an idle client writes the first page of this only.
+ * master's or new; an idle client writes the first page of this only: the
+ * fields, its few lines in, and the lines it is sent, formatted at the
+ * start of the outbound buffer (struct worker's order).
  */
-static _Alignas(4096) struct {
+static _Alignas(4096) struct worker_block {
 	sem_t *input_wake; /* the row's wake semaphore, for the SIGIO handler */
 	/*
 	 * Set by the SIGIO handler, cleared before a recv(): while it is
@@ -59,6 +61,11 @@ static _Alignas(4096) struct {
 	struct shm shm; /* ours: we write it, not the master's page */
 	struct worker w;
 } self;
+
+/* an idle client's lines go out from the first page (a short backlog too) */
+#define FIRST_PAGE_OUT 384
+_Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
+    "the outbound buffer begins too far into the worker's first page");
 
 /*
  * Writes BUF to the client; the one path to the socket.  On a write error
@@ -241,6 +248,13 @@ publish(struct worker *w, struct msg *m, int wake_self)
 	struct wake_key k;
 
 	ring_wake_key(&k, m, seq, wake_self ? -1 : w->row);
+	if (w->npending == 0 && m->type != MSG_TEXT && m->type != MSG_ACTION) {
+		/* woken now, as flush_wakes() would: nothing written to
+		 * pending[], which an idle client (its JOIN) never touches */
+		ring_wake_batch(w->shm, &k, 1);
+		ring_screened(w->shm, w->row);
+		return;
+	}
 	if (!ring_wake_redundant(w->pending, w->npending, &k))
 		w->pending[w->npending++] = k;
 	if (w->npending == WAKE_BATCH ||
@@ -878,8 +892,9 @@ say_goodbye(struct worker *w, const char *reason)
  * half-close, then read and drop what the client still sends (briefly),
  * because closing with unread input makes the kernel send a reset that
  * may destroy our last lines at the client.  What it drops goes to W's
- * input buffer, done with by now: 4 KiB on the stack made worker_main()'s
- * frame, where this is inlined, a page larger for a worker's whole life.
+ * input buffer, done with by now: a buffer on the stack made
+ * worker_main()'s frame, where this is inlined, a page larger for a
+ * worker's whole life.
  */
 static void
 linger_close(struct worker *w)
@@ -889,20 +904,26 @@ linger_close(struct worker *w)
 
 	shutdown(w->fd, SHUT_WR);
 	setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	for (i = 0; i < 16 && read(w->fd, w->in, sizeof(w->in)) > 0; i++)
+	for (i = 0; i < 128 && read(w->fd, w->in, sizeof(w->in)) > 0; i++)
 		;
 	close(w->fd);
 }
 
-/* The message of the day, a notice a line (the master made it safe). */
+/*
+ * The message of the day, a notice a line (the master made it safe).  It
+ * is copied to the start of the outbound buffer, unused before the
+ * greeting, where the lines sent later go anyway: a copy of its own cost
+ * every worker a page or two more.
+ */
+_Static_assert(MOTD_MAX <= OUTBUF, "the motd is copied to the outbound buffer");
 static void
 show_motd(struct worker *w)
 {
-	char *line, *next;
+	char *motd = w->ob.buf, *line, *next;
 
-	if (shm_get_motd(w->shm, w->motd) == 0)
+	if (shm_get_motd(w->shm, motd) == 0)
 		return;
-	for (line = w->motd; *line != '\0'; line = next) {
+	for (line = motd; *line != '\0'; line = next) {
 		next = line + strcspn(line, "\n");
 		if (*next == '\n')
 			*next++ = '\0';

@@ -76,9 +76,27 @@ struct wroom {
 };
 
 #define WAKE_BATCH 32 /* messages published before their wake-ups, at most */
+#define INBUF 512	    /* bytes one recv() of the client's input takes */
+#define OUTBUF (32 * 1024)  /* bytes formatted for one send() */
 
-struct outbuf;
+struct worker;
 
+/* outbound.c: what goes to the socket from the ring */
+struct outbuf {
+	struct worker *w;
+	size_t used;
+	struct msg m; /* the message being read */
+	/* a room's backlog: how far before our JOIN each line was published */
+	uint32_t ago[BACKLOG_MAX];
+	char buf[OUTBUF];
+};
+
+/*
+ * A worker's state, in the order of what an idle client writes: the
+ * fields, the line it sends, the message it reads and the start of what
+ * goes back to it, all in the first page (see "self" in session.c); the
+ * rest of the outbound buffer and the wake-ups a talker owes after them.
+ */
 struct worker {
 	struct shm *shm;
 	int row;
@@ -90,7 +108,7 @@ struct worker {
 	int current; /* index in rooms, -1: none */
 	uint32_t next_token;
 	int closing;	      /* we shut the connection */
-	struct outbuf *out;   /* what goes to the socket from the ring */
+	struct outbuf *out;   /* &ob */
 	uint64_t cursor;      /* the next message to read from the ring */
 	uint64_t want_from;   /* after a sleep, the first message wanted */
 	uint64_t quiet_floor; /* the end of gaps taken as no loss */
@@ -118,22 +136,20 @@ struct worker {
 	int32_t talker;		  /* sender of the last of them */
 	uint32_t talkers;	  /* changes of sender among them */
 	uint64_t batch_ms;	  /* when the last busy sleep began, 0: none */
-	/* what it published and has not woken for yet (see flush_wakes()
-	 * in session.c) */
-	int npending;
-	struct wake_key pending[WAKE_BATCH];
+	int npending;		  /* entries in pending[] */
 	struct frame frame;
 	char line[TEXT_MAX + 1]; /* the line being handled, made safe */
 	size_t in_off;		 /* in[in_off..in_len) is not framed yet */
 	size_t in_len;
+	char in[INBUF]; /* what the last recv() got */
+	/* the outbound buffer: its first bytes share the first page */
+	struct outbuf ob;
 	/*
-	 * The big buffers last, so that the few bytes an idle client sends
-	 * are written in the same page as the fields above: the pages of
-	 * this that a worker never writes cost it nothing (see "self" in
-	 * session.c).
+	 * What a talker published and has not woken for yet (see
+	 * flush_wakes() in session.c): an idle client's one publish, its
+	 * JOIN, wakes at once and writes nothing here.
 	 */
-	char in[4096];	      /* what the last recv() got */
-	char motd[MOTD_MAX]; /* as far as it is long */
+	struct wake_key pending[WAKE_BATCH];
 };
 
 void worker_main(struct shm *, int row, int fd, const char *addr)
