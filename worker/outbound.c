@@ -247,7 +247,7 @@ reserve(struct outbuf *o)
 
 /*
  * Shows the last messages of room IDX published before SEQ (our JOIN),
- * read straight from the ring, one at a time through M (o->m: the caller
+ * read straight from the ring, one at a time through M (w->m: the caller
  * is done with it).  The room is current, so lines carry no tag.  Lines
  * overwritten since they were found were the oldest: they are left out
  * before the count is told.
@@ -492,7 +492,7 @@ outbound_sleep(struct worker *w, uint64_t deadline)
 HOT static int
 drain(struct outbuf *o)
 {
-	struct msg *m = &o->m;
+	struct msg *m = &o->w->m;
 	struct worker *w = o->w;
 	struct row *r = &w->shm->rows[w->row];
 	uint64_t seq, lost = 0, lines = 0;

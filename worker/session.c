@@ -764,7 +764,10 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
 				if (!self.input_ready)
 					return 0;
 				self.input_ready = 0;
-				n = recv(w->fd, w->in, sizeof(w->in),
+				w->in_at = w->in_busy ? w->in_more : w->in;
+				n = recv(w->fd, w->in_at,
+				    w->in_busy ? sizeof(w->in_more)
+						: sizeof(w->in),
 				    MSG_DONTWAIT);
 				if (n == -1 &&
 				    (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -779,9 +782,11 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
 				}
 				w->in_off = 0;
 				w->in_len = (size_t)n;
+				if ((size_t)n == sizeof(w->in))
+					w->in_busy = 1; /* from the next */
 				did = 1;
 			}
-			used = frame_feed(&w->frame, w->in + w->in_off,
+			used = frame_feed(&w->frame, w->in_at + w->in_off,
 			    w->in_len - w->in_off, &ev);
 			w->in_off += used;
 			if (ev == FRAME_MORE)

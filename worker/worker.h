@@ -76,7 +76,7 @@ struct wroom {
 };
 
 #define WAKE_BATCH 32 /* messages published before their wake-ups, at most */
-#define INBUF 512	    /* bytes one recv() of the client's input takes */
+#define INBUF 512	    /* bytes a recv() of the client's input takes, at first */
 #define OUTBUF (32 * 1024)  /* bytes formatted for one send() */
 
 struct worker;
@@ -85,19 +85,26 @@ struct worker;
 struct outbuf {
 	struct worker *w;
 	size_t used;
-	struct msg m; /* the message being read */
 	/* a room's backlog: how far before our JOIN each line was published */
 	uint32_t ago[BACKLOG_MAX];
 	char buf[OUTBUF];
 };
 
 /*
- * A worker's state, in the order of what an idle client writes: the
- * fields, the line it sends, the message it reads and the start of what
- * goes back to it, all in the first page (see "self" in session.c); the
- * rest of the outbound buffer and the wake-ups a talker owes after them.
+ * A worker's state, so that what an idle client writes lies in the first
+ * page (see "self" in session.c): the message it reads, the fields, the
+ * line it sends and the start of what goes back to it; the rest of the
+ * outbound buffer, the wake-ups a talker owes and a busy client's input
+ * buffer after them.
  */
 struct worker {
+	/*
+	 * The message being read (outbound.c), first: at the low end of
+	 * its page, away from the page offsets of the frames a delivery
+	 * runs on (serve() begins at the top of a stack page), whose loads
+	 * would otherwise wait on the copy's stores to the same offsets
+	 */
+	struct msg m;
 	struct shm *shm;
 	int row;
 	uint32_t gen;
@@ -108,19 +115,19 @@ struct worker {
 	int current; /* index in rooms, -1: none */
 	uint32_t next_token;
 	int closing;	      /* we shut the connection */
+	int throttled;	      /* told it is being slowed down */
 	struct outbuf *out;   /* &ob */
 	uint64_t cursor;      /* the next message to read from the ring */
 	uint64_t want_from;   /* after a sleep, the first message wanted */
 	uint64_t quiet_floor; /* the end of gaps taken as no loss */
 	double tokens;	      /* flood control: lines it may send now */
 	uint64_t refilled;    /* when TOKENS was last topped up (ms) */
-	int throttled;	      /* told it is being slowed down */
 	uint64_t held_ms;     /* ms its lines were held back this episode */
 	uint64_t since_ms;    /* when it connected (monotonic ms) */
 	uint64_t last_ms;     /* when its last line came, 0: none yet */
-	uint32_t tick_s;      /* the SO_RCVTIMEO set on the socket, s */
 	const char *gone;     /* why we shut the connection, if we did */
 	uint64_t resume_ms;   /* a held line may go at this time (ms) */
+	uint32_t tick_s;      /* the SO_RCVTIMEO set on the socket, s */
 	int held;	      /* a framed line waits for the flood control */
 	/*
 	 * The clock is read for the timeouts only when one may have come
@@ -137,11 +144,13 @@ struct worker {
 	uint32_t talkers;	  /* changes of sender among them */
 	uint64_t batch_ms;	  /* when the last busy sleep began, 0: none */
 	int npending;		  /* entries in pending[] */
+	int in_busy; /* a recv() filled in: the next ones go to in_more */
 	struct frame frame;
 	char line[TEXT_MAX + 1]; /* the line being handled, made safe */
-	size_t in_off;		 /* in[in_off..in_len) is not framed yet */
+	char *in_at;		 /* in, or in_more once a recv() filled in */
+	size_t in_off;		 /* in_at[in_off..in_len) is not framed yet */
 	size_t in_len;
-	char in[INBUF]; /* what the last recv() got */
+	char in[INBUF]; /* what a recv() got */
 	/* the outbound buffer: its first bytes share the first page */
 	struct outbuf ob;
 	/*
@@ -150,6 +159,9 @@ struct worker {
 	 * JOIN, wakes at once and writes nothing here.
 	 */
 	struct wake_key pending[WAKE_BATCH];
+	/* a client that sends more than INBUF at once: one recv() of this
+	 * takes what eight of in would */
+	char in_more[8 * INBUF];
 };
 
 void worker_main(struct shm *, int row, int fd, const char *addr)
