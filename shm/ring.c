@@ -623,16 +623,17 @@ slot_link(struct shm *s, uint64_t seq, uint32_t hash, uint64_t *prev)
  * Fills AGO with how far before BEFORE (BEFORE minus the sequence number)
  * each of up to MAX of the latest text and action messages of ROOM (hash
  * HASH) numbered below BEFORE was published, oldest first, read straight
- * from the ring (at most a turn of it back: the distance fits 32 bits); TMP holds each candidate while its room is
- * checked.  It follows the room's chain back from its latest text: the
- * lines it reads are the room's own, those of rooms sharing its chain,
- * and those of the room published since BEFORE; not every slot of a ring
- * full of other rooms' lines, which cost a join into a quiet room
- * milliseconds.  It stops at the first slot already overwritten.  Returns
- * how many.  Numbers, not copies: a joining worker then copies one line at
- * a time (ring_fetch()), where copies of ten lines wrote two pages of its
- * own that an idle worker keeps for life; and 4 bytes each, where 8 took
- * room on its first page (struct worker).
+ * from the ring (at most a turn of it back: the distance fits 32 bits);
+ * TMP holds each candidate while its room is checked.  It follows the
+ * room's chain back from its latest text: the lines it reads are the
+ * room's own, those of rooms sharing its chain, and those of the room
+ * published since BEFORE; not every slot of a ring full of other rooms'
+ * lines, which cost a join into a quiet room milliseconds.  It stops at
+ * the first slot already overwritten.  Returns how many.  Numbers, not
+ * copies: a joining worker then copies one line at a time (ring_fetch()),
+ * where copies of ten lines wrote two pages of its own that an idle worker
+ * keeps for life; and 4 bytes each, where 8 took room on its first page
+ * (struct worker).
  */
 size_t
 ring_backlog_seqs(struct shm *s, uint64_t before, uint32_t hash,

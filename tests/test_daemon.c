@@ -1944,7 +1944,8 @@ pages_alone(pid_t pid, const char *name, int bss)
 		line[l] = '\0';
 		named = l >= len && strcmp(line + l - len, name) == 0;
 		if (strstr(line, " rw-p ") == NULL ||
-		    !(named || (bss && lo == end && strchr(line, '/') == NULL))) {
+		    !(named ||
+			(bss && lo == end && strchr(line, '/') == NULL))) {
 			end = 0;
 			continue;
 		}

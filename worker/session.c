@@ -767,7 +767,7 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
 				w->in_at = w->in_busy ? w->in_more : w->in;
 				n = recv(w->fd, w->in_at,
 				    w->in_busy ? sizeof(w->in_more)
-						: sizeof(w->in),
+					       : sizeof(w->in),
 				    MSG_DONTWAIT);
 				if (n == -1 &&
 				    (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -76,8 +76,8 @@ struct wroom {
 };
 
 #define WAKE_BATCH 32 /* messages published before their wake-ups, at most */
-#define INBUF 512	    /* bytes a recv() of the client's input takes, at first */
-#define OUTBUF (32 * 1024)  /* bytes formatted for one send() */
+#define INBUF 512     /* bytes a recv() of the client's input takes, first */
+#define OUTBUF (32 * 1024) /* bytes formatted for one send() */
 
 struct worker;
 
