@@ -738,6 +738,22 @@ input_ended(struct worker *w, ssize_t n)
 }
 
 /*
+ * The buffer W's recv()s go to, and its SIZE: the 512 bytes on the first
+ * page, or, once a recv() has filled those, 4 KiB past the outbound
+ * buffer (struct worker).  It changes only before a recv().
+ */
+static char *
+input_buffer(struct worker *w, size_t *size)
+{
+	if (w->in_busy) {
+		*size = sizeof(w->in_more);
+		return w->in_more;
+	}
+	*size = sizeof(w->in);
+	return w->in;
+}
+
+/*
  * Takes what the client sent: at most one recv() of it, every line in it
  * run, unless the flood control holds a line back (W->held, until
  * W->resume_ms).  Returns 1 if it did something, 0 if there was nothing
@@ -748,8 +764,8 @@ static int
 take_input(struct worker *w, const char **why, int *quit, char *reason,
     size_t size)
 {
-	char *words;
-	size_t used;
+	char *words, *buf;
+	size_t used, room;
 	ssize_t n;
 	long wait;
 	int ev, did = 0;
@@ -764,11 +780,10 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
 				if (!self.input_ready)
 					return 0;
 				self.input_ready = 0;
-				w->in_at = w->in_busy ? w->in_more : w->in;
-				n = recv(w->fd, w->in_at,
-				    w->in_busy ? sizeof(w->in_more)
-					       : sizeof(w->in),
-				    MSG_DONTWAIT);
+				if (w->in_len == sizeof(w->in))
+					w->in_busy = 1; /* the last one filled in */
+				buf = input_buffer(w, &room);
+				n = recv(w->fd, buf, room, MSG_DONTWAIT);
 				if (n == -1 &&
 				    (errno == EAGAIN || errno == EWOULDBLOCK))
 					return 0;
@@ -782,11 +797,10 @@ take_input(struct worker *w, const char **why, int *quit, char *reason,
 				}
 				w->in_off = 0;
 				w->in_len = (size_t)n;
-				if ((size_t)n == sizeof(w->in))
-					w->in_busy = 1; /* from the next */
 				did = 1;
 			}
-			used = frame_feed(&w->frame, w->in_at + w->in_off,
+			used = frame_feed(&w->frame,
+			    input_buffer(w, &room) + w->in_off,
 			    w->in_len - w->in_off, &ev);
 			w->in_off += used;
 			if (ev == FRAME_MORE)

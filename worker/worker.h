@@ -147,8 +147,9 @@ struct worker {
 	int in_busy; /* a recv() filled in: the next ones go to in_more */
 	struct frame frame;
 	char line[TEXT_MAX + 1]; /* the line being handled, made safe */
-	char *in_at;		 /* in, or in_more once a recv() filled in */
-	size_t in_off;		 /* in_at[in_off..in_len) is not framed yet */
+	/* in_off..in_len of the input buffer (input_buffer() in session.c)
+	 * is not framed yet */
+	size_t in_off;
 	size_t in_len;
 	char in[INBUF]; /* what a recv() got */
 	/* the outbound buffer: its first bytes share the first page */
