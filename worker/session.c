@@ -219,6 +219,14 @@ msg_room(struct msg *m, const char *room)
 	m->room_hash = room_hash(room);
 }
 
+/* Wakes the readers of the N messages KEYS describe, published by W. */
+HOT static void
+wake_readers(struct worker *w, const struct wake_key *keys, int n)
+{
+	ring_wake_batch(w->shm, keys, n);
+	ring_screened(w->shm, w->row);
+}
+
 /*
  * Wakes the readers of what this worker has published since it last did.
  * It is called before the worker can wait for anything (its sleep, a
@@ -231,8 +239,7 @@ flush_wakes(struct worker *w)
 {
 	if (w->npending == 0)
 		return;
-	ring_wake_batch(w->shm, w->pending, w->npending);
-	ring_screened(w->shm, w->row);
+	wake_readers(w, w->pending, w->npending);
 	w->npending = 0;
 }
 
@@ -249,10 +256,9 @@ publish(struct worker *w, struct msg *m, int wake_self)
 
 	ring_wake_key(&k, m, seq, wake_self ? -1 : w->row);
 	if (w->npending == 0 && m->type != MSG_TEXT && m->type != MSG_ACTION) {
-		/* woken now, as flush_wakes() would: nothing written to
-		 * pending[], which an idle client (its JOIN) never touches */
-		ring_wake_batch(w->shm, &k, 1);
-		ring_screened(w->shm, w->row);
+		/* woken now, without a write to pending[], which an idle
+		 * client (its JOIN) then never touches */
+		wake_readers(w, &k, 1);
 		return;
 	}
 	if (!ring_wake_redundant(w->pending, w->npending, &k))
