@@ -164,6 +164,8 @@ install: chatd
 	install -m 644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
 	install -m 644 man/chatd.conf.5 $(DESTDIR)$(MANDIR)/man5/chatd.conf.5
 	install -m 644 contrib/chatd.conf $(DESTDIR)$(EXAMPLESDIR)/chatd.conf
+	install -m 644 contrib/sysctl-chatd.conf \
+	  $(DESTDIR)$(EXAMPLESDIR)/sysctl-chatd.conf
 	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/chatd.service \
 	  > $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service
@@ -172,6 +174,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(MANDIR)/man8/chatd.8 \
 	  $(DESTDIR)$(MANDIR)/man5/chatd.conf.5 \
 	  $(DESTDIR)$(EXAMPLESDIR)/chatd.conf \
+	  $(DESTDIR)$(EXAMPLESDIR)/sysctl-chatd.conf \
 	  $(DESTDIR)$(SYSTEMDUNITDIR)/chatd.service
 	-rmdir $(DESTDIR)$(EXAMPLESDIR) 2>/dev/null
 

@@ -10,6 +10,9 @@
 #   - the machine's MemAvailable drop (/proc/meminfo) over the same
 #     interval divided by N, with the kernel's share (kernel stacks, page
 #     tables, slab) and the client process's own share;
+#   - the page each worker keeps for its TCP sends, which no field of
+#     /proc/meminfo counts: 32 KiB, or 4 KiB where the administrator has
+#     set net.core.high_order_alloc_disable to 1 (send_page_kib());
 #   - for one worker, which mappings its memory is in (/proc/PID/smaps),
 #     its threads, descriptors, page tables and socket buffers.
 # Then it stops the daemon it started, by pid, and checks its segment is
@@ -66,6 +69,23 @@ trap 'exit 1' INT TERM
 
 kib() { # the value of FIELD in /proc/meminfo
 	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
+}
+
+# The page the kernel keeps for a process's TCP sends once it has sent
+# (the task's page fragment: tcp_sendmsg() copies what is sent into it;
+# it is freed when the process exits): 32 KiB, or one page with
+# net.core.high_order_alloc_disable = 1.  It is in no field of
+# /proc/meminfo, so it is counted here, one a worker (every worker sends
+# its greeting).  BENCHMARKS.md, "The page every worker keeps for its
+# sends".
+send_page_kib() {
+	pg=$(($(getconf PAGESIZE) / 1024))
+	if [ "$(cat /proc/sys/net/core/high_order_alloc_disable \
+	    2>/dev/null)" = 1 ] || [ "$pg" -ge 32 ]; then
+		echo "$pg"
+	else
+		echo 32
+	fi
 }
 
 tcp_mem_kib() { # socket buffer memory of all TCP sockets
@@ -303,7 +323,7 @@ run() {
 	    -v al="$a_slab" -v bu="$b_sunr" -v au="$a_sunr" \
 	    -v bh="$b_shmem" -v ah="$a_shmem" -v bn="$b_anonp" \
 	    -v an="$a_anonp" -v bc="$b_tcp" -v ac="$a_tcp" -v ip="$ipss" \
-	    -v mp="$mpss" 'BEGIN {
+	    -v mp="$mpss" -v sp="$(send_page_kib)" 'BEGIN {
 		f = "  %-44s %10.0f KiB  %7.1f KiB/client\n"
 		printf "  %-44s %10s      %11s\n", "", "total", "per client"
 		printf f, "PSS of the daemon tree, after - before", ap - bp, (ap - bp) / g
@@ -319,11 +339,13 @@ run() {
 		printf f, "  AnonPages", an - bn, (an - bn) / g
 		printf f, "  Shmem", ah - bh, (ah - bh) / g
 		printf f, "  TCP socket buffers, both ends", ac - bc, (ac - bc) / g
+		printf f, "  TCP send pages of the workers (no field)", sp * g, sp
 		printf f, "  the idlemem client process (PSS)", ip, ip / g
 		printf f, "MemAvailable drop without idlemem", bv - av - ip, (bv - av - ip) / g
 		s = ap - bp + ak - bk + at - bt + au - bu + ac - bc
 		printf f, "PSS + KernelStack + PageTables + SUnreclaim", s, s / g
 		printf "  %-44s\n", "  + TCP buffers (less noisy than MemAvailable)"
+		printf f, "  + TCP send pages of the workers", s + sp * g, s / g + sp
 	}'
 	# for the summary: greeted in (s), then KiB a client: PSS,
 	# MemAvailable drop, the sum above
@@ -332,8 +354,9 @@ run() {
 	sum_mem=$(awk -v g="$greeted" -v bp="$b_pss" -v ap="$a_pss" \
 	    -v bv="$b_avail" -v av="$a_avail" -v s=$((a_pss - b_pss + \
 	    a_kstack - b_kstack + a_pt - b_pt + a_sunr - b_sunr + a_tcp - \
-	    b_tcp)) 'BEGIN { printf "%.1f %.1f %.1f", (ap - bp) / g,
-		(bv - av) / g, s / g }')
+	    b_tcp)) -v sp="$(send_page_kib)" 'BEGIN {
+		printf "%.1f %.1f %.1f %.1f", (ap - bp) / g, (bv - av) / g,
+		s / g, s / g + sp }')
 	sum_leave=-
 
 	slab_delta "$greeted"
@@ -425,15 +448,15 @@ median() {
 summary() {
 	echo
 	echo "medians over $RUNS run(s), (min-max):"
-	printf "  %7s  %-20s %-20s %-20s %-20s %s\n" clients \
+	printf "  %7s  %-20s %-20s %-20s %-20s %-20s %s\n" clients \
 	    "greeted in s" "PSS KiB/client" "MemAvail KiB/cl." \
-	    "PSS+KS+PT+SUnr." "all gone in ms"
+	    "PSS+KS+PT+SUnr." "+ send page" "all gone in ms"
 	for n in $N; do
 		f=$tmp/summary-$n
 		[ -s "$f" ] || continue
-		printf "  %7s  %-20s %-20s %-20s %-20s %s\n" "$n" \
+		printf "  %7s  %-20s %-20s %-20s %-20s %-20s %s\n" "$n" \
 		    "$(median 1 "$f")" "$(median 2 "$f")" "$(median 3 "$f")" \
-		    "$(median 4 "$f")" "$(median 5 "$f")"
+		    "$(median 4 "$f")" "$(median 5 "$f")" "$(median 6 "$f")"
 	done
 }
 
@@ -441,7 +464,10 @@ summary() {
 echo "chatd $($CHATD -V | cut -d' ' -f2), $(nproc) cores," \
     "$(($(kib MemTotal) / 1024)) MiB," \
     "MemAvailable $(($(kib MemAvailable) / 1024)) MiB, kernel $(uname -r)," \
-    "page size $(getconf PAGESIZE)"
+    "page size $(getconf PAGESIZE)," \
+    "net.core.high_order_alloc_disable" \
+    "$(cat /proc/sys/net/core/high_order_alloc_disable 2>/dev/null || echo -)" \
+    "(a worker's TCP send page: $(send_page_kib) KiB)"
 for n in $N; do
 	r=1
 	while [ "$r" -le "$RUNS" ]; do
