@@ -10,9 +10,10 @@
 #   - the machine's MemAvailable drop (/proc/meminfo) over the same
 #     interval divided by N, with the kernel's share (kernel stacks, page
 #     tables, slab) and the client process's own share;
-#   - the page each worker keeps for its TCP sends, which no field of
-#     /proc/meminfo counts: 32 KiB, or 4 KiB where the administrator has
-#     set net.core.high_order_alloc_disable to 1 (send_page_kib());
+#   - the block a worker that has sent straight to its socket keeps for
+#     its TCP sends, which no field of /proc/meminfo counts: 32 KiB, or
+#     4 KiB where the administrator has set
+#     net.core.high_order_alloc_disable to 1 (send_blocks());
 #   - for one worker, which mappings its memory is in (/proc/PID/smaps),
 #     its threads, descriptors, page tables and socket buffers.
 # Then it stops the daemon it started, by pid, and checks its segment is
@@ -71,13 +72,12 @@ kib() { # the value of FIELD in /proc/meminfo
 	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
 }
 
-# The page the kernel keeps for a process's TCP sends once it has sent
-# (the task's page fragment: tcp_sendmsg() copies what is sent into it;
-# it is freed when the process exits): 32 KiB, or one page with
-# net.core.high_order_alloc_disable = 1.  It is in no field of
-# /proc/meminfo, so it is counted here, one a worker (every worker sends
-# its greeting).  BENCHMARKS.md, "The page every worker keeps for its
-# sends".
+# The block the kernel keeps for a process's TCP sends once it has sent
+# straight to a socket (the task's page fragment: tcp_sendmsg() copies
+# what is sent into it; it is freed when the process exits): 32 KiB, or
+# one page with net.core.high_order_alloc_disable = 1.  It is in no field
+# of /proc/meminfo, so it is counted here (send_blocks()).  BENCHMARKS.md,
+# "The page every worker keeps for its sends".
 send_page_kib() {
 	pg=$(($(getconf PAGESIZE) / 1024))
 	if [ "$(cat /proc/sys/net/core/high_order_alloc_disable \
@@ -86,6 +86,17 @@ send_page_kib() {
 	else
 		echo 32
 	fi
+}
+
+# How many workers keep a send block: those that no longer send through
+# the pipe a quiet worker splices its lines from (quiet_send() in
+# worker/session.c), that is, without two descriptors of one pipe.
+send_blocks() {
+	workers | sed 's|.*|/proc/&/fd|' |
+	    xargs -r sh -c 'find "$@" -mindepth 1 -maxdepth 1 \
+		-lname "pipe:*" -printf "%h %l\n" 2>/dev/null' sh |
+	    sort | uniq -d | awk -v n="$(workers | wc -l)" '
+		{ quiet[$1] = 1 } END { for (w in quiet) q++; print n - q }'
 }
 
 tcp_mem_kib() { # socket buffer memory of all TCP sockets
@@ -312,6 +323,8 @@ run() {
 	cat /proc/slabinfo >"$tmp/slab.after" 2>/dev/null || :
 	ipss=$(pss_of "$ipid")
 	mpss=$(pss_of "$pid")
+	blocks=$(send_blocks)
+	sp=$(send_page_kib)
 
 	echo "  $greeted of $n greeted in $((t1 - t0)) s; processes in the" \
 	    "tree: $b_procs before, $a_procs after"
@@ -323,7 +336,7 @@ run() {
 	    -v al="$a_slab" -v bu="$b_sunr" -v au="$a_sunr" \
 	    -v bh="$b_shmem" -v ah="$a_shmem" -v bn="$b_anonp" \
 	    -v an="$a_anonp" -v bc="$b_tcp" -v ac="$a_tcp" -v ip="$ipss" \
-	    -v mp="$mpss" -v sp="$(send_page_kib)" 'BEGIN {
+	    -v mp="$mpss" -v sb="$((blocks * sp))" -v nb="$blocks" 'BEGIN {
 		f = "  %-44s %10.0f KiB  %7.1f KiB/client\n"
 		printf "  %-44s %10s      %11s\n", "", "total", "per client"
 		printf f, "PSS of the daemon tree, after - before", ap - bp, (ap - bp) / g
@@ -339,13 +352,13 @@ run() {
 		printf f, "  AnonPages", an - bn, (an - bn) / g
 		printf f, "  Shmem", ah - bh, (ah - bh) / g
 		printf f, "  TCP socket buffers, both ends", ac - bc, (ac - bc) / g
-		printf f, "  TCP send pages of the workers (no field)", sp * g, sp
+		printf f, "  TCP send blocks of " nb " workers (no field)", sb, sb / g
 		printf f, "  the idlemem client process (PSS)", ip, ip / g
 		printf f, "MemAvailable drop without idlemem", bv - av - ip, (bv - av - ip) / g
 		s = ap - bp + ak - bk + at - bt + au - bu + ac - bc
 		printf f, "PSS + KernelStack + PageTables + SUnreclaim", s, s / g
 		printf "  %-44s\n", "  + TCP buffers (less noisy than MemAvailable)"
-		printf f, "  + TCP send pages of the workers", s + sp * g, s / g + sp
+		printf f, "  + their TCP send blocks", s + sb, (s + sb) / g
 	}'
 	# for the summary: greeted in (s), then KiB a client: PSS,
 	# MemAvailable drop, the sum above
@@ -354,9 +367,9 @@ run() {
 	sum_mem=$(awk -v g="$greeted" -v bp="$b_pss" -v ap="$a_pss" \
 	    -v bv="$b_avail" -v av="$a_avail" -v s=$((a_pss - b_pss + \
 	    a_kstack - b_kstack + a_pt - b_pt + a_sunr - b_sunr + a_tcp - \
-	    b_tcp)) -v sp="$(send_page_kib)" 'BEGIN {
+	    b_tcp)) -v sb="$((blocks * sp))" 'BEGIN {
 		printf "%.1f %.1f %.1f %.1f", (ap - bp) / g, (bv - av) / g,
-		s / g, s / g + sp }')
+		s / g, (s + sb) / g }')
 	sum_leave=-
 
 	slab_delta "$greeted"
@@ -450,7 +463,7 @@ summary() {
 	echo "medians over $RUNS run(s), (min-max):"
 	printf "  %7s  %-20s %-20s %-20s %-20s %-20s %s\n" clients \
 	    "greeted in s" "PSS KiB/client" "MemAvail KiB/cl." \
-	    "PSS+KS+PT+SUnr." "+ send page" "all gone in ms"
+	    "PSS+KS+PT+SUnr." "+ send blocks" "all gone in ms"
 	for n in $N; do
 		f=$tmp/summary-$n
 		[ -s "$f" ] || continue
@@ -467,7 +480,7 @@ echo "chatd $($CHATD -V | cut -d' ' -f2), $(nproc) cores," \
     "page size $(getconf PAGESIZE)," \
     "net.core.high_order_alloc_disable" \
     "$(cat /proc/sys/net/core/high_order_alloc_disable 2>/dev/null || echo -)" \
-    "(a worker's TCP send page: $(send_page_kib) KiB)"
+    "(a TCP send block: $(send_page_kib) KiB)"
 for n in $N; do
 	r=1
 	while [ "$r" -le "$RUNS" ]; do

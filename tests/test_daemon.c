@@ -2016,6 +2016,88 @@ END_TEST
 #endif
 
 /*
+ * How many pipes PID holds both ends of; -1 if its descriptors cannot be
+ * read.
+ */
+static int
+own_pipes(pid_t pid)
+{
+	char dir[64], path[320], seen[32][64];
+	struct dirent *e;
+	int n = 0, pipes = 0, i;
+	ssize_t len;
+	DIR *fds;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	if ((fds = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(fds)) != NULL && n < 32) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		len = readlink(path, seen[n], sizeof(seen[n]) - 1);
+		if (len <= 0 || strncmp(seen[n], "pipe:", 5) != 0)
+			continue;
+		seen[n][len] = '\0';
+		for (i = 0; i < n && strcmp(seen[i], seen[n]) != 0; i++)
+			;
+		if (i < n)
+			pipes++;
+		n++;
+	}
+	closedir(fds);
+	return pipes;
+}
+
+/*
+ * A worker sends its first lines through a pipe of its own, spliced to
+ * the socket, so that an idle client's worker keeps no 32 KiB block for
+ * TCP sends; once busy (more than 16 sends, or a batch of more than
+ * 1 KiB) it closes the pipe and sends straight to the socket.  Every line
+ * arrives, in order, both ways.
+ */
+START_TEST(a_quiet_worker_sends_through_a_pipe)
+{
+	const char *const args[] = {"-l", "0", NULL}; /* no flood control */
+	char line[LINE], *burst;
+	size_t used = 0;
+	int i, k, quiet;
+	pid_t w;
+
+	three_with(args);
+	ck_assert_int_gt(w = worker_pid(2), 0); /* B's */
+	quiet = own_pipes(w);
+	ck_assert_int_ge(quiet, 1);
+	client_send(a, "through the pipe\n");
+	ck_assert_int_eq(client_expect(b, "through the pipe", line,
+			     sizeof(line)),
+	    0);
+	ck_assert_ptr_nonnull(strstr(line, na));
+	ck_assert_int_eq(own_pipes(w), quiet);
+
+	burst = malloc(300 * 16);
+	ck_assert_ptr_nonnull(burst);
+	for (i = 0; i < 300; i++)
+		used += (size_t)sprintf(burst + used, "busy %03d\n", i);
+	ck_assert_int_eq(client_send_raw(a, burst, used), 0);
+	free(burst);
+	for (i = 0; i < 300;) {
+		ck_assert_int_ge(client_line(b, line, sizeof(line), T_TIMEOUT),
+		    0);
+		if (sscanf(line, "<%*[^>]> busy %d", &k) == 1) {
+			ck_assert_int_eq(k, i);
+			i++;
+		}
+	}
+	ck_assert_int_eq(own_pipes(w), quiet - 1);
+	client_send(a, "straight to the socket\n");
+	ck_assert_int_eq(client_expect(b, "straight to the socket", NULL, 0),
+	    0);
+	three_done();
+}
+END_TEST
+
+/*
  * A worker writes none of what only a forked master with threads would
  * need: it is forked with _Fork(), so the dynamic loader's data stays
  * shared with the master (fork() re-initialised its locks in the child),
@@ -2894,6 +2976,7 @@ daemon_suite(void)
 	tcase_add_test(tc, inherited_descriptors_are_closed);
 	tcase_add_test(tc, workers_take_locks_in_their_own_name);
 	tcase_add_test(tc, workers_write_no_fork_state);
+	tcase_add_test(tc, a_quiet_worker_sends_through_a_pipe);
 #ifndef SANITIZED
 	tcase_add_test(tc, an_idle_worker_writes_one_page_of_chatd);
 #endif

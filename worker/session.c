@@ -68,6 +68,83 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
     "the outbound buffer begins too far into the worker's first page");
 
 /*
+ * Why a quiet worker sends through a pipe.  Once a process has sent on a
+ * TCP socket, Linux keeps a block of 32 KiB for its sends until it exits
+ * (the task's page fragment, which tcp_sendmsg() copies what is sent
+ * into): 32 KiB for every connected client, more than the rest of what an
+ * idle worker keeps of its own (BENCHMARKS.md, "The page every worker
+ * keeps for its sends").  Bytes spliced from a pipe leave in the pipe's
+ * own pages instead, which go with them.  The pipe costs a system call
+ * more a send, a page taken and given back each time, and its own 2 KiB
+ * or so; so a worker sends through it until it has sent QUIET_SENDS times
+ * or has a send of more than QUIET_MAX bytes (a busy client's batch),
+ * then closes it and sends straight to the socket for the rest of its
+ * life.  An idle client's greeting and join are 6 sends.
+ */
+#define QUIET_SENDS 16
+#define QUIET_MAX 1024 /* within a pipe's one page, however few it has */
+
+/*
+ * The pipe's read and write ends, -1: none; and the sends through it so
+ * far.  The thread's, not struct worker's: a worker writes its thread's
+ * storage anyway, and in struct worker these 16 bytes moved what follows
+ * them to other page offsets, where 1,000 subscribers flat out took 8-20%
+ * more CPU a line (make pairs, three pairs of three; as in 9f0d758).
+ */
+static _Thread_local int quiet_fd[2] = {-1, -1};
+static _Thread_local uint32_t quiet_sends;
+
+/* From now on every send goes straight to the socket. */
+static void
+quiet_end(void)
+{
+	if (quiet_fd[0] == -1)
+		return;
+	close(quiet_fd[0]);
+	close(quiet_fd[1]);
+	quiet_fd[0] = quiet_fd[1] = -1;
+}
+
+/*
+ * Writes BUF (LEN bytes, at most QUIET_MAX) to the client through the
+ * pipe, as write_all() would: returns 0, or -1 with errno set.  Where the
+ * kernel will not splice to the socket, ends the pipe, the bytes in it
+ * with it, and sends the rest directly.
+ */
+static int
+quiet_send(struct worker *w, const char *buf, size_t len)
+{
+	ssize_t n;
+	size_t sent = 0, piped;
+
+	do
+		n = write(quiet_fd[1], buf, len); /* an empty pipe: all */
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		quiet_end();
+		return write_all(w->fd, buf, len);
+	}
+	for (piped = len; piped > 0; piped -= (size_t)n, sent += (size_t)n) {
+		n = splice(quiet_fd[0], NULL, w->fd, NULL, piped, 0);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
+			quiet_end();
+			return write_all(w->fd, buf + sent, len - sent);
+		}
+		/* the socket's error; the session ends, the pipe with it */
+		if (n == 0)
+			errno = EPIPE;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Writes BUF to the client; the one path to the socket.  On a write error
  * the connection is shut down and the session ends; the first error names
  * the reason.  Returns 0 or -1.
@@ -82,7 +159,11 @@ worker_send(struct worker *w, const char *buf, size_t len)
 		return -1;
 	/* a write may wait for the client: nobody waits for us meanwhile */
 	flush_wakes(w);
-	ret = write_all(w->fd, buf, len);
+	if (quiet_fd[0] != -1 &&
+	    (len > QUIET_MAX || ++quiet_sends > QUIET_SENDS))
+		quiet_end();
+	ret = quiet_fd[0] != -1 ? quiet_send(w, buf, len)
+				: write_all(w->fd, buf, len);
 	why = ret == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
 	    ? "stopped reading"
 	    : "write error";
@@ -1142,6 +1223,8 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	w->row = row;
 	w->gen = r->gen;
 	w->fd = fd;
+	if (pipe2(quiet_fd, O_CLOEXEC) == -1)
+		quiet_fd[0] = quiet_fd[1] = -1;
 	w->current = -1;
 	strlcpy_(w->addr, addr, sizeof(w->addr));
 	frame_init(&w->frame);
