@@ -2052,9 +2052,9 @@ own_pipes(pid_t pid)
 /*
  * A worker sends its first lines through a pipe of its own, spliced to
  * the socket, so that an idle client's worker keeps no 32 KiB block for
- * TCP sends; once busy (more than 16 sends, or a batch of more than
- * 1 KiB) it closes the pipe and sends straight to the socket.  Every line
- * arrives, in order, both ways.
+ * TCP sends; once busy (more than 16 sends after its greeting, or a
+ * batch of more than 1 KiB) it closes the pipe and sends straight to the
+ * socket.  Every line arrives, in order, both ways.
  */
 START_TEST(a_quiet_worker_sends_through_a_pipe)
 {
@@ -2588,6 +2588,34 @@ START_TEST(file_settings_and_the_command_line_over_them)
 }
 END_TEST
 
+/*
+ * A long message of the day does not make a client busy: its worker still
+ * sends through its pipe after a greeting of 24 lines and its join.
+ */
+START_TEST(a_long_motd_keeps_the_worker_quiet)
+{
+	const char *const args[] = {"-c", conf, NULL};
+	char text[1024];
+	size_t used = 0;
+	pid_t w;
+	int i;
+
+	for (i = 0; i < 20; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		    "news item %02d\n", i);
+	write_file(motd, sizeof(motd), "/tmp/chatd-test-motd-", text);
+	conf_is("motd %s\n", motd);
+	start(args);
+	ck_assert_ptr_nonnull(a = client_open(d.port));
+	ck_assert_int_eq(client_expect(a, "*** - news item 19", NULL, 0), 0);
+	ck_assert_int_eq(client_expect(a, "you joined #lobby", NULL, 0), 0);
+	ck_assert_int_gt(w = worker_pid(1), 0);
+	ck_assert_int_ge(own_pipes(w), 1);
+	one_done();
+	conf_done();
+}
+END_TEST
+
 START_TEST(sighup_changes_limits_and_motd_for_everyone)
 {
 	const char *const args[] = {"-c", conf, NULL};
@@ -2947,6 +2975,7 @@ daemon_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, file_settings_and_the_command_line_over_them);
 	tcase_add_test(tc, sighup_changes_limits_and_motd_for_everyone);
+	tcase_add_test(tc, a_long_motd_keeps_the_worker_quiet);
 	tcase_add_test(tc, sighup_keeps_what_cannot_change_and_a_bad_file);
 	tcase_add_test(tc, dash_t_checks_and_says_why);
 	tcase_add_test(tc, bad_file_refuses_to_start);

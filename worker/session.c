@@ -79,7 +79,8 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
  * or so; so a worker sends through it until it has sent QUIET_SENDS times
  * or has a send of more than QUIET_MAX bytes (a busy client's batch),
  * then closes it and sends straight to the socket for the rest of its
- * life.  An idle client's greeting and join are 6 sends.
+ * life.  The greeting is not counted, whatever the motd's length; an
+ * idle client's join is one send more.
  */
 #define QUIET_SENDS 16
 #define QUIET_MAX 1024 /* within a pipe's one page, however few it has */
@@ -92,7 +93,7 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
  * more CPU a line (make pairs, three pairs of three; as in 9f0d758).
  */
 static _Thread_local int quiet_fd[2] = {-1, -1};
-static _Thread_local uint32_t quiet_sends;
+static _Thread_local int32_t quiet_sends;
 
 /* From now on every send goes straight to the socket. */
 static void
@@ -1250,7 +1251,10 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 		table_release(shm, row);
 		worker_exit(0);
 	}
+	/* the greeting and the motd, however many lines, make no client busy */
+	quiet_sends = -(int32_t)MOTD_MAX;
 	greet(w);
+	quiet_sends = 0;
 	outbound_start(w);
 	if (watch_input(fd, &r->wake) == -1)
 		fail_start(w, "fcntl");
