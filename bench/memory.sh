@@ -92,10 +92,11 @@ send_page_kib() {
 # the pipe a quiet worker splices its lines from (quiet_send() in
 # worker/session.c), that is, without two descriptors of one pipe.
 send_blocks() {
-	workers | sed 's|.*|/proc/&/fd|' |
+	workers >"$tmp/workers"
+	sed 's|.*|/proc/&/fd|' "$tmp/workers" |
 	    xargs -r sh -c 'find "$@" -mindepth 1 -maxdepth 1 \
 		-lname "pipe:*" -printf "%h %l\n" 2>/dev/null' sh |
-	    sort | uniq -d | awk -v n="$(workers | wc -l)" '
+	    sort | uniq -d | awk -v n="$(wc -l <"$tmp/workers")" '
 		{ quiet[$1] = 1 } END { for (w in quiet) q++; print n - q }'
 }
 

@@ -116,7 +116,7 @@ static int
 quiet_send(struct worker *w, const char *buf, size_t len)
 {
 	ssize_t n;
-	size_t sent = 0, piped;
+	size_t sent = 0;
 
 	do
 		n = write(quiet_fd[1], buf, len); /* an empty pipe: all */
@@ -125,14 +125,14 @@ quiet_send(struct worker *w, const char *buf, size_t len)
 		quiet_end();
 		return write_all(w->fd, buf, len);
 	}
-	for (piped = len; piped > 0; piped -= (size_t)n, sent += (size_t)n) {
-		n = splice(quiet_fd[0], NULL, w->fd, NULL, piped, 0);
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR) {
-			n = 0;
+	while (sent < len) {
+		n = splice(quiet_fd[0], NULL, w->fd, NULL, len - sent, 0);
+		if (n > 0) {
+			sent += (size_t)n;
 			continue;
 		}
+		if (n == -1 && errno == EINTR)
+			continue;
 		if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
 			quiet_end();
 			return write_all(w->fd, buf + sent, len - sent);
