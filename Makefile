@@ -93,6 +93,14 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
+# a splice(2) that fails, preloaded into a chatd by one test of
+# test_daemon; built plain, without the sanitizers, whatever the flavour
+$(BUILD)/tests/nosplice.so: tests/nosplice.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/test_daemon: | $(BUILD)/tests/nosplice.so
+
 check: chatd $(TEST_BINS) lint-man
 	@set -e; for t in $(TEST_BINS); do \
 	  echo "== $$t"; CHATD=$(BUILD)/chatd $$t; done

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* tcp_info with tcpi_segs_in */
 #include <unistd.h>
 
 #include "harness.h"
@@ -2595,6 +2598,8 @@ END_TEST
 START_TEST(a_long_motd_keeps_the_worker_quiet)
 {
 	const char *const args[] = {"-c", conf, NULL};
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
 	char text[1024];
 	size_t used = 0;
 	pid_t w;
@@ -2611,7 +2616,81 @@ START_TEST(a_long_motd_keeps_the_worker_quiet)
 	ck_assert_int_eq(client_expect(a, "you joined #lobby", NULL, 0), 0);
 	ck_assert_int_gt(w = worker_pid(1), 0);
 	ck_assert_int_ge(own_pipes(w), 1);
+	/*
+	 * the greeting's 24 lines came in one segment: with the handshake's
+	 * and the join's, three (a line a send would be 26)
+	 */
+	ck_assert_int_eq(getsockopt(a->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	ck_assert_uint_le(ti.tcpi_segs_in, 4);
 	one_done();
+	conf_done();
+}
+END_TEST
+
+/*
+ * Where the kernel will not splice to a socket (splice(2) preloaded to
+ * fail with EINVAL: tests/nosplice.c), a worker reads back the greeting
+ * that waits in its pipe, sends it directly and ends the pipe: every line
+ * arrives, in order, and so do the lines after it.
+ */
+START_TEST(splice_refused_loses_no_line)
+{
+	const char *const args[] = {"-c", conf, NULL};
+	const char *asan = getenv("ASAN_OPTIONS");
+	char text[1024], exe[PATH_MAX], shim[PATH_MAX + 16], *slash;
+	char line[LINE], saved[512] = "", opts[sizeof(saved) + 32];
+	int had_asan = asan != NULL;
+	size_t used = 0;
+	ssize_t n;
+	pid_t w;
+	int i, k;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	ck_assert_ptr_nonnull(slash = strrchr(exe, '/'));
+	*slash = '\0';
+	snprintf(shim, sizeof(shim), "%s/nosplice.so", exe);
+	ck_assert_msg(access(shim, R_OK) == 0, "no %s (make builds it)", shim);
+	for (i = 0; i < 20; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		    "news item %02d\n", i);
+	write_file(motd, sizeof(motd), "/tmp/chatd-test-motd-", text);
+	conf_is("motd %s\n", motd);
+	/* for the daemon alone: the shim is loaded when chatd starts */
+	if (had_asan)
+		strlcpy_(saved, asan, sizeof(saved));
+	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0", saved,
+	    saved[0] != '\0' ? ":" : "");
+	setenv("LD_PRELOAD", shim, 1);
+	setenv("ASAN_OPTIONS", opts, 1);
+	start(args);
+	unsetenv("LD_PRELOAD");
+	if (had_asan)
+		setenv("ASAN_OPTIONS", saved, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+
+	ck_assert_ptr_nonnull(a = client_open(d.port));
+	ck_assert_int_ge(client_line(a, line, sizeof(line), T_TIMEOUT), 0);
+	ck_assert_ptr_nonnull(strstr(line, "*** Welcome to chatd, "));
+	for (i = 0; i < 20;) {
+		ck_assert_int_ge(client_line(a, line, sizeof(line), T_TIMEOUT),
+		    0);
+		if (sscanf(line, "*** - news item %d", &k) == 1) {
+			ck_assert_int_eq(k, i);
+			i++;
+		}
+	}
+	ck_assert_int_eq(client_expect(a, "you joined #lobby", NULL, 0), 0);
+	ck_assert_int_gt(w = worker_pid(1), 0);
+	/* the pipe is gone (valgrind keeps a pipe of its own in every one) */
+	if (!under_valgrind(w))
+		ck_assert_int_eq(own_pipes(w), 0);
+	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
+	client_send(a, "sent directly\n");
+	ck_assert_int_eq(client_expect(b, "sent directly", NULL, 0), 0);
+	two_done();
 	conf_done();
 }
 END_TEST
@@ -2976,6 +3055,7 @@ daemon_suite(void)
 	tcase_add_test(tc, file_settings_and_the_command_line_over_them);
 	tcase_add_test(tc, sighup_changes_limits_and_motd_for_everyone);
 	tcase_add_test(tc, a_long_motd_keeps_the_worker_quiet);
+	tcase_add_test(tc, splice_refused_loses_no_line);
 	tcase_add_test(tc, sighup_keeps_what_cannot_change_and_a_bad_file);
 	tcase_add_test(tc, dash_t_checks_and_says_why);
 	tcase_add_test(tc, bad_file_refuses_to_start);

@@ -79,21 +79,33 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
  * or so; so a worker sends through it until it has sent QUIET_SENDS times
  * or has a send of more than QUIET_MAX bytes (a busy client's batch),
  * then closes it and sends straight to the socket for the rest of its
- * life.  The greeting is not counted, whatever the motd's length; an
- * idle client's join is one send more.
+ * life.  The greeting is not counted, whatever the motd's length, and
+ * leaves in one send (greet_begin()); an idle client's join is one more.
  */
 #define QUIET_SENDS 16
 #define QUIET_MAX 1024 /* within a pipe's one page, however few it has */
 
 /*
- * The pipe's read and write ends, -1: none; and the sends through it so
- * far.  The thread's, not struct worker's: a worker writes its thread's
- * storage anyway, and in struct worker these 16 bytes moved what follows
- * them to other page offsets, where 1,000 subscribers flat out took 8-20%
- * more CPU a line (make pairs, three pairs of three; as in 9f0d758).
+ * The greeting's lines wait in the pipe and leave together, in one
+ * splice and one TCP segment where each took its own.  At most QUIET_HOLD
+ * bytes wait: a pipe of one page (the least a pipe gets once its user has
+ * many) takes them whole, so the write never blocks.
+ */
+#define QUIET_HOLD 4096
+_Static_assert(QUIET_MAX <= QUIET_HOLD, "a quiet send fits in the pipe");
+
+/*
+ * The pipe's read and write ends, -1: none; the sends through it so far;
+ * the bytes waiting in it; whether they wait for more.  The thread's, not
+ * struct worker's: a worker writes its thread's storage anyway, and in
+ * struct worker 16 bytes of this moved what follows them to other page
+ * offsets, where 1,000 subscribers flat out took 8-20% more CPU a line
+ * (make pairs, three pairs of three; as in 9f0d758).
  */
 static _Thread_local int quiet_fd[2] = {-1, -1};
 static _Thread_local int32_t quiet_sends;
+static _Thread_local uint32_t quiet_held;
+static _Thread_local int quiet_holding;
 
 /* From now on every send goes straight to the socket. */
 static void
@@ -104,39 +116,55 @@ quiet_end(void)
 	close(quiet_fd[0]);
 	close(quiet_fd[1]);
 	quiet_fd[0] = quiet_fd[1] = -1;
+	quiet_held = 0;
 }
 
 /*
- * Writes BUF (LEN bytes, at most QUIET_MAX) to the client through the
- * pipe, as write_all() would: returns 0, or -1 with errno set.  Where the
- * kernel will not splice to the socket, ends the pipe, the bytes in it
- * with it, and sends the rest directly.
+ * Where the kernel will not splice: reads back what waits in the pipe,
+ * sends it directly and ends the pipe.  Returns 0, or -1 with errno set.
+ * Apart, so that its buffer makes no frame deeper on the usual path.
  */
+static __attribute__((noinline)) int
+quiet_unsplice(struct worker *w)
+{
+	char chunk[512];
+	ssize_t n;
+	int ret = 0;
+
+	while (ret == 0 && quiet_held > 0) {
+		n = read(quiet_fd[0], chunk,
+		    quiet_held < sizeof(chunk) ? quiet_held : sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			ret = -1;
+			break;
+		}
+		quiet_held -= (uint32_t)n;
+		ret = write_all(w->fd, chunk, (size_t)n);
+	}
+	quiet_end();
+	return ret;
+}
+
+/* Splices what waits in the pipe to the client: 0, or -1 with errno set. */
 static int
-quiet_send(struct worker *w, const char *buf, size_t len)
+quiet_flush(struct worker *w)
 {
 	ssize_t n;
-	size_t sent = 0;
 
-	do
-		n = write(quiet_fd[1], buf, len); /* an empty pipe: all */
-	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)len) {
-		quiet_end();
-		return write_all(w->fd, buf, len);
-	}
-	while (sent < len) {
-		n = splice(quiet_fd[0], NULL, w->fd, NULL, len - sent, 0);
+	while (quiet_held > 0) {
+		n = splice(quiet_fd[0], NULL, w->fd, NULL, quiet_held, 0);
 		if (n > 0) {
-			sent += (size_t)n;
+			quiet_held -= (uint32_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
-			quiet_end();
-			return write_all(w->fd, buf + sent, len - sent);
-		}
+		if (n == -1 && (errno == EINVAL || errno == ENOSYS))
+			return quiet_unsplice(w);
 		/* the socket's error; the session ends, the pipe with it */
 		if (n == 0)
 			errno = EPIPE;
@@ -146,38 +174,101 @@ quiet_send(struct worker *w, const char *buf, size_t len)
 }
 
 /*
+ * Writes BUF (LEN bytes, at most QUIET_MAX) to the client through the
+ * pipe, as write_all() would: returns 0, or -1 with errno set.  While the
+ * greeting is held, the bytes wait in the pipe for the rest of it.
+ */
+static int
+quiet_send(struct worker *w, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (quiet_held + len > QUIET_HOLD && quiet_flush(w) == -1)
+		return -1;
+	if (quiet_fd[0] == -1) /* the kernel would not splice */
+		return write_all(w->fd, buf, len);
+	do
+		n = write(quiet_fd[1], buf, len); /* room for all: see above */
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		if (n > 0)
+			quiet_held += (uint32_t)n;
+		if (quiet_unsplice(w) == -1)
+			return -1;
+		return n > 0 ? write_all(w->fd, buf + n, len - (size_t)n)
+			     : write_all(w->fd, buf, len);
+	}
+	quiet_held += (uint32_t)len;
+	return quiet_holding ? 0 : quiet_flush(w);
+}
+
+/*
+ * A failed write to the client (RET -1): shuts the connection down, and
+ * the session ends; the first error names the reason.  Returns RET.
+ */
+static int
+send_result(struct worker *w, int ret)
+{
+	const char *why;
+
+	if (ret == 0)
+		return 0;
+	why = errno == EAGAIN || errno == EWOULDBLOCK ? "stopped reading"
+						       : "write error";
+	w->closing = 1;
+	w->gone = why;
+	if (why[0] == 's')
+		log_warnx("slow client disconnected peer=%s nick=%s "
+			  "socket_full_s=%u",
+		    w->addr, w->nick, w->shm->h->lim.send_timeout);
+	shutdown(w->fd, SHUT_RDWR);
+	return ret;
+}
+
+/*
  * Writes BUF to the client; the one path to the socket.  On a write error
- * the connection is shut down and the session ends; the first error names
- * the reason.  Returns 0 or -1.
+ * the connection is shut down and the session ends.  Returns 0 or -1.
  */
 HOT int
 worker_send(struct worker *w, const char *buf, size_t len)
 {
-	const char *why;
 	int ret;
 
 	if (w->closing)
 		return -1;
 	/* a write may wait for the client: nobody waits for us meanwhile */
 	flush_wakes(w);
-	if (quiet_fd[0] != -1 &&
-	    (len > QUIET_MAX || ++quiet_sends > QUIET_SENDS))
+	if (quiet_fd[0] == -1)
+		ret = write_all(w->fd, buf, len);
+	else if (len <= QUIET_MAX && ++quiet_sends <= QUIET_SENDS)
+		ret = quiet_send(w, buf, len);
+	else if ((ret = quiet_flush(w)) == 0) {
 		quiet_end();
-	ret = quiet_fd[0] != -1 ? quiet_send(w, buf, len)
-				: write_all(w->fd, buf, len);
-	why = ret == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
-	    ? "stopped reading"
-	    : "write error";
-	if (ret == -1) {
-		w->closing = 1;
-		w->gone = why;
-		if (why[0] == 's')
-			log_warnx("slow client disconnected peer=%s nick=%s "
-				  "socket_full_s=%u",
-			    w->addr, w->nick, w->shm->h->lim.send_timeout);
-		shutdown(w->fd, SHUT_RDWR);
+		ret = write_all(w->fd, buf, len);
 	}
-	return ret;
+	return send_result(w, ret);
+}
+
+/*
+ * The greeting's lines are held until greet_done(), and not counted
+ * towards a busy client, whatever the motd's length.
+ */
+static void
+greet_begin(void)
+{
+	quiet_sends = -(int32_t)MOTD_MAX;
+	quiet_holding = 1;
+}
+
+/* Sends the greeting's lines that wait.  Returns 0 or -1. */
+static int
+greet_done(struct worker *w)
+{
+	quiet_sends = 0;
+	quiet_holding = 0;
+	if (w->closing || quiet_fd[0] == -1)
+		return w->closing ? -1 : 0;
+	return send_result(w, quiet_flush(w));
 }
 
 /* Sends PREFIX and the text built from FMT as one CRLF-ended line. */
@@ -1251,10 +1342,9 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 		table_release(shm, row);
 		worker_exit(0);
 	}
-	/* the greeting and the motd, however many lines, make no client busy */
-	quiet_sends = -(int32_t)MOTD_MAX;
+	greet_begin();
 	greet(w);
-	quiet_sends = 0;
+	greet_done(w);
 	outbound_start(w);
 	if (watch_input(fd, &r->wake) == -1)
 		fail_start(w, "fcntl");
