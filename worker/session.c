@@ -89,7 +89,8 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
  * The greeting's lines wait in the pipe and leave together, in one
  * splice and one TCP segment where each took its own.  At most QUIET_HOLD
  * bytes wait: a pipe of one page (the least a pipe gets once its user has
- * many) takes them whole, so the write never blocks.
+ * many) takes them whole, since Linux merges small writes into the last
+ * page while they fit.
  */
 #define QUIET_HOLD 4096
 _Static_assert(QUIET_MAX <= QUIET_HOLD, "a quiet send fits in the pipe");
@@ -117,6 +118,22 @@ quiet_end(void)
 	close(quiet_fd[1]);
 	quiet_fd[0] = quiet_fd[1] = -1;
 	quiet_held = 0;
+}
+
+/*
+ * Makes the pipe a quiet worker sends through; without one it sends
+ * directly.  The write end alone is non-blocking: a write that found no
+ * room (in a pipe that took less than QUIET_HOLD reckons) fails and goes
+ * directly, rather than wait for a reader that is the worker itself.
+ * The read end stays blocking, or splice() would not wait for the socket.
+ */
+static void
+quiet_start(void)
+{
+	if (pipe2(quiet_fd, O_CLOEXEC) == -1)
+		quiet_fd[0] = quiet_fd[1] = -1;
+	else if (fcntl(quiet_fd[1], F_SETFL, O_NONBLOCK) == -1)
+		quiet_end();
 }
 
 /*
@@ -188,7 +205,7 @@ quiet_send(struct worker *w, const char *buf, size_t len)
 	if (quiet_fd[0] == -1) /* the kernel would not splice */
 		return write_all(w->fd, buf, len);
 	do
-		n = write(quiet_fd[1], buf, len); /* room for all: see above */
+		n = write(quiet_fd[1], buf, len); /* all, or EAGAIN */
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)len) {
 		if (n > 0)
@@ -1315,8 +1332,7 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 	w->row = row;
 	w->gen = r->gen;
 	w->fd = fd;
-	if (pipe2(quiet_fd, O_CLOEXEC) == -1)
-		quiet_fd[0] = quiet_fd[1] = -1;
+	quiet_start();
 	w->current = -1;
 	strlcpy_(w->addr, addr, sizeof(w->addr));
 	frame_init(&w->frame);
