@@ -2053,6 +2053,26 @@ own_pipes(pid_t pid)
 }
 
 /*
+ * Reads lines from X until N have held MARK followed by a number, the
+ * numbers 0 to N - 1 in order; other lines are skipped.
+ */
+static void
+expect_in_order(struct client *x, const char *mark, int n)
+{
+	char line[LINE], *p;
+	int i;
+
+	for (i = 0; i < n;) {
+		ck_assert_int_ge(client_line(x, line, sizeof(line), T_TIMEOUT),
+		    0);
+		if ((p = strstr(line, mark)) != NULL) {
+			ck_assert_int_eq(atoi(p + strlen(mark)), i);
+			i++;
+		}
+	}
+}
+
+/*
  * Counts the pipe descriptors of process PID that are non-blocking: read
  * ends in *READS, write ends in *WRITES (from /proc/PID/fdinfo).
  */
@@ -2102,7 +2122,7 @@ START_TEST(a_quiet_worker_sends_through_a_pipe)
 	const char *const args[] = {"-l", "0", NULL}; /* no flood control */
 	char line[LINE], *burst;
 	size_t used = 0;
-	int i, k, quiet, nbr, nbw;
+	int i, quiet, nbr, nbw;
 	pid_t w;
 
 	three_with(args);
@@ -2128,14 +2148,7 @@ START_TEST(a_quiet_worker_sends_through_a_pipe)
 		used += (size_t)sprintf(burst + used, "busy %03d\n", i);
 	ck_assert_int_eq(client_send_raw(a, burst, used), 0);
 	free(burst);
-	for (i = 0; i < 300;) {
-		ck_assert_int_ge(client_line(b, line, sizeof(line), T_TIMEOUT),
-		    0);
-		if (sscanf(line, "<%*[^>]> busy %d", &k) == 1) {
-			ck_assert_int_eq(k, i);
-			i++;
-		}
-	}
+	expect_in_order(b, "> busy ", 300);
 	ck_assert_int_eq(own_pipes(w), quiet - 1);
 	client_send(a, "straight to the socket\n");
 	ck_assert_int_eq(client_expect(b, "straight to the socket", NULL, 0),
@@ -2687,7 +2700,7 @@ START_TEST(splice_refused_loses_no_line)
 	size_t used = 0;
 	ssize_t n;
 	pid_t w;
-	int i, k;
+	int i;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	ck_assert_int_gt(n, 0);
@@ -2718,14 +2731,7 @@ START_TEST(splice_refused_loses_no_line)
 	ck_assert_ptr_nonnull(a = client_open(d.port));
 	ck_assert_int_ge(client_line(a, line, sizeof(line), T_TIMEOUT), 0);
 	ck_assert_ptr_nonnull(strstr(line, "*** Welcome to chatd, "));
-	for (i = 0; i < 20;) {
-		ck_assert_int_ge(client_line(a, line, sizeof(line), T_TIMEOUT),
-		    0);
-		if (sscanf(line, "*** - news item %d", &k) == 1) {
-			ck_assert_int_eq(k, i);
-			i++;
-		}
-	}
+	expect_in_order(a, "*** - news item ", 20);
 	ck_assert_int_eq(client_expect(a, "you joined #lobby", NULL, 0), 0);
 	ck_assert_int_gt(w = worker_pid(1), 0);
 	/* the pipe is gone (valgrind keeps a pipe of its own in every one) */
