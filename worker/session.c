@@ -16,6 +16,7 @@
 #define _GNU_SOURCE /* SCHED_BATCH */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -93,7 +94,8 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
  * page while they fit.
  */
 #define QUIET_HOLD 4096
-_Static_assert(QUIET_MAX <= QUIET_HOLD, "a quiet send fits in the pipe");
+_Static_assert(QUIET_MAX <= QUIET_HOLD && QUIET_MAX <= PIPE_BUF,
+    "a quiet send fits in the pipe, and is written whole or not at all");
 
 /*
  * The pipe's read and write ends, -1: none; the sends through it so far;
@@ -205,16 +207,11 @@ quiet_send(struct worker *w, const char *buf, size_t len)
 	if (quiet_fd[0] == -1) /* the kernel would not splice */
 		return write_all(w->fd, buf, len);
 	do
-		n = write(quiet_fd[1], buf, len); /* all, or EAGAIN */
+		n = write(quiet_fd[1], buf, len); /* all, or none: PIPE_BUF */
 	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)len) {
-		if (n > 0)
-			quiet_held += (uint32_t)n;
-		if (quiet_unsplice(w) == -1)
-			return -1;
-		return n > 0 ? write_all(w->fd, buf + n, len - (size_t)n)
-			     : write_all(w->fd, buf, len);
-	}
+	if (n != (ssize_t)len) /* no room after all: send directly */
+		return quiet_unsplice(w) == -1 ? -1
+					       : write_all(w->fd, buf, len);
 	quiet_held += (uint32_t)len;
 	return quiet_holding ? 0 : quiet_flush(w);
 }
@@ -277,15 +274,14 @@ greet_begin(void)
 	quiet_holding = 1;
 }
 
-/* Sends the greeting's lines that wait.  Returns 0 or -1. */
-static int
+/* Sends the greeting's lines that wait. */
+static void
 greet_done(struct worker *w)
 {
 	quiet_sends = 0;
 	quiet_holding = 0;
-	if (w->closing || quiet_fd[0] == -1)
-		return w->closing ? -1 : 0;
-	return send_result(w, quiet_flush(w));
+	if (!w->closing)
+		send_result(w, quiet_flush(w));
 }
 
 /* Sends PREFIX and the text built from FMT as one CRLF-ended line. */
