@@ -69,6 +69,18 @@ _Static_assert(offsetof(struct worker_block, w.ob.buf) + FIRST_PAGE_OUT <= 4096,
     "the outbound buffer begins too far into the worker's first page");
 
 /*
+ * The message being read stays in the low half of its page.  At page
+ * offsets 2,584-3,232, the offsets of a delivery's stack frames (serve()
+ * begins at the top of a stack page), 10 subscribers flat out took 8-35%
+ * more CPU a line (9f0d758; likely 4K aliasing, not confirmed).  Fields
+ * added before it move it, and fields anywhere in struct worker have
+ * moved deliveries' cost before (make pairs, BENCHMARKS.md): whoever
+ * changes the layout runs make pairs at S=10 and S=1000.
+ */
+_Static_assert((offsetof(struct worker_block, w.m) & 4095) + sizeof(struct msg)
+	<= 2048, "the message being read left the low half of its page");
+
+/*
  * Why a quiet worker sends through a pipe.  Once a process has sent on a
  * TCP socket, Linux keeps a block of 32 KiB for its sends until it exits
  * (the task's page fragment, which tcp_sendmsg() copies what is sent
