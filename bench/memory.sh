@@ -78,7 +78,7 @@ kib() { # the value of FIELD in /proc/meminfo
 # one page with net.core.high_order_alloc_disable = 1.  It is in no field
 # of /proc/meminfo, so it is counted here (send_blocks()).  BENCHMARKS.md,
 # "The page every worker keeps for its sends".
-send_page_kib() {
+send_block_kib() {
 	pg=$(($(getconf PAGESIZE) / 1024))
 	if [ "$(cat /proc/sys/net/core/high_order_alloc_disable \
 	    2>/dev/null)" = 1 ] || [ "$pg" -ge 32 ]; then
@@ -325,7 +325,7 @@ run() {
 	ipss=$(pss_of "$ipid")
 	mpss=$(pss_of "$pid")
 	blocks=$(send_blocks)
-	sp=$(send_page_kib)
+	sp=$(send_block_kib)
 
 	echo "  $greeted of $n greeted in $((t1 - t0)) s; processes in the" \
 	    "tree: $b_procs before, $a_procs after"
@@ -481,7 +481,7 @@ echo "chatd $($CHATD -V | cut -d' ' -f2), $(nproc) cores," \
     "page size $(getconf PAGESIZE)," \
     "net.core.high_order_alloc_disable" \
     "$(cat /proc/sys/net/core/high_order_alloc_disable 2>/dev/null || echo -)" \
-    "(a TCP send block: $(send_page_kib) KiB)"
+    "(a TCP send block: $(send_block_kib) KiB)"
 for n in $N; do
 	r=1
 	while [ "$r" -le "$RUNS" ]; do

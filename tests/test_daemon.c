@@ -2018,6 +2018,43 @@ START_TEST(an_idle_worker_writes_one_page_of_chatd)
 END_TEST
 #endif
 
+/* A pipe descriptor of a process: its number, and the pipe it is of. */
+struct pipe_fd {
+	int num;
+	char pipe[64]; /* "pipe:[INODE]" */
+};
+
+/*
+ * Fills P with the pipe descriptors of process PID, at most MAX; returns
+ * how many, or -1 if its descriptors cannot be read.
+ */
+static int
+pipe_fds(pid_t pid, struct pipe_fd *p, int max)
+{
+	char dir[64], path[320];
+	struct dirent *e;
+	ssize_t len;
+	DIR *fds;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	if ((fds = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(fds)) != NULL && n < max) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		len = readlink(path, p[n].pipe, sizeof(p[n].pipe) - 1);
+		if (len <= 0 || strncmp(p[n].pipe, "pipe:", 5) != 0)
+			continue;
+		p[n].pipe[len] = '\0';
+		p[n].num = atoi(e->d_name);
+		n++;
+	}
+	closedir(fds);
+	return n;
+}
+
 /*
  * How many pipes PID holds both ends of; -1 if its descriptors cannot be
  * read.
@@ -2025,31 +2062,14 @@ END_TEST
 static int
 own_pipes(pid_t pid)
 {
-	char dir[64], path[320], seen[32][64];
-	struct dirent *e;
-	int n = 0, pipes = 0, i;
-	ssize_t len;
-	DIR *fds;
+	struct pipe_fd p[32];
+	int n = pipe_fds(pid, p, 32), pipes = 0, i, j;
 
-	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
-	if ((fds = opendir(dir)) == NULL)
-		return -1;
-	while ((e = readdir(fds)) != NULL && n < 32) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		len = readlink(path, seen[n], sizeof(seen[n]) - 1);
-		if (len <= 0 || strncmp(seen[n], "pipe:", 5) != 0)
-			continue;
-		seen[n][len] = '\0';
-		for (i = 0; i < n && strcmp(seen[i], seen[n]) != 0; i++)
-			;
-		if (i < n)
-			pipes++;
-		n++;
-	}
-	closedir(fds);
-	return pipes;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(p[i].pipe, p[j].pipe) == 0)
+				pipes++;
+	return n < 0 ? -1 : pipes;
 }
 
 /*
@@ -2079,25 +2099,16 @@ expect_in_order(struct client *x, const char *mark, int n)
 static void
 nonblocking_pipe_ends(pid_t pid, int *reads, int *writes)
 {
-	char dir[64], path[320], link[64], line[128];
-	struct dirent *e;
+	struct pipe_fd p[32];
+	char path[64], line[128];
 	unsigned long flags;
-	ssize_t len;
+	int n = pipe_fds(pid, p, 32), i;
 	FILE *f;
-	DIR *fds;
-	int i = 0;
 
 	*reads = *writes = 0;
-	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
-	if ((fds = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(fds)) != NULL && i++ < 64) {
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		len = readlink(path, link, sizeof(link) - 1);
-		if (len <= 0 || strncmp(link, "pipe:", 5) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%s", (long)pid,
-		    e->d_name);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%d", (long)pid,
+		    p[i].num);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
 		while (fgets(line, sizeof(line), f) != NULL)
@@ -2107,7 +2118,6 @@ nonblocking_pipe_ends(pid_t pid, int *reads, int *writes)
 								    : reads);
 		fclose(f);
 	}
-	closedir(fds);
 }
 
 /*

@@ -165,16 +165,14 @@ quiet_unsplice(struct worker *w)
 	while (ret == 0 && quiet_held > 0) {
 		n = read(quiet_fd[0], chunk,
 		    quiet_held < sizeof(chunk) ? quiet_held : sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		if (n > 0) {
+			quiet_held -= (uint32_t)n;
+			ret = write_all(w->fd, chunk, (size_t)n);
+		} else if (n == 0 || errno != EINTR) {
 			if (n == 0)
 				errno = EIO;
 			ret = -1;
-			break;
 		}
-		quiet_held -= (uint32_t)n;
-		ret = write_all(w->fd, chunk, (size_t)n);
 	}
 	quiet_end();
 	return ret;
