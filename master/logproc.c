@@ -58,7 +58,7 @@ logproc_main(int fd, pid_t master, int facility)
 {
 	static char ident[32];
 
-	signal_child_reset();
+	signal_child_reset(0);
 	/* the master's signals, meant for it: the last lines come at EOF */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);

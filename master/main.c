@@ -357,6 +357,10 @@ start(struct master *mp)
 		startup_fail(mp, "cannot create shared memory %s: %s",
 		    mp->segname, strerror(errno));
 	}
+	/* the slots' two mappings, which every worker inherits */
+	if (shm_slots_read_only(&mp->shm) == -1)
+		log_warn("worker slots stay writable error=\"%s\"",
+		    strerror(errno));
 	shm_set_motd(&mp->shm, motd);
 	free(motd);
 	atomic_store(&mp->shm.h->verbose, mp->cf.verbose);

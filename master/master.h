@@ -181,7 +181,7 @@ void reap_worker(struct master *, pid_t, int status);
 int signal_setup(void);
 int signal_fd(void);
 int signal_next(void);
-void signal_child_reset(void);
+void signal_child_reset(int worker);
 
 /* daemon.c */
 int daemon_detach(void);

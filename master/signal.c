@@ -73,14 +73,29 @@ signal_next(void)
 	return 0;
 }
 
-/* In a new worker: default dispositions, and no master's pipe. */
+/*
+ * In a new child of the master: default dispositions, and no master's
+ * pipe.  A WORKER ignores SIGINT and SIGHUP instead: Ctrl-C and a hang-up
+ * of the terminal reach the whole foreground process group, and are
+ * meant for the master, which tells the workers to say goodbye.  SIGTERM
+ * still ends a worker alone.  SIGPIPE stays ignored, as signal_setup()
+ * left it.
+ */
 void
-signal_child_reset(void)
+signal_child_reset(int worker)
 {
+	struct sigaction sa;
 	size_t i;
 
-	for (i = 0; i < NHANDLED; i++)
-		signal(handled[i], SIG_DFL);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < NHANDLED; i++) {
+		sa.sa_handler = worker && (handled[i] == SIGINT ||
+					      handled[i] == SIGHUP)
+		    ? SIG_IGN
+		    : SIG_DFL;
+		sigaction(handled[i], &sa, NULL);
+	}
 	close(sigpipe[0]);
 	close(sigpipe[1]);
 }

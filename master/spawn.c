@@ -161,14 +161,7 @@ spawn_worker(struct master *mp, int fd, int row, const char *addr)
 	if (mp->ready_fd != -1)
 		close(mp->ready_fd);
 	logproc_forget(mp); /* a worker calls syslog(3) itself */
-	signal_child_reset();
-	/*
-	 * Ctrl-C and a hang-up of the terminal reach the whole foreground
-	 * process group; they are meant for the master, which tells the
-	 * workers to say goodbye.  SIGTERM still ends a worker alone.
-	 */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	signal_child_reset(1);
 	worker_main(&mp->shm, row, fd, addr);
 }
 

@@ -67,6 +67,7 @@ layout(struct shm *s, uint32_t nrows, uint32_t nslots)
 	    page);
 
 	if (s->h != NULL) {
+		s->page = page;
 		s->rows = (struct row *)((char *)s->h + rows_off);
 		s->sleepmap = (_Atomic uint64_t *)((char *)s->h + map_off);
 		s->owemap = (_Atomic uint64_t *)((char *)s->h + owe_off);
@@ -195,7 +196,7 @@ void
 shm_pretouch(struct shm *s, uint32_t rows)
 {
 	const volatile unsigned char *p = (const volatile unsigned char *)s->h;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), r[2][2], o;
+	size_t page = s->page, r[2][2], o;
 	unsigned sum = 0;
 	int i, n = shm_pretouch_ranges(s, rows, r);
 
@@ -253,7 +254,7 @@ shm_populate_ranges(const struct shm *s, uint32_t rows, int row,
 void
 shm_populate(struct shm *s, uint32_t rows, int row)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), r[3][2], lo;
+	size_t page = s->page, r[3][2], lo;
 	int i, n = shm_populate_ranges(s, rows, row, r);
 
 	for (i = 0; i < n; i++) {
@@ -265,9 +266,13 @@ shm_populate(struct shm *s, uint32_t rows, int row)
 /*
  * Makes the slots read-only in this process's mapping of the segment,
  * where it reads them (S->rslots), and maps them a second time, writable,
- * from the creator's descriptor (inherited across fork()), where it
- * writes them (S->slots).  Closes the descriptor.  Returns 0; or -1 with
- * errno set, the slots then read and written in the one mapping.
+ * from the descriptor that mapped the segment, where it writes them
+ * (S->slots).  Closes the descriptor.  Returns 0; or -1 with errno set,
+ * the slots then read and written in the one mapping.  The master does it
+ * once, before its first fork(), and every worker inherits both mappings
+ * as they are, where each worker made them at its start: four system
+ * calls, and the kernel's work of splitting its mapping of the segment in
+ * three (BENCHMARKS.md, "What a worker's start costs").
  *
  * Why: a worker maps the segment after other processes have written the
  * ring, and a page table entry made for a page already written comes
@@ -309,6 +314,21 @@ shm_slots_read_only(struct shm *s)
 	s->wmap = p;
 	s->slots = p;
 	return 0;
+}
+
+/*
+ * In a new worker, whose S is a copy of the master's: the master may have
+ * published through S already (its notices), and a worker counts its own
+ * writes towards PUBLISHER_WRITES, reading through the read-only mapping
+ * until then.
+ */
+void
+shm_forked(struct shm *s)
+{
+	s->writes = 0;
+	if (s->wmap != NULL)
+		s->rslots = (const struct slot *)((const char *)s->h +
+		    s->slots_off);
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -355,7 +375,7 @@ shm_become_publisher(struct shm *s)
 int
 shm_slots_writable(struct shm *s, uint32_t first, uint32_t count, int on)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page = s->page;
 	uint32_t end = first + count < s->h->nslots ? first + count
 						    : s->h->nslots;
 	uintptr_t lo = (uintptr_t)&s->rslots[first];
@@ -458,7 +478,7 @@ shm_create(struct shm *s, const char *name, const struct shm_params *p,
 		errno = saved;
 		return -1;
 	}
-	s->fd = fd; /* kept for the workers (shm_slots_read_only()) */
+	s->fd = fd; /* kept for shm_slots_read_only() */
 	(void)shm_huge_pages(s, p->huge_pages);
 	if (init_segment(s, p, size) == -1) {
 		saved = errno;
@@ -502,7 +522,7 @@ attach(struct shm *s, const char *name, int writable)
 		return -1;
 	}
 	if (writable)
-		s->fd = fd; /* an adopting master's workers need it */
+		s->fd = fd; /* an adopting master's: shm_slots_read_only() */
 	else
 		close(fd);
 	h = s->h;

@@ -334,6 +334,7 @@ struct shm {
 	void *wmap;		    /* see shm_slots_read_only(), or NULL */
 	size_t slots_off;	    /* the slots' offset in the segment */
 	size_t slots_len;	    /* and their length, whole pages */
+	size_t page;		    /* the page size, read once */
 	unsigned writes;	    /* publishes, counted to PUBLISHER_WRITES */
 	size_t size;
 	int fd;			    /* the creator's descriptor, or -1 */
@@ -359,6 +360,7 @@ int shm_populate_ranges(const struct shm *, uint32_t rows, int row,
     size_t out[3][2]);
 void shm_populate(struct shm *, uint32_t rows, int row);
 int shm_slots_read_only(struct shm *);
+void shm_forked(struct shm *);
 void shm_become_publisher(struct shm *);
 int shm_slots_writable(struct shm *, uint32_t first, uint32_t count,
     int on);

@@ -1119,6 +1119,46 @@ START_TEST(a_join_writes_through_the_read_only_view)
 }
 END_TEST
 
+/*
+ * A worker starts from a copy of the master's handle, the slots' two
+ * mappings made already (shm_slots_read_only()).  Whatever the master
+ * published through it, shm_forked() has the worker count its own writes
+ * from nothing and read through the read-only view until it is a
+ * publisher itself.
+ */
+START_TEST(a_forked_handle_reads_read_only_again)
+{
+	const struct slot *before = s.rslots;
+	struct shm w;
+	struct msg m, jm;
+	uint64_t cur, seq, lost = 0;
+	int i;
+
+	ck_assert_int_eq(shm_slots_read_only(&s), 0);
+	for (i = 0; i < PUBLISHER_WRITES; i++)
+		publish_text(1, "#a", "master");
+	ck_assert_ptr_eq(s.rslots, (const struct slot *)s.slots);
+	cur = ring_head(&s);
+	w = s;
+	shm_forked(&w);
+	ck_assert_uint_eq(w.writes, 0);
+	ck_assert_ptr_eq(w.rslots, before);
+	ck_assert_int_eq(mapped_as(w.rslots, "r--s"), 1);
+	text_msg(&jm, 2, "#a", "joined");
+	ck_assert_uint_eq(ring_publish_row(&w, &jm, 2), cur);
+	ck_assert_int_eq(mapped_as(w.rslots, "r--s"), 1);
+	ck_assert_uint_eq(w.writes, 1);
+	ck_assert_int_eq(ring_read(&w, &cur, &m, &seq, &lost), 1);
+	ck_assert_str_eq(m.text, "joined");
+	ck_assert_uint_eq(lost, 0);
+	/* without the second mapping there is nothing to go back to */
+	w.wmap = NULL;
+	w.rslots = (const struct slot *)w.slots;
+	shm_forked(&w);
+	ck_assert_ptr_eq(w.rslots, (const struct slot *)w.slots);
+}
+END_TEST
+
 static Suite *
 ring_suite(void)
 {
@@ -1149,6 +1189,7 @@ ring_suite(void)
 	tcase_add_test(tc, slots_are_read_where_they_are_read_only);
 	tcase_add_test(tc, what_a_worker_reads_lies_in_two_page_tables);
 	tcase_add_test(tc, a_join_writes_through_the_read_only_view);
+	tcase_add_test(tc, a_forked_handle_reads_read_only_again);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("crash repair");

@@ -1195,20 +1195,18 @@ batch_scheduling(void)
 }
 
 /*
- * Makes the slots read-only where we read them (shm_slots_read_only()),
- * then maps what we will read of the segment into our page tables now
- * (shm_populate()).  Then, while the server is not crowded, reads a byte
- * of each page it will read, for the hypervisors that make a first access
- * dear (see shm_pretouch()).
+ * Maps what we will read of the segment into our page tables now
+ * (shm_populate()); the slots are read-only there, as the master left
+ * them (shm_slots_read_only()).  Then, while the server is not crowded,
+ * reads a byte of each page it will read, for the hypervisors that make
+ * a first access dear (see shm_pretouch()).
  */
 static void
-map_segment(struct shm *shm, int row, const char *addr)
+map_segment(struct shm *shm, int row)
 {
 	uint32_t rows = atomic_load(&shm->h->rows_hwm);
 
-	if (shm_slots_read_only(shm) == -1)
-		log_warn("worker slots stay writable peer=%s error=\"%s\"",
-		    addr, strerror(errno));
+	shm_forked(shm);
 	shm_populate(shm, rows, row);
 	shm_pretouch(shm, rows);
 }
@@ -1307,9 +1305,9 @@ worker_main(struct shm *shm, int row, int fd, const char *addr)
 
 	self.shm = *shm; /* ours to write, with the rest of our state */
 	shm = &self.shm;
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE is ignored already: see signal_child_reset() */
 	batch_scheduling();
-	map_segment(shm, row, addr);
+	map_segment(shm, row);
 	log_follow(&shm->h->verbose);
 	/*
 	 * Lines are small and every one should leave at once: without this
