@@ -15,7 +15,11 @@
 #     4 KiB where the administrator has set
 #     net.core.high_order_alloc_disable to 1 (send_blocks());
 #   - for one worker, which mappings its memory is in (/proc/PID/smaps),
-#     its threads, descriptors, page tables and socket buffers.
+#     its threads, descriptors, page tables and socket buffers;
+#   - the connection storm's CPU time (/proc/PID/schedstat): the master's
+#     per connection, and a worker's until its client was greeted, over
+#     all of them and past the first 960, which read the segment ahead
+#     (shm_pretouch()); make spawnfloor gives a bare fork's, the floor.
 # Then it stops the daemon it started, by pid, and checks its segment is
 # gone.  Repeat with:
 #	make memory                      (1,000 clients)
@@ -137,6 +141,30 @@ tree_rollup() {
 		 $1 == "Pss_Shmem:" { shm += $2 }
 		 $1 == "Private_Dirty:" { pd += $2 }
 		 END { printf "%d %d %d %d %d %d\n", n, pss, anon, shm, pd, rss }'
+}
+
+# CPU time of process $1 so far, in microseconds (/proc/PID/schedstat)
+cpu_us() {
+	awk '{ printf "%d\n", $1 / 1000 }' "/proc/$1/schedstat" 2>/dev/null ||
+	    echo 0
+}
+
+# The workers' CPU time so far: "count mean_us late_count late_mean_us",
+# the late ones those started after the first 960 (SHM_PRETOUCH_ROWS: the
+# first read the segment ahead, shm_pretouch()), by start time.
+workers_cpu() {
+	workers | awk '{ print "/proc/" $1 "/stat"; print "/proc/" $1 "/schedstat" }' |
+	    xargs awk '{ p = FILENAME; sub("^/proc/", "", p); sub("/.*", "", p) }
+		FILENAME ~ /\/stat$/ { l = $0; sub(/.*\) /, "", l); split(l, f, " ")
+		    print p, "start", f[20] }
+		FILENAME ~ /schedstat$/ { print p, "cpu", int($1 / 1000) }' \
+	    2>/dev/null |
+	    awk '$2 == "start" { s[$1] = $3 } $2 == "cpu" { c[$1] = $3 }
+		END { for (p in s) if (p in c) print s[p], c[p] }' |
+	    sort -n -k1,1 | awk '{ n++; t += $2 }
+		n > 960 { ln++; lt += $2 }
+		END { printf "%d %d %d %d\n", n, n ? t / n : 0, ln,
+		    ln ? lt / ln : 0 }'
 }
 
 pss_of() {
@@ -292,6 +320,7 @@ run() {
 	cat /proc/slabinfo >"$tmp/slab.before" 2>/dev/null || :
 
 	rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+	mcpu0=$(cpu_us "$pid")
 	t0=$(date +%s)
 	# shellcheck disable=SC2086
 	"$IDLEMEM" -c "$n" -p "$port" -t "$CONNECT_S" -w 3600 $flags \
@@ -310,6 +339,10 @@ run() {
 		sleep 0.2
 	done
 	t1=$(date +%s)
+	mcpu1=$(cpu_us "$pid")
+	# shellcheck disable=SC2046
+	set -- $(workers_cpu)
+	wn=$1 wmean=$2 wln=$3 wlmean=$4
 	sed 's/^/  /' "$tmp/idle.err"
 	greeted=$(sed -n 's/^ready .*greeted=\([0-9]*\).*/\1/p' "$tmp/idle.out")
 	[ "$greeted" -gt 0 ] || { echo "no client was greeted" >&2; return 1; }
@@ -329,6 +362,10 @@ run() {
 
 	echo "  $greeted of $n greeted in $((t1 - t0)) s; processes in the" \
 	    "tree: $b_procs before, $a_procs after"
+	echo "  CPU a connection until greeted: the master $(((mcpu1 - mcpu0) /
+	    (greeted > 0 ? greeted : 1))) us, a worker $wmean us ($wn);" \
+	    "past the first 960: $wlmean us ($wln)" \
+	    "(make spawnfloor: a bare fork's parent and child)"
 	awk -v g="$greeted" \
 	    -v bp="$b_pss" -v ap="$a_pss" -v ba="$b_anon" -v aa="$a_anon" \
 	    -v bs="$b_shm" -v as="$a_shm" -v bd="$b_pd" -v ad="$a_pd" \

@@ -5,10 +5,12 @@
  * Forks N children, one after the other, as chatd's master does; each
  * (with -T 1, after starting one more thread with a small stack) says it
  * is ready on a pipe, then blocks.  Prints how long until all N
- * were ready (microseconds per child), what the machine's MemAvailable,
- * KernelStack and PageTables grew by per child, and how long the N took
- * to be killed and reaped.  Then kills every child it made, by pid, and
- * reaps it.
+ * were ready (microseconds per child), the CPU time the parent spent per
+ * fork and each child until it was ready (/proc/PID/schedstat, the
+ * figures bench/memory.sh gives for chatd's master and workers in a
+ * storm), what the machine's MemAvailable, KernelStack and PageTables
+ * grew by per child, and how long the N took to be killed and reaped.
+ * Then kills every child it made, by pid, and reaps it.
  *
  *	bench/spawnfloor [-n children] [-T 0|1]
  *	make spawnfloor                 (1,000 and 10,000 children)
@@ -65,6 +67,23 @@ meminfo_kib(const char *field)
 	return v;
 }
 
+/* The CPU time PID has run, in ns (/proc/PID/schedstat); 0 if unknown. */
+static unsigned long long
+cpu_ns(pid_t pid)
+{
+	char path[64];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 static void *
 blocked(void *arg)
 {
@@ -101,6 +120,7 @@ main(int argc, char **argv)
 {
 	int n = 1000, thread = 0, ch, i, made = 0, got = 0;
 	long avail0, kstack0, pt0, avail1, kstack1, pt1;
+	unsigned long long cpu0, cpu1, kids = 0;
 	double t0, t1, t2;
 	pid_t *pids, p;
 	char c;
@@ -130,6 +150,7 @@ main(int argc, char **argv)
 	avail0 = meminfo_kib("MemAvailable");
 	kstack0 = meminfo_kib("KernelStack");
 	pt0 = meminfo_kib("PageTables");
+	cpu0 = cpu_ns(getpid());
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
 		if ((p = fork()) == -1) {
@@ -147,12 +168,19 @@ main(int argc, char **argv)
 			break;
 	}
 	t1 = now_s();
+	cpu1 = cpu_ns(getpid());
+	for (i = 0; i < made; i++)
+		kids += cpu_ns(pids[i]);
 	avail1 = meminfo_kib("MemAvailable");
 	kstack1 = meminfo_kib("KernelStack");
 	pt1 = meminfo_kib("PageTables");
 	printf("spawnfloor: %d processes%s ready in %.2f s: %.0f us each\n",
 	    got, thread ? " (with a thread each)" : "", t1 - t0,
 	    got > 0 ? (t1 - t0) / got * 1e6 : 0.0);
+	if (got > 0 && cpu1 > 0)
+		printf("spawnfloor: CPU per process: the parent's fork %.0f us, "
+		       "the child until ready %.0f us\n",
+		    (double)(cpu1 - cpu0) / 1e3 / got, (double)kids / 1e3 / got);
 	if (got > 0)
 		printf("spawnfloor: per process: MemAvailable -%.1f KiB, "
 		    "KernelStack +%.1f KiB, PageTables +%.1f KiB\n",
