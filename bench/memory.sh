@@ -153,7 +153,8 @@ cpu_us() {
 # the late ones those started after the first 960 (SHM_PRETOUCH_ROWS: the
 # first read the segment ahead, shm_pretouch()), by start time.
 workers_cpu() {
-	workers | awk '{ print "/proc/" $1 "/stat"; print "/proc/" $1 "/schedstat" }' |
+	workers |
+	    awk '{ print "/proc/" $1 "/stat"; print "/proc/" $1 "/schedstat" }' |
 	    xargs awk '{ p = FILENAME; sub("^/proc/", "", p); sub("/.*", "", p) }
 		FILENAME ~ /\/stat$/ { l = $0; sub(/.*\) /, "", l); split(l, f, " ")
 		    print p, "start", f[20] }

@@ -90,10 +90,9 @@ signal_child_reset(int worker)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < NHANDLED; i++) {
-		sa.sa_handler = worker && (handled[i] == SIGINT ||
-					      handled[i] == SIGHUP)
-		    ? SIG_IGN
-		    : SIG_DFL;
+		sa.sa_handler = SIG_DFL;
+		if (worker && (handled[i] == SIGINT || handled[i] == SIGHUP))
+			sa.sa_handler = SIG_IGN;
 		sigaction(handled[i], &sa, NULL);
 	}
 	close(sigpipe[0]);
