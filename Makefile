@@ -93,13 +93,15 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/harness.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-# a splice(2) that fails, preloaded into a chatd by one test of
-# test_daemon; built plain, without the sanitizers, whatever the flavour
-$(BUILD)/tests/nosplice.so: tests/nosplice.c
+# a splice(2) that fails and pipes that fill early, preloaded into a
+# chatd by two tests of test_daemon; built plain, without the sanitizers,
+# whatever the flavour
+SHIMS = $(BUILD)/tests/nosplice.so $(BUILD)/tests/pipefull.so
+$(SHIMS): $(BUILD)/tests/%.so: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -fPIC -shared -o $@ $<
 
-$(BUILD)/tests/test_daemon: | $(BUILD)/tests/nosplice.so
+$(BUILD)/tests/test_daemon: | $(SHIMS)
 
 check: chatd $(TEST_BINS) lint-man
 	@set -e; for t in $(TEST_BINS); do \

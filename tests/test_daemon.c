@@ -2737,21 +2737,20 @@ START_TEST(a_long_motd_keeps_the_worker_quiet)
 END_TEST
 
 /*
- * Where the kernel will not splice to a socket (splice(2) preloaded to
- * fail with EINVAL: tests/nosplice.c), a worker reads back the greeting
- * that waits in its pipe, sends it directly and ends the pipe: every line
- * arrives, in order, and so do the lines after it.
+ * Starts the daemon with a 20-line motd and SHIM (a library built beside
+ * this test, tests/SHIM.c) preloaded into it, for the daemon alone: the
+ * shim is loaded when chatd starts.
  */
-START_TEST(splice_refused_loses_no_line)
+static void
+start_preloaded(const char *shim_name)
 {
 	const char *const args[] = {"-c", conf, NULL};
 	const char *asan = getenv("ASAN_OPTIONS");
 	char text[1024], exe[PATH_MAX], shim[PATH_MAX + 16], *slash;
-	char line[LINE], saved[512] = "", opts[sizeof(saved) + 32];
+	char saved[512] = "", opts[sizeof(saved) + 32];
 	int had_asan = asan != NULL;
 	size_t used = 0;
 	ssize_t n;
-	pid_t w;
 	int i;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -2759,14 +2758,13 @@ START_TEST(splice_refused_loses_no_line)
 	exe[n] = '\0';
 	ck_assert_ptr_nonnull(slash = strrchr(exe, '/'));
 	*slash = '\0';
-	snprintf(shim, sizeof(shim), "%s/nosplice.so", exe);
+	snprintf(shim, sizeof(shim), "%s/%s.so", exe, shim_name);
 	ck_assert_msg(access(shim, R_OK) == 0, "no %s (make builds it)", shim);
 	for (i = 0; i < 20; i++)
 		used += (size_t)snprintf(text + used, sizeof(text) - used,
 		    "news item %02d\n", i);
 	write_file(motd, sizeof(motd), "/tmp/chatd-test-motd-", text);
 	conf_is("motd %s\n", motd);
-	/* for the daemon alone: the shim is loaded when chatd starts */
 	if (had_asan)
 		strlcpy_(saved, asan, sizeof(saved));
 	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0", saved,
@@ -2779,6 +2777,17 @@ START_TEST(splice_refused_loses_no_line)
 		setenv("ASAN_OPTIONS", saved, 1);
 	else
 		unsetenv("ASAN_OPTIONS");
+}
+
+/*
+ * The greeting and what follows it reach the client whole and in order,
+ * and the worker has ended its pipe and sends directly.
+ */
+static void
+greeting_whole_and_pipe_ended(void)
+{
+	char line[LINE];
+	pid_t w;
 
 	ck_assert_ptr_nonnull(a = client_open(d.port));
 	ck_assert_int_ge(client_line(a, line, sizeof(line), T_TIMEOUT), 0);
@@ -2792,6 +2801,35 @@ START_TEST(splice_refused_loses_no_line)
 	ck_assert_ptr_nonnull(b = client_greeted(&d, nb, sizeof(nb)));
 	client_send(a, "sent directly\n");
 	ck_assert_int_eq(client_expect(b, "sent directly", NULL, 0), 0);
+}
+
+/*
+ * Where the kernel will not splice to a socket (splice(2) preloaded to
+ * fail with EINVAL: tests/nosplice.c), a worker reads back the greeting
+ * that waits in its pipe, sends it directly and ends the pipe: every line
+ * arrives, in order, and so do the lines after it.
+ */
+START_TEST(splice_refused_loses_no_line)
+{
+	start_preloaded("nosplice");
+	greeting_whole_and_pipe_ended();
+	two_done();
+	conf_done();
+}
+END_TEST
+
+/*
+ * A held greeting's write that finds no room in the pipe (a pipe that
+ * holds 300 bytes: tests/pipefull.c) fails at once rather than wait for
+ * a reader that is the worker itself: the worker reads back what waits,
+ * sends it and the line that found no room directly, and ends the pipe.
+ */
+START_TEST(a_full_pipe_loses_no_line)
+{
+	setenv("PIPEFULL_ROOM", "300", 1);
+	start_preloaded("pipefull");
+	unsetenv("PIPEFULL_ROOM");
+	greeting_whole_and_pipe_ended();
 	two_done();
 	conf_done();
 }
@@ -3158,6 +3196,7 @@ daemon_suite(void)
 	tcase_add_test(tc, sighup_changes_limits_and_motd_for_everyone);
 	tcase_add_test(tc, a_long_motd_keeps_the_worker_quiet);
 	tcase_add_test(tc, splice_refused_loses_no_line);
+	tcase_add_test(tc, a_full_pipe_loses_no_line);
 	tcase_add_test(tc, sighup_keeps_what_cannot_change_and_a_bad_file);
 	tcase_add_test(tc, dash_t_checks_and_says_why);
 	tcase_add_test(tc, bad_file_refuses_to_start);
