@@ -270,9 +270,9 @@ shm_populate(struct shm *s, uint32_t rows, int row)
  * (S->slots).  Closes the descriptor.  Returns 0; or -1 with errno set,
  * the slots then read and written in the one mapping.  The master does it
  * once, before its first fork(), and every worker inherits both mappings
- * as they are, where each worker made them at its start: four system
- * calls, and the kernel's work of splitting its mapping of the segment in
- * three (BENCHMARKS.md, "What a worker's start costs").
+ * as they are; a worker that made them at its start paid four system
+ * calls more, and the kernel's work of splitting its mapping of the
+ * segment in three (BENCHMARKS.md, "What a worker's start costs").
  *
  * Why: a worker maps the segment after other processes have written the
  * ring, and a page table entry made for a page already written comes

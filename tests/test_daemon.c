@@ -2737,9 +2737,9 @@ START_TEST(a_long_motd_keeps_the_worker_quiet)
 END_TEST
 
 /*
- * Starts the daemon with a 20-line motd and SHIM (a library built beside
- * this test, tests/SHIM.c) preloaded into it, for the daemon alone: the
- * shim is loaded when chatd starts.
+ * Starts the daemon with a 20-line motd and the shim SHIM_NAME (a library
+ * built beside this test from tests/SHIM_NAME.c) preloaded into it, for
+ * the daemon alone: the shim is loaded when chatd starts.
  */
 static void
 start_preloaded(const char *shim_name)
